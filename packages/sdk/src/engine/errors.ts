@@ -1,0 +1,57 @@
+/**
+ * Stable error codes of the engine contract. Every failure an engine reports is a {@link StorageError}
+ * with one of these codes; the engine's own error (if any) is kept as `cause`.
+ */
+export type StorageErrorCode =
+  /** The engine (or the database under it) has been closed. Open a new engine. */
+  | 'CLOSED'
+  /** A key is not a non-empty `Uint8Array`, or a range bound is not one. */
+  | 'INVALID_KEY'
+  /** A value is not a `Uint8Array`, or its buffer is detached. */
+  | 'INVALID_VALUE'
+  /** An option or argument other than a key or value is malformed (a negative limit, two lower bounds, ...). */
+  | 'INVALID_ARGUMENT'
+  /** The store was not declared when the engine was opened, or not named by the transaction. */
+  | 'STORE_NOT_FOUND'
+  /** A transaction was used after it finished, or (IndexedDB) after it auto-committed. */
+  | 'TRANSACTION_INACTIVE'
+  /** The key is longer than `supports.maxKeySize`. */
+  | 'KEY_TOO_LARGE'
+  /** The value is longer than `supports.maxValueSize`. */
+  | 'VALUE_TOO_LARGE'
+  /** The disk, the map or the browser quota is full. */
+  | 'STORAGE_FULL'
+  /** Another process holds the database. */
+  | 'LOCKED'
+  /** The stored data is damaged. */
+  | 'CORRUPTED'
+  /** Opening the database was blocked by another connection that did not close in time. */
+  | 'BLOCKED'
+  /** Any other input/output failure of the underlying database. */
+  | 'IO';
+
+/** Options accepted by the {@link StorageError} constructor. */
+export interface StorageErrorOptions {
+  /** The engine's original error. */
+  cause?: unknown;
+  /** The store the failing operation addressed, when there is one. */
+  store?: string;
+}
+
+/** The one error type engines throw. Switch on `code`, never on the message. */
+export class StorageError extends Error {
+  override readonly name = 'StorageError';
+  readonly code: StorageErrorCode;
+  readonly store: string | undefined;
+
+  constructor(code: StorageErrorCode, message: string, options: StorageErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.store = options.store;
+  }
+}
+
+/** True when `error` is a {@link StorageError}, optionally with the given code. */
+export function isStorageError(error: unknown, code?: StorageErrorCode): error is StorageError {
+  return error instanceof StorageError && (code === undefined || error.code === code);
+}

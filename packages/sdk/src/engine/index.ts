@@ -1,0 +1,24 @@
+export * from './types.js';
+export * from './errors.js';
+export {
+  compareBytes,
+  equalBytes,
+  startsWith,
+  prefixUpperBound,
+  copyBytes,
+  isDetached,
+  bytesToMapKey,
+  assertKey,
+  assertValue,
+} from './bytes.js';
+export { normalizeRange, normalizeScan, inBounds, type Bounds, type NormalizedScan } from './range.js';
+export { ChangeSet, StoreChanges, type Change } from './change-set.js';
+export {
+  SnapshotEngine,
+  DEFAULT_MAX_KEY_SIZE,
+  DEFAULT_MAX_VALUE_SIZE,
+  type Snapshot,
+  type SnapshotEngineOptions,
+} from './snapshot-engine.js';
+export { MemoryEngine, MemoryVolume, type MemoryEngineOptions } from './memory-engine.js';
+export { WriteLock } from './write-lock.js';

@@ -1,0 +1,511 @@
+import { assertKey, assertValue, compareBytes, copyBytes } from './bytes.js';
+import { ChangeSet, type Change } from './change-set.js';
+import { StorageError, isStorageError } from './errors.js';
+import { normalizeRange, normalizeScan, type Bounds, type NormalizedScan } from './range.js';
+import type {
+  Durability,
+  EngineStats,
+  EngineSupports,
+  Entry,
+  KeyRange,
+  ReadTransaction,
+  ScanOptions,
+  StorageEngine,
+  WriteOptions,
+  WriteTransaction,
+} from './types.js';
+import { WriteLock } from './write-lock.js';
+
+type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * One consistent view of some stores, as an engine provides it to {@link SnapshotEngine}. Arguments are already
+ * validated. Returned bytes must belong to the caller.
+ */
+export interface Snapshot {
+  get(store: string, key: Uint8Array): MaybePromise<Uint8Array | undefined>;
+  getMany(store: string, keys: readonly Uint8Array[]): MaybePromise<(Uint8Array | undefined)[]>;
+  scan(store: string, scan: NormalizedScan): MaybePromise<Entry[]>;
+  scanKeys(store: string, scan: NormalizedScan): MaybePromise<Uint8Array[]>;
+  count(store: string, bounds: Bounds): MaybePromise<number>;
+  /** Ends the snapshot; called exactly once. */
+  release(): void;
+}
+
+/** Options shared by every engine built on {@link SnapshotEngine}. */
+export interface SnapshotEngineOptions {
+  /**
+   * A read transaction still open after this many milliseconds is ended (its later operations fail with
+   * TRANSACTION_INACTIVE), so a forgotten reader cannot pin old data forever. Default 60 000.
+   */
+  readTransactionTimeoutMs?: number;
+}
+
+/** The common size limits of tabstore engines: data that fits one engine fits every engine. */
+export const DEFAULT_MAX_KEY_SIZE = 1978;
+/** Largest value any engine accepts by default (64 MiB). */
+export const DEFAULT_MAX_VALUE_SIZE = 64 * 1024 * 1024;
+
+/**
+ * The shared machinery of engines whose native transactions cannot span awaits (LMDB, LevelDB, memory): argument
+ * validation, lifecycle, snapshot read transactions, and write transactions that serialise, buffer their writes
+ * (reads see them) and hand the buffered {@link ChangeSet} to the engine to apply in one native transaction.
+ */
+export abstract class SnapshotEngine implements StorageEngine {
+  abstract readonly kind: string;
+  abstract readonly supports: EngineSupports;
+  readonly stores: readonly string[];
+  private state: 'open' | 'closing' | 'closed' = 'open';
+  private closing: Promise<void> | undefined;
+  private readonly writeLock = new WriteLock();
+  private readonly storeSet: ReadonlySet<string>;
+  private readonly readTimeoutMs: number;
+
+  protected constructor(stores: readonly string[], options: SnapshotEngineOptions = {}) {
+    this.stores = Object.freeze(validateStoreNames(stores));
+    this.storeSet = new Set(this.stores);
+    this.readTimeoutMs = options.readTransactionTimeoutMs ?? 60_000;
+  }
+
+  get status(): 'open' | 'closing' | 'closed' {
+    return this.state;
+  }
+
+  /** Opens a snapshot of `stores` (already validated). */
+  protected abstract openSnapshot(stores: readonly string[]): MaybePromise<Snapshot>;
+  /** Applies `changes` atomically with the given durability. */
+  protected abstract applyChanges(changes: ChangeSet, durability: Durability): Promise<void>;
+  /** Releases native resources; called once, after every write has settled. */
+  protected abstract closeEngine(): Promise<void>;
+  protected abstract engineStats(): Promise<EngineStats>;
+  protected abstract flushEngine(): Promise<void>;
+  /** Converts a native error into a {@link StorageError}. */
+  protected abstract toStorageError(error: unknown, store?: string): StorageError;
+
+  // ---- validation helpers for subclasses' fast paths ----
+
+  protected assertOpen(): void {
+    if (this.state !== 'open') {
+      throw new StorageError('CLOSED', `The ${this.kind} engine is closed; open a new engine to keep working.`);
+    }
+  }
+
+  protected assertStore(store: string, allowed: ReadonlySet<string> = this.storeSet): void {
+    if (!allowed.has(store)) {
+      const declared = allowed === this.storeSet ? 'declared when the engine was opened' : 'named by this transaction';
+      throw new StorageError(
+        'STORE_NOT_FOUND',
+        `Store ${JSON.stringify(store)} is not ${declared} (${[...allowed].map((s) => JSON.stringify(s)).join(', ')}).`,
+        { store },
+      );
+    }
+  }
+
+  protected checkKey(store: string, key: Uint8Array): void {
+    assertKey(key, this.supports.maxKeySize, store);
+  }
+
+  private checkScope(stores: readonly string[]): ReadonlySet<string> {
+    if (!Array.isArray(stores) || stores.length === 0) {
+      throw new StorageError('INVALID_ARGUMENT', 'A transaction must name at least one store, as an array of names.');
+    }
+    for (const store of stores) this.assertStore(store);
+    return new Set(stores);
+  }
+
+  /** Runs an engine call, converting what it throws into a StorageError. */
+  protected async guard<T>(work: () => MaybePromise<T>, store?: string): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw isStorageError(error) ? error : this.toStorageError(error, store);
+    }
+  }
+
+  // ---- transactions ----
+
+  async read<T>(stores: readonly string[], fn: (tx: ReadTransaction) => Promise<T> | T): Promise<T> {
+    this.assertOpen();
+    const scope = this.checkScope(stores);
+    const snapshot = await this.guard(() => this.openSnapshot([...scope]));
+    const tx = new SnapshotReadTransaction(this, snapshot, scope);
+    const timer = setTimeout(() => tx.end('timeout'), this.readTimeoutMs);
+    (timer as { unref?: () => void }).unref?.();
+    try {
+      return await fn(tx);
+    } finally {
+      clearTimeout(timer);
+      tx.end('done');
+    }
+  }
+
+  async write<T>(
+    stores: readonly string[],
+    fn: (tx: WriteTransaction) => Promise<T> | T,
+    options?: WriteOptions,
+  ): Promise<T> {
+    this.assertOpen();
+    const scope = this.checkScope(stores);
+    const durability = this.pickDurability(options?.durability);
+    // A write accepted before close() still runs: close() waits for it.
+    return this.writeLock.run(async () => {
+      const snapshot = await this.guard(() => this.openSnapshot([...scope]));
+      const changes = new ChangeSet();
+      const tx = new BufferedWriteTransaction(this, snapshot, scope, changes);
+      try {
+        const result = await fn(tx);
+        tx.end();
+        if (tx.failure !== undefined) throw tx.failure;
+        if (!changes.isEmpty) await this.guard(() => this.applyChanges(changes, durability));
+        return result;
+      } finally {
+        tx.end();
+        snapshot.release();
+      }
+    });
+  }
+
+  private pickDurability(asked: Durability | undefined): Durability {
+    if (asked === undefined) return this.supports.defaultDurability;
+    if (asked !== 'strict' && asked !== 'relaxed') {
+      throw new StorageError('INVALID_ARGUMENT', `durability must be 'strict' or 'relaxed', got ${String(asked)}.`);
+    }
+    return this.supports.durability.includes(asked) ? asked : 'strict';
+  }
+
+  // ---- single operations, each in its own transaction ----
+
+  get(store: string, key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.read([store], (tx) => tx.get(store, key));
+  }
+
+  getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    return this.read([store], (tx) => tx.getMany(store, keys));
+  }
+
+  scan(store: string, options?: ScanOptions): Promise<Entry[]> {
+    return this.read([store], (tx) => tx.scan(store, options));
+  }
+
+  scanKeys(store: string, options?: ScanOptions): Promise<Uint8Array[]> {
+    return this.read([store], (tx) => tx.scanKeys(store, options));
+  }
+
+  count(store: string, range?: KeyRange): Promise<number> {
+    return this.read([store], (tx) => tx.count(store, range));
+  }
+
+  put(store: string, key: Uint8Array, value: Uint8Array, options?: WriteOptions): Promise<void> {
+    return this.write([store], (tx) => tx.put(store, key, value), options);
+  }
+
+  delete(store: string, key: Uint8Array, options?: WriteOptions): Promise<boolean> {
+    return this.write([store], (tx) => tx.delete(store, key), options);
+  }
+
+  clear(store: string, options?: WriteOptions): Promise<void> {
+    return this.write([store], (tx) => tx.clear(store), options);
+  }
+
+  // ---- lifecycle ----
+
+  async stats(): Promise<EngineStats> {
+    this.assertOpen();
+    return this.guard(() => this.engineStats());
+  }
+
+  async flush(): Promise<void> {
+    this.assertOpen();
+    await this.writeLock.idle();
+    await this.guard(() => this.flushEngine());
+  }
+
+  close(): Promise<void> {
+    if (this.closing === undefined) {
+      this.state = 'closing';
+      this.closing = this.writeLock
+        .idle()
+        .then(() => this.guard(() => this.closeEngine()))
+        .finally(() => {
+          this.state = 'closed';
+        });
+    }
+    return this.closing;
+  }
+
+  /** @internal Validation shared with the transaction classes: a transaction may finish while the engine closes. */
+  validateRead(store: string, scope: ReadonlySet<string>): void {
+    if (this.state === 'closed') this.assertOpen();
+    this.assertStore(store, scope);
+  }
+
+  /** @internal */
+  scanArgs(store: string, options: ScanOptions | undefined): NormalizedScan {
+    return normalizeScan(options, this.supports.maxKeySize, store);
+  }
+
+  /** @internal */
+  rangeArgs(store: string, range: KeyRange | undefined): Bounds {
+    return normalizeRange(range, this.supports.maxKeySize, store);
+  }
+
+  /** @internal */
+  valueArg(store: string, value: Uint8Array): void {
+    assertValue(value, this.supports.maxValueSize, store);
+  }
+
+  /** @internal */
+  run<T>(work: () => MaybePromise<T>, store: string): Promise<T> {
+    return this.guard(work, store);
+  }
+}
+
+function validateStoreNames(stores: readonly string[]): string[] {
+  if (!Array.isArray(stores) || stores.length === 0) {
+    throw new StorageError('INVALID_ARGUMENT', 'Declare at least one store when opening an engine, e.g. stores: ["nodes"].');
+  }
+  const seen = new Set<string>();
+  for (const store of stores) {
+    if (typeof store !== 'string' || store.length === 0 || store.length > 200) {
+      throw new StorageError('INVALID_ARGUMENT', `Store names are non-empty strings of at most 200 characters, got ${JSON.stringify(store)}.`);
+    }
+    if (seen.has(store)) throw new StorageError('INVALID_ARGUMENT', `Store ${JSON.stringify(store)} is declared twice.`);
+    seen.add(store);
+  }
+  return [...stores];
+}
+
+function inactive(kind: string, reason: 'done' | 'timeout'): StorageError {
+  return new StorageError(
+    'TRANSACTION_INACTIVE',
+    reason === 'timeout'
+      ? `This ${kind} read transaction ran past its time limit and was ended so it stops pinning old data; ` +
+          'read in shorter transactions or raise readTransactionTimeoutMs.'
+      : `This ${kind} transaction has finished; use the transaction only inside its callback.`,
+  );
+}
+
+class SnapshotReadTransaction implements ReadTransaction {
+  private ended: 'done' | 'timeout' | undefined;
+
+  constructor(
+    protected readonly engine: SnapshotEngine,
+    protected readonly snapshot: Snapshot,
+    protected readonly scope: ReadonlySet<string>,
+  ) {}
+
+  end(reason: 'done' | 'timeout'): void {
+    if (this.ended !== undefined) return;
+    this.ended = reason;
+    this.snapshot.release();
+  }
+
+  protected check(store: string): void {
+    if (this.ended !== undefined) throw inactive(this.engine.kind, this.ended);
+    this.engine.validateRead(store, this.scope);
+  }
+
+  async get(store: string, key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.check(store);
+    assertKey(key, this.engine.supports.maxKeySize, store);
+    return this.engine.run(() => this.snapshot.get(store, key), store);
+  }
+
+  async getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    this.check(store);
+    checkKeyList(keys, this.engine.supports.maxKeySize, store);
+    return this.engine.run(() => this.snapshot.getMany(store, keys), store);
+  }
+
+  async scan(store: string, options?: ScanOptions): Promise<Entry[]> {
+    this.check(store);
+    const scan = this.engine.scanArgs(store, options);
+    if (scan.empty || scan.limit === 0) return [];
+    return this.engine.run(() => this.snapshot.scan(store, scan), store);
+  }
+
+  async scanKeys(store: string, options?: ScanOptions): Promise<Uint8Array[]> {
+    this.check(store);
+    const scan = this.engine.scanArgs(store, options);
+    if (scan.empty || scan.limit === 0) return [];
+    return this.engine.run(() => this.snapshot.scanKeys(store, scan), store);
+  }
+
+  async count(store: string, range?: KeyRange): Promise<number> {
+    this.check(store);
+    const bounds = this.engine.rangeArgs(store, range);
+    if (bounds.empty) return 0;
+    return this.engine.run(() => this.snapshot.count(store, bounds), store);
+  }
+}
+
+function checkKeyList(keys: readonly Uint8Array[], maxKeySize: number, store: string): void {
+  if (!Array.isArray(keys)) throw new StorageError('INVALID_ARGUMENT', 'getMany takes an array of keys.', { store });
+  for (const key of keys) assertKey(key, maxKeySize, store);
+}
+
+/** A write transaction that buffers its writes in a {@link ChangeSet}; its reads merge the buffer over the snapshot. */
+class BufferedWriteTransaction implements WriteTransaction {
+  private ended = false;
+  /** The first write that failed validation: the whole transaction fails with it, even if the caller caught it. */
+  failure: unknown;
+
+  constructor(
+    private readonly engine: SnapshotEngine,
+    private readonly snapshot: Snapshot,
+    private readonly scope: ReadonlySet<string>,
+    private readonly changes: ChangeSet,
+  ) {}
+
+  end(): void {
+    this.ended = true;
+  }
+
+  private check(store: string): void {
+    if (this.ended) throw inactive(this.engine.kind, 'done');
+    this.engine.validateRead(store, this.scope);
+  }
+
+  private fail(error: unknown): Promise<never> {
+    this.failure ??= error;
+    return Promise.reject(error as Error);
+  }
+
+  put(store: string, key: Uint8Array, value: Uint8Array): Promise<void> {
+    try {
+      this.check(store);
+      assertKey(key, this.engine.supports.maxKeySize, store);
+      this.engine.valueArg(store, value);
+    } catch (error) {
+      return this.fail(error);
+    }
+    this.changes.of(store).put(key, value);
+    return Promise.resolve();
+  }
+
+  async delete(store: string, key: Uint8Array): Promise<boolean> {
+    try {
+      this.check(store);
+      assertKey(key, this.engine.supports.maxKeySize, store);
+    } catch (error) {
+      return this.fail(error);
+    }
+    const changes = this.changes.of(store);
+    const pending = changes.lookup(key);
+    const existed =
+      pending !== undefined
+        ? pending.value !== null
+        : !changes.cleared && (await this.engine.run(() => this.snapshot.get(store, key), store)) !== undefined;
+    changes.delete(key);
+    return existed;
+  }
+
+  clear(store: string): Promise<void> {
+    try {
+      this.check(store);
+    } catch (error) {
+      return this.fail(error);
+    }
+    this.changes.of(store).clear();
+    return Promise.resolve();
+  }
+
+  async get(store: string, key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.check(store);
+    assertKey(key, this.engine.supports.maxKeySize, store);
+    const changes = this.changes.stores.get(store);
+    const pending = changes?.lookup(key);
+    if (pending !== undefined) return pending.value === null ? undefined : copyBytes(pending.value);
+    if (changes?.cleared === true) return undefined;
+    return this.engine.run(() => this.snapshot.get(store, key), store);
+  }
+
+  async getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    this.check(store);
+    checkKeyList(keys, this.engine.supports.maxKeySize, store);
+    const changes = this.changes.stores.get(store);
+    if (changes === undefined) return this.engine.run(() => this.snapshot.getMany(store, keys), store);
+    const base = changes.cleared ? [] : await this.engine.run(() => this.snapshot.getMany(store, keys), store);
+    return keys.map((key, i) => {
+      const pending = changes.lookup(key);
+      if (pending !== undefined) return pending.value === null ? undefined : copyBytes(pending.value);
+      return base[i];
+    });
+  }
+
+  async scan(store: string, options?: ScanOptions): Promise<Entry[]> {
+    this.check(store);
+    const scan = this.engine.scanArgs(store, options);
+    if (scan.empty || scan.limit === 0) return [];
+    const changes = this.changes.stores.get(store);
+    if (changes === undefined) return this.engine.run(() => this.snapshot.scan(store, scan), store);
+    const pending = changes.inRange(scan);
+    // Each buffered key can hide or replace at most one snapshot entry, so this many snapshot entries suffice.
+    const base = changes.cleared
+      ? []
+      : await this.engine.run(() => this.snapshot.scan(store, { ...scan, limit: scan.limit + pending.length }), store);
+    return mergeEntries(base, pending, scan.reverse, scan.limit);
+  }
+
+  async scanKeys(store: string, options?: ScanOptions): Promise<Uint8Array[]> {
+    this.check(store);
+    const changes = this.changes.stores.get(store);
+    if (changes === undefined) {
+      const scan = this.engine.scanArgs(store, options);
+      if (scan.empty || scan.limit === 0) return [];
+      return this.engine.run(() => this.snapshot.scanKeys(store, scan), store);
+    }
+    return (await this.scan(store, options)).map((entry) => entry.key);
+  }
+
+  async count(store: string, range?: KeyRange): Promise<number> {
+    this.check(store);
+    const bounds = this.engine.rangeArgs(store, range);
+    if (bounds.empty) return 0;
+    const changes = this.changes.stores.get(store);
+    if (changes === undefined) return this.engine.run(() => this.snapshot.count(store, bounds), store);
+    const pending = changes.inRange(bounds);
+    if (changes.cleared) return pending.filter((change) => change.value !== null).length;
+    const [base, existing] = await this.engine.run(
+      async () =>
+        [
+          await this.snapshot.count(store, bounds),
+          await this.snapshot.getMany(
+            store,
+            pending.map((change) => change.key),
+          ),
+        ] as const,
+      store,
+    );
+    let total = base;
+    pending.forEach((change, i) => {
+      const inBase = existing[i] !== undefined;
+      if (change.value === null && inBase) total--;
+      else if (change.value !== null && !inBase) total++;
+    });
+    return total;
+  }
+}
+
+/** Merges snapshot entries (in scan order) with buffered changes (ascending), newest winning, up to `limit`. */
+function mergeEntries(base: Entry[], pending: readonly Change[], reverse: boolean, limit: number): Entry[] {
+  const changes = reverse ? [...pending].reverse() : pending;
+  const direction = reverse ? -1 : 1;
+  const out: Entry[] = [];
+  let i = 0;
+  let j = 0;
+  while (out.length < limit && (i < base.length || j < changes.length)) {
+    const b = base[i];
+    const c = changes[j];
+    const order = b === undefined ? 1 : c === undefined ? -1 : compareBytes(b.key, c.key) * direction;
+    if (order < 0) {
+      out.push(b!);
+      i++;
+      continue;
+    }
+    if (order === 0) i++;
+    j++;
+    if (c!.value !== null) out.push({ key: copyBytes(c!.key), value: copyBytes(c!.value) });
+  }
+  return out;
+}

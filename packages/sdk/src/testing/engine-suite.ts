@@ -1,0 +1,814 @@
+import { afterEach, beforeEach, describe, expect, it, type TestContext } from 'vitest';
+import { compareBytes } from '../engine/bytes.js';
+import { StorageError, type StorageErrorCode } from '../engine/errors.js';
+import type { Entry, StorageEngine } from '../engine/types.js';
+
+/**
+ * How the conformance suite gets engines. One fixture is one location (a directory, a database name, a memory
+ * volume); `open` may be called again after the engine was closed and must then see the committed data.
+ */
+export interface EngineFixture<E extends StorageEngine = StorageEngine> {
+  /** Opens (or reopens) the engine at this fixture's location, declaring `stores`. */
+  open(stores: readonly string[]): Promise<E>;
+  /** Removes what the fixture created. Called after the test, once the engine is closed. */
+  destroy?(): Promise<void>;
+}
+
+/** Stores every test engine declares. */
+export const SUITE_STORES = ['a', 'b'] as const;
+
+/** Bytes from numbers: `k(1, 2)` is `Uint8Array [1, 2]`. */
+export const k = (...bytes: number[]): Uint8Array => Uint8Array.from(bytes);
+const text = new TextEncoder();
+/** UTF-8 bytes of a string. */
+export const utf8 = (s: string): Uint8Array => text.encode(s);
+const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+const keysOf = (entries: readonly Entry[]): string[] => entries.map((e) => hex(e.key));
+const hexes = (keys: readonly Uint8Array[]): string[] => keys.map(hex);
+
+/** Resolves with the StorageError that `work` fails with, and checks its code. */
+export async function expectStorageError(
+  work: (() => unknown) | Promise<unknown>,
+  code: StorageErrorCode,
+): Promise<StorageError> {
+  let caught: unknown;
+  try {
+    await (typeof work === 'function' ? work() : work);
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, `expected a StorageError ${code}`).toBeInstanceOf(StorageError);
+  const error = caught as StorageError;
+  expect(error.code).toBe(code);
+  expect(error.message.length).toBeGreaterThan(10);
+  return error;
+}
+
+function detachedBytes(length: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+  return bytes;
+}
+
+/**
+ * Runs the engine conformance suite: every engine calls this once from a Vitest file.
+ *
+ * ```ts
+ * testEngineConformance('LmdbEngine', () => lmdbFixture());
+ * ```
+ * Optional behaviour is switched on and off by the engine's `supports` manifest.
+ */
+export function testEngineConformance<E extends StorageEngine>(
+  name: string,
+  createFixture: () => EngineFixture<E> | Promise<EngineFixture<E>>,
+): void {
+  describe(`${name} conformance`, () => {
+    let fixture: EngineFixture<E>;
+    let engine: E;
+    const opened: E[] = [];
+
+    const reopen = async (): Promise<E> => {
+      await engine.close();
+      engine = await fixture.open(SUITE_STORES);
+      opened.push(engine);
+      return engine;
+    };
+    const fill = async (store: string, keys: readonly Uint8Array[]): Promise<void> => {
+      await engine.write([store], async (tx) => {
+        for (const key of keys) await tx.put(store, key, k(...key, 0xee));
+      });
+    };
+    /** Keys 0x10..0x19, and 0x20 0x00..0x04, used by the range tests. */
+    const RANGE_KEYS = [...Array.from({ length: 10 }, (_, i) => k(0x10 + i)), ...Array.from({ length: 5 }, (_, i) => k(0x20, i))];
+    const rangeHex = (from: number, to: number): string[] => RANGE_KEYS.slice(from, to).map(hex);
+
+    beforeEach(async () => {
+      fixture = await createFixture();
+      engine = await fixture.open(SUITE_STORES);
+      opened.push(engine);
+    });
+
+    afterEach(async () => {
+      for (const e of opened.splice(0)) await e.close();
+      await fixture.destroy?.();
+    });
+
+    describe('basic reads and writes', () => {
+      it('get of a missing key resolves to undefined', async () => {
+        expect(await engine.get('a', k(1))).toBeUndefined();
+      });
+
+      it('put then get returns the same bytes', async () => {
+        await engine.put('a', k(1), k(9, 8, 7));
+        expect(await engine.get('a', k(1))).toEqual(k(9, 8, 7));
+      });
+
+      it('put replaces an existing value', async () => {
+        await engine.put('a', k(1), k(1));
+        await engine.put('a', k(1), k(2, 2));
+        expect(await engine.get('a', k(1))).toEqual(k(2, 2));
+        expect(await engine.count('a')).toBe(1);
+      });
+
+      it('delete reports true for an existing key and removes it', async () => {
+        await engine.put('a', k(1), k(1));
+        expect(await engine.delete('a', k(1))).toBe(true);
+        expect(await engine.get('a', k(1))).toBeUndefined();
+      });
+
+      it('delete reports false for a missing key', async () => {
+        expect(await engine.delete('a', k(5))).toBe(false);
+      });
+
+      it('stores are separate namespaces', async () => {
+        await engine.put('a', k(1), k(0xa));
+        await engine.put('b', k(1), k(0xb));
+        expect(await engine.get('a', k(1))).toEqual(k(0xa));
+        expect(await engine.get('b', k(1))).toEqual(k(0xb));
+        await engine.delete('a', k(1));
+        expect(await engine.get('b', k(1))).toEqual(k(0xb));
+      });
+
+      it('getMany returns values in the order asked, undefined where absent, duplicates allowed', async () => {
+        await fill('a', [k(1), k(3)]);
+        const values = await engine.getMany('a', [k(3), k(2), k(1), k(3)]);
+        expect(values).toEqual([k(3, 0xee), undefined, k(1, 0xee), k(3, 0xee)]);
+        expect(await engine.getMany('a', [])).toEqual([]);
+      });
+
+      it('a returned value belongs to the caller: changing it does not change the store', async () => {
+        await engine.put('a', k(1), k(1, 2, 3));
+        const value = (await engine.get('a', k(1)))!;
+        value[0] = 99;
+        const [scanned] = await engine.scan('a');
+        scanned!.value[1] = 99;
+        scanned!.key[0] = 99;
+        expect(await engine.get('a', k(1))).toEqual(k(1, 2, 3));
+        expect(value).toEqual(k(99, 2, 3));
+      });
+
+      it('changing a value after its write resolved does not change the store', async () => {
+        const value = k(1, 2, 3);
+        await engine.put('a', k(1), value);
+        value.fill(0);
+        expect(await engine.get('a', k(1))).toEqual(k(1, 2, 3));
+      });
+
+      it('a zero-length value is stored and is distinct from absence', async () => {
+        await engine.put('a', k(1), new Uint8Array(0));
+        const value = await engine.get('a', k(1));
+        expect(value).toBeInstanceOf(Uint8Array);
+        expect(value!.length).toBe(0);
+        expect(await engine.count('a')).toBe(1);
+      });
+
+      it('a 4 MiB value round-trips byte for byte', async () => {
+        const big = new Uint8Array(4 * 1024 * 1024);
+        for (let i = 0; i < big.length; i += 4093) big[i] = (i * 31) & 0xff;
+        big[big.length - 1] = 0x5a;
+        await engine.put('a', k(1), big);
+        const back = (await engine.get('a', k(1)))!;
+        expect(back.length).toBe(big.length);
+        expect(back[big.length - 1]).toBe(0x5a);
+        expect(Buffer.compare(Buffer.from(back), Buffer.from(big))).toBe(0);
+      });
+
+      it('values holding every byte value round-trip', async () => {
+        const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+        await engine.put('a', k(0), all);
+        expect(await engine.get('a', k(0))).toEqual(all);
+      });
+
+      it('a value given as a subarray stores only its own bytes', async () => {
+        const backing = k(1, 2, 3, 4, 5, 6);
+        await engine.put('a', k(1), backing.subarray(2, 4));
+        expect(await engine.get('a', k(1))).toEqual(k(3, 4));
+      });
+
+      it('clear empties one store and leaves the others', async () => {
+        await fill('a', [k(1), k(2)]);
+        await fill('b', [k(1)]);
+        await engine.clear('a');
+        expect(await engine.count('a')).toBe(0);
+        expect(await engine.scan('a')).toEqual([]);
+        expect(await engine.count('b')).toBe(1);
+      });
+
+      it('count counts a whole store', async () => {
+        expect(await engine.count('a')).toBe(0);
+        await fill('a', [k(1), k(2), k(3)]);
+        expect(await engine.count('a')).toBe(3);
+      });
+    });
+
+    describe('key order', () => {
+      it('orders keys bytewise, 0x00 first and 0xFF last', async () => {
+        const keys = [k(0xff), k(0x00), k(0x7f), k(0x80), k(0x01), k(0xfe)];
+        await fill('a', keys);
+        expect(hexes(await engine.scanKeys('a'))).toEqual(['00', '01', '7f', '80', 'fe', 'ff']);
+      });
+
+      it('a key sorts before every longer key it is a prefix of', async () => {
+        const keys = [k(1, 1), k(1, 0, 0), k(1), k(1, 0), k(0, 0xff, 0xff), k(1, 0xff), k(2)];
+        await fill('a', keys);
+        expect(hexes(await engine.scanKeys('a'))).toEqual(['00ffff', '01', '0100', '010000', '0101', '01ff', '02']);
+      });
+
+      it('keys containing 0x00 and 0xFF bytes are distinct and exact', async () => {
+        const keys = [k(0, 0), k(0), k(0, 0, 0), k(0xff), k(0xff, 0xff), k(0xff, 0)];
+        await fill('a', keys);
+        expect(await engine.count('a')).toBe(6);
+        for (const key of keys) expect(await engine.get('a', key)).toEqual(k(...key, 0xee));
+      });
+
+      it('a 1-byte key works everywhere', async () => {
+        await engine.put('a', k(7), k(1));
+        expect(await engine.get('a', k(7))).toEqual(k(1));
+        expect(keysOf(await engine.scan('a', { prefix: k(7) }))).toEqual(['07']);
+        expect(await engine.delete('a', k(7))).toBe(true);
+      });
+
+      it('a key of exactly maxKeySize bytes is accepted', async () => {
+        const key = new Uint8Array(engine.supports.maxKeySize).fill(0xab);
+        await engine.put('a', key, k(1));
+        expect(await engine.get('a', key)).toEqual(k(1));
+        expect((await engine.scanKeys('a'))[0]).toEqual(key);
+      });
+
+      it('UTF-8 keys sort by bytes, not by UTF-16 code units', async () => {
+        // U+FF61 is 0xEF 0xBD 0xA1 in UTF-8; U+1F600 is 0xF0 ...: bytewise U+FF61 < U+1F600 (UTF-16 says otherwise).
+        await fill('a', [utf8('\u{1F600}'), utf8('\uFF61'), utf8('z'), utf8('\u00e9')]);
+        const got = (await engine.scanKeys('a')).map((key) => new TextDecoder().decode(key));
+        expect(got).toEqual(['z', '\u00e9', '\uFF61', '\u{1F600}']);
+      });
+
+      it('keys come back in the order they sort, whatever order they were written in', async () => {
+        const keys = Array.from({ length: 300 }, (_, i) => k((i * 97) % 256, (i * 31) % 7));
+        await fill('a', keys);
+        const scanned = await engine.scanKeys('a');
+        for (let i = 1; i < scanned.length; i++) expect(compareBytes(scanned[i - 1]!, scanned[i]!)).toBeLessThan(0);
+        const unique = new Set(keys.map(hex));
+        expect(scanned.length).toBe(unique.size);
+      });
+    });
+
+    describe('ranges', () => {
+      beforeEach(async () => {
+        await fill('a', RANGE_KEYS);
+      });
+
+      it('gte', async () => {
+        expect(keysOf(await engine.scan('a', { gte: k(0x18) }))).toEqual(rangeHex(8, 15));
+      });
+
+      it('gt', async () => {
+        expect(keysOf(await engine.scan('a', { gt: k(0x18) }))).toEqual(rangeHex(9, 15));
+      });
+
+      it('lte', async () => {
+        expect(keysOf(await engine.scan('a', { lte: k(0x12) }))).toEqual(rangeHex(0, 3));
+      });
+
+      it('lt', async () => {
+        expect(keysOf(await engine.scan('a', { lt: k(0x12) }))).toEqual(rangeHex(0, 2));
+      });
+
+      it('gte with lt', async () => {
+        expect(keysOf(await engine.scan('a', { gte: k(0x12), lt: k(0x15) }))).toEqual(rangeHex(2, 5));
+      });
+
+      it('gt with lte', async () => {
+        expect(keysOf(await engine.scan('a', { gt: k(0x12), lte: k(0x15) }))).toEqual(rangeHex(3, 6));
+      });
+
+      it('gte with lte', async () => {
+        expect(keysOf(await engine.scan('a', { gte: k(0x12), lte: k(0x15) }))).toEqual(rangeHex(2, 6));
+      });
+
+      it('gt with lt', async () => {
+        expect(keysOf(await engine.scan('a', { gt: k(0x12), lt: k(0x15) }))).toEqual(rangeHex(3, 5));
+      });
+
+      it('bounds that are not stored keys', async () => {
+        expect(keysOf(await engine.scan('a', { gt: k(0x12, 0x00), lt: k(0x14, 0x00) }))).toEqual(rangeHex(3, 5));
+        expect(keysOf(await engine.scan('a', { gte: k(0x00), lte: k(0x0f) }))).toEqual([]);
+      });
+
+      it('prefix selects exactly the keys that start with it', async () => {
+        expect(keysOf(await engine.scan('a', { prefix: k(0x20) }))).toEqual(rangeHex(10, 15));
+        expect(keysOf(await engine.scan('a', { prefix: k(0x20, 0x03) }))).toEqual(rangeHex(13, 14));
+        expect(await engine.scan('a', { prefix: k(0x30) })).toEqual([]);
+      });
+
+      it('prefix whose last bytes are 0xFF', async () => {
+        await fill('b', [k(1, 0xff), k(1, 0xff, 0), k(1, 0xff, 0xff), k(2), k(1, 0xfe, 0xff)]);
+        expect(keysOf(await engine.scan('b', { prefix: k(1, 0xff) }))).toEqual(['01ff', '01ff00', '01ffff']);
+        await fill('b', [k(0xff), k(0xff, 0xff, 1), k(0xfe, 0xff)]);
+        expect(keysOf(await engine.scan('b', { prefix: k(0xff, 0xff) }))).toEqual(['ffff01']);
+        expect(keysOf(await engine.scan('b', { prefix: k(0xff) }))).toEqual(['ff', 'ffff01']);
+      });
+
+      it('prefix combined with gt and lt narrows further', async () => {
+        expect(keysOf(await engine.scan('a', { prefix: k(0x20), gt: k(0x20, 0x01), lt: k(0x20, 0x04) }))).toEqual(
+          rangeHex(12, 14),
+        );
+        expect(keysOf(await engine.scan('a', { prefix: k(0x20), gte: k(0x10), lte: k(0x30) }))).toEqual(rangeHex(10, 15));
+        expect(await engine.scan('a', { prefix: k(0x20), lt: k(0x20) })).toEqual([]);
+      });
+
+      it('reverse returns descending order', async () => {
+        expect(keysOf(await engine.scan('a', { reverse: true }))).toEqual(rangeHex(0, 15).reverse());
+        expect(keysOf(await engine.scan('a', { gt: k(0x12), lte: k(0x15), reverse: true }))).toEqual(
+          rangeHex(3, 6).reverse(),
+        );
+      });
+
+      it('reverse with limit returns the last keys of the range', async () => {
+        expect(keysOf(await engine.scan('a', { lt: k(0x20), reverse: true, limit: 3 }))).toEqual(['19', '18', '17']);
+        expect(keysOf(await engine.scan('a', { prefix: k(0x20), reverse: true, limit: 2 }))).toEqual(['2004', '2003']);
+      });
+
+      it('limit returns the first keys of the range', async () => {
+        expect(keysOf(await engine.scan('a', { gte: k(0x15), limit: 2 }))).toEqual(rangeHex(5, 7));
+        expect(keysOf(await engine.scan('a', { limit: 100 }))).toEqual(rangeHex(0, 15));
+      });
+
+      it('limit 0 returns nothing', async () => {
+        expect(await engine.scan('a', { limit: 0 })).toEqual([]);
+        expect(await engine.scanKeys('a', { limit: 0 })).toEqual([]);
+      });
+
+      it('an inverted or empty range returns nothing', async () => {
+        expect(await engine.scan('a', { gte: k(0x15), lt: k(0x12) })).toEqual([]);
+        expect(await engine.scan('a', { gt: k(0x15), lt: k(0x15) })).toEqual([]);
+        expect(await engine.scan('a', { gte: k(0x15), lte: k(0x15), reverse: true })).toHaveLength(1);
+        expect(await engine.count('a', { gt: k(0x15), lte: k(0x15) })).toBe(0);
+      });
+
+      it('scan returns the values with their keys', async () => {
+        const entries = await engine.scan('a', { gte: k(0x20, 0x01), limit: 2 });
+        expect(entries).toEqual([
+          { key: k(0x20, 1), value: k(0x20, 1, 0xee) },
+          { key: k(0x20, 2), value: k(0x20, 2, 0xee) },
+        ]);
+      });
+
+      it('scanKeys matches the keys of scan for the same options', async () => {
+        for (const options of [{}, { prefix: k(0x20) }, { gt: k(0x11), lt: k(0x20, 2), reverse: true, limit: 5 }]) {
+          expect(hexes(await engine.scanKeys('a', options))).toEqual(keysOf(await engine.scan('a', options)));
+        }
+      });
+
+      it('count honours every bound', async () => {
+        expect(await engine.count('a', { gte: k(0x12), lt: k(0x15) })).toBe(3);
+        expect(await engine.count('a', { prefix: k(0x20) })).toBe(5);
+        expect(await engine.count('a', { gt: k(0x19) })).toBe(5);
+        expect(await engine.count('a', { lte: k(0x10) })).toBe(1);
+      });
+
+      it('scanning an empty store returns nothing in every mode', async () => {
+        expect(await engine.scan('b')).toEqual([]);
+        expect(await engine.scan('b', { reverse: true, limit: 5 })).toEqual([]);
+        expect(await engine.scanKeys('b', { prefix: k(1) })).toEqual([]);
+        expect(await engine.count('b')).toBe(0);
+      });
+    });
+
+    describe('write transactions', () => {
+      it('commits writes to several stores together', async () => {
+        await engine.write(['a', 'b'], async (tx) => {
+          await tx.put('a', k(1), k(1));
+          await tx.put('b', k(2), k(2));
+        });
+        expect(await engine.get('a', k(1))).toEqual(k(1));
+        expect(await engine.get('b', k(2))).toEqual(k(2));
+      });
+
+      it('a throw leaves every store unchanged and rethrows the same error', async () => {
+        await fill('a', [k(1), k(2)]);
+        await fill('b', [k(1)]);
+        const boom = new Error('boom');
+        const failing = engine.write(['a', 'b'], async (tx) => {
+          await tx.put('a', k(3), k(3));
+          await tx.delete('a', k(1));
+          await tx.clear('b');
+          await tx.put('b', k(9), k(9));
+          throw boom;
+        });
+        await expect(failing).rejects.toBe(boom);
+        expect(keysOf(await engine.scan('a'))).toEqual(['01', '02']);
+        expect(keysOf(await engine.scan('b'))).toEqual(['01']);
+      });
+
+      it('a synchronous throw in the callback also writes nothing', async () => {
+        await expect(
+          engine.write(['a'], (tx) => {
+            void tx.put('a', k(1), k(1));
+            throw new TypeError('sync');
+          }),
+        ).rejects.toThrow(TypeError);
+        expect(await engine.count('a')).toBe(0);
+      });
+
+      it('resolves to the value the callback returns', async () => {
+        expect(await engine.write(['a'], async (tx) => (await tx.delete('a', k(1))) || 'absent')).toBe('absent');
+        expect(await engine.read(['a'], () => 42)).toBe(42);
+      });
+
+      it('a rejected write inside the callback fails the whole transaction even when caught', async () => {
+        await expect(
+          engine.write(['a'], async (tx) => {
+            await tx.put('a', k(1), k(1));
+            await tx.put('a', 'oops' as unknown as Uint8Array, k(2)).catch(() => undefined);
+          }),
+        ).rejects.toMatchObject({ code: 'INVALID_KEY' });
+        expect(await engine.get('a', k(1))).toBeUndefined();
+      });
+
+      it('reads inside a write see its own puts and deletes', async () => {
+        await fill('a', [k(1), k(2)]);
+        await engine.write(['a'], async (tx) => {
+          await tx.put('a', k(3), k(3));
+          await tx.delete('a', k(1));
+          await tx.put('a', k(2), k(0x22));
+          expect(await tx.get('a', k(3))).toEqual(k(3));
+          expect(await tx.get('a', k(1))).toBeUndefined();
+          expect(await tx.get('a', k(2))).toEqual(k(0x22));
+          expect(await tx.getMany('a', [k(1), k(2), k(3), k(4)])).toEqual([undefined, k(0x22), k(3), undefined]);
+        });
+      });
+
+      it('scans inside a write merge its writes in key order, with limit and reverse', async () => {
+        await fill('a', [k(1), k(3), k(5), k(7)]);
+        await engine.write(['a'], async (tx) => {
+          await tx.put('a', k(4), k(4));
+          await tx.delete('a', k(3));
+          await tx.put('a', k(5), k(0x55));
+          await tx.put('a', k(0), k(0));
+          expect(keysOf(await tx.scan('a'))).toEqual(['00', '01', '04', '05', '07']);
+          expect((await tx.scan('a', { gte: k(5), limit: 1 }))[0]!.value).toEqual(k(0x55));
+          expect(keysOf(await tx.scan('a', { reverse: true, limit: 3 }))).toEqual(['07', '05', '04']);
+          expect(keysOf(await tx.scan('a', { gt: k(1), lt: k(7) }))).toEqual(['04', '05']);
+          expect(hexes(await tx.scanKeys('a', { limit: 2 }))).toEqual(['00', '01']);
+          expect(await tx.count('a')).toBe(5);
+          expect(await tx.count('a', { gte: k(3), lte: k(5) })).toBe(2);
+        });
+      });
+
+      it('delete inside a write reports existence including the transaction own writes', async () => {
+        await fill('a', [k(1)]);
+        await engine.write(['a'], async (tx) => {
+          expect(await tx.delete('a', k(1))).toBe(true);
+          expect(await tx.delete('a', k(1))).toBe(false);
+          await tx.put('a', k(2), k(2));
+          expect(await tx.delete('a', k(2))).toBe(true);
+          expect(await tx.delete('a', k(3))).toBe(false);
+        });
+        expect(await engine.count('a')).toBe(0);
+      });
+
+      it('clear inside a write, then puts: only the new puts remain', async () => {
+        await fill('a', [k(1), k(2)]);
+        await engine.write(['a'], async (tx) => {
+          await tx.put('a', k(5), k(5));
+          await tx.clear('a');
+          expect(await tx.count('a')).toBe(0);
+          expect(await tx.get('a', k(1))).toBeUndefined();
+          await tx.put('a', k(3), k(3));
+          expect(keysOf(await tx.scan('a'))).toEqual(['03']);
+        });
+        expect(keysOf(await engine.scan('a'))).toEqual(['03']);
+      });
+
+      it('the last write to a key in a transaction wins', async () => {
+        await engine.write(['a'], async (tx) => {
+          await tx.put('a', k(1), k(1));
+          await tx.delete('a', k(1));
+          await tx.put('a', k(1), k(3));
+          await tx.put('a', k(2), k(2));
+          await tx.delete('a', k(2));
+        });
+        expect(await engine.scan('a')).toEqual([{ key: k(1), value: k(3) }]);
+      });
+
+      it('a transaction cannot touch a store it did not name', async () => {
+        await expectStorageError(
+          engine.write(['a'], (tx) => tx.put('b', k(1), k(1))),
+          'STORE_NOT_FOUND',
+        );
+        await expectStorageError(
+          engine.read(['a'], (tx) => tx.get('b', k(1))),
+          'STORE_NOT_FOUND',
+        );
+        expect(await engine.count('b')).toBe(0);
+      });
+
+      it('a transaction used after its callback finished fails with TRANSACTION_INACTIVE', async () => {
+        let kept: Parameters<Parameters<E['write']>[1]>[0] | undefined;
+        await engine.write(['a'], (tx) => {
+          kept = tx;
+        });
+        await expectStorageError(() => kept!.put('a', k(1), k(1)), 'TRANSACTION_INACTIVE');
+        await expectStorageError(() => kept!.get('a', k(1)), 'TRANSACTION_INACTIVE');
+        let reader: Parameters<Parameters<E['read']>[1]>[0] | undefined;
+        await engine.read(['a'], (tx) => {
+          reader = tx;
+        });
+        await expectStorageError(() => reader!.scan('a'), 'TRANSACTION_INACTIVE');
+        expect(await engine.count('a')).toBe(0);
+      });
+
+      it('a transaction must name at least one store', async () => {
+        await expectStorageError(() => engine.write([], () => undefined), 'INVALID_ARGUMENT');
+        await expectStorageError(() => engine.read([], () => undefined), 'INVALID_ARGUMENT');
+      });
+
+      it('write accepts strict and relaxed durability and rejects anything else', async () => {
+        await engine.put('a', k(1), k(1), { durability: 'strict' });
+        await engine.put('a', k(2), k(2), { durability: 'relaxed' });
+        expect(await engine.count('a')).toBe(2);
+        await expectStorageError(
+          () => engine.write(['a'], () => undefined, { durability: 'eventually' as 'strict' }),
+          'INVALID_ARGUMENT',
+        );
+        expect(engine.supports.durability).toContain(engine.supports.defaultDurability);
+      });
+
+      it('an empty write transaction commits nothing and succeeds', async () => {
+        expect(await engine.write(['a', 'b'], () => 'ok')).toBe('ok');
+        expect(await engine.count('a')).toBe(0);
+      });
+    });
+
+    describe('isolation and concurrency', () => {
+      it('50 parallel read-modify-write transactions on one counter end at exactly 50', async () => {
+        const key = utf8('counter');
+        await engine.put('a', key, k(0));
+        await Promise.all(
+          Array.from({ length: 50 }, () =>
+            engine.write(['a'], async (tx) => {
+              const current = (await tx.get('a', key))![0]!;
+              await tx.put('a', key, k(current + 1));
+            }),
+          ),
+        );
+        expect(await engine.get('a', key)).toEqual(k(50));
+      });
+
+      it('a read transaction sees one snapshot while a write commits', async (ctx: TestContext) => {
+        if (!engine.supports.snapshots || !engine.supports.foreignAwaits) return ctx.skip();
+        await fill('a', [k(1), k(2)]);
+        await fill('b', [k(1)]);
+        await engine.read(['a', 'b'], async (tx) => {
+          expect(await tx.get('a', k(1))).toEqual(k(1, 0xee));
+          await engine.write(['a', 'b'], async (w) => {
+            await w.put('a', k(1), k(0x99));
+            await w.put('a', k(3), k(3));
+            await w.delete('b', k(1));
+          });
+          expect(await engine.get('a', k(1))).toEqual(k(0x99));
+          expect(await tx.get('a', k(1))).toEqual(k(1, 0xee));
+          expect(keysOf(await tx.scan('a'))).toEqual(['01', '02']);
+          expect(await tx.count('a')).toBe(2);
+          expect(await tx.get('b', k(1))).toEqual(k(1, 0xee));
+        });
+      });
+
+      it('a reader that started before a write does not see it, even without foreign awaits', async () => {
+        await fill('a', [k(1)]);
+        let writeDone: Promise<void> | undefined;
+        const seen = await engine.read(['a'], async (tx) => {
+          const before = await tx.get('a', k(1));
+          writeDone = engine.put('a', k(1), k(0x77));
+          const after = await tx.get('a', k(1));
+          return [before, after];
+        });
+        await writeDone;
+        expect(seen).toEqual([k(1, 0xee), k(1, 0xee)]);
+        expect(await engine.get('a', k(1))).toEqual(k(0x77));
+      });
+
+      it('uncommitted writes are invisible outside their transaction', async (ctx: TestContext) => {
+        if (!engine.supports.foreignAwaits) return ctx.skip();
+        await engine.write(['a'], async (tx) => {
+          await tx.put('a', k(1), k(1));
+          expect(await engine.get('a', k(1))).toBeUndefined();
+          expect(await engine.count('a')).toBe(0);
+        });
+        expect(await engine.get('a', k(1))).toEqual(k(1));
+      });
+
+      it('reads in parallel with writes always see whole transactions', async () => {
+        const pair = [utf8('x'), utf8('y')];
+        await engine.write(['a'], async (tx) => {
+          for (const key of pair) await tx.put('a', key, k(0));
+        });
+        const writes = Array.from({ length: 20 }, (_, i) =>
+          engine.write(['a'], async (tx) => {
+            for (const key of pair) await tx.put('a', key, k(i + 1));
+          }),
+        );
+        const reads = Array.from({ length: 20 }, () => engine.getMany('a', pair));
+        const views = await Promise.all(reads);
+        await Promise.all(writes);
+        for (const [x, y] of views) expect(x).toEqual(y);
+        expect(await engine.getMany('a', pair)).toEqual([k(20), k(20)]);
+      });
+
+      it('a failed transaction does not block the ones queued behind it', async () => {
+        const failed = engine.write(['a'], async (tx) => {
+          await tx.put('a', k(1), k(1));
+          throw new Error('first fails');
+        });
+        const next = engine.put('a', k(2), k(2));
+        await expect(failed).rejects.toThrow('first fails');
+        await next;
+        expect(keysOf(await engine.scan('a'))).toEqual(['02']);
+      });
+    });
+
+    describe('volume', () => {
+      it('20k keys written in one transaction come back sorted and counted', async () => {
+        const n = 20_000;
+        const order = Array.from({ length: n }, (_, i) => (i * 7919) % n);
+        const key = (i: number): Uint8Array => utf8(`key:${String(i).padStart(6, '0')}`);
+        await engine.write(['a'], async (tx) => {
+          for (const i of order) await tx.put('a', key(i), utf8(`value ${i}`));
+        });
+        expect(await engine.count('a')).toBe(n);
+        const entries = await engine.scan('a');
+        expect(entries).toHaveLength(n);
+        for (let i = 0; i < n; i += 997) {
+          expect(entries[i]!.key).toEqual(key(i));
+          expect(entries[i]!.value).toEqual(utf8(`value ${i}`));
+        }
+        expect(entries[n - 1]!.key).toEqual(key(n - 1));
+        expect(keysOf(await engine.scan('a', { reverse: true, limit: 1 }))).toEqual([hex(key(n - 1))]);
+        expect(await engine.count('a', { gte: key(1000), lt: key(2000) })).toBe(1000);
+      });
+
+      it('stats report the entries of every store', async () => {
+        await fill('a', [k(1), k(2), k(3)]);
+        await fill('b', [k(1)]);
+        const stats = await engine.stats();
+        expect(stats.entries).toEqual({ a: 3, b: 1 });
+        if (engine.supports.persistent && stats.bytesOnDisk !== undefined) expect(stats.bytesOnDisk).toBeGreaterThan(0);
+      });
+    });
+
+    describe('lifecycle', () => {
+      it('every operation after close fails with CLOSED', async () => {
+        await engine.close();
+        expect(engine.status).toBe('closed');
+        await expectStorageError(() => engine.get('a', k(1)), 'CLOSED');
+        await expectStorageError(() => engine.put('a', k(1), k(1)), 'CLOSED');
+        await expectStorageError(() => engine.scan('a'), 'CLOSED');
+        await expectStorageError(() => engine.write(['a'], () => undefined), 'CLOSED');
+        await expectStorageError(() => engine.read(['a'], () => undefined), 'CLOSED');
+        await expectStorageError(() => engine.stats(), 'CLOSED');
+      });
+
+      it('close twice is fine', async () => {
+        await engine.close();
+        await engine.close();
+        expect(engine.status).toBe('closed');
+      });
+
+      it('close waits for a running write to commit', async () => {
+        const writing = engine.write(['a'], async (tx) => {
+          await tx.put('a', k(1), k(1));
+          await tx.get('a', k(1));
+          await tx.put('a', k(2), k(2));
+        });
+        await engine.close();
+        await writing;
+        await reopen();
+        expect(keysOf(await engine.scan('a'))).toEqual(['01', '02']);
+      });
+
+      it('a reopened engine sees committed data', async (ctx: TestContext) => {
+        if (!engine.supports.persistent) ctx.annotate?.('memory engines reopen on the same volume');
+        await fill('a', [k(1), k(2)]);
+        await engine.delete('a', k(2));
+        await reopen();
+        expect(keysOf(await engine.scan('a'))).toEqual(['01']);
+        expect(await engine.get('a', k(1))).toEqual(k(1, 0xee));
+      });
+
+      it('flush resolves and the data is there after reopening', async () => {
+        await engine.put('a', k(1), k(1), { durability: 'relaxed' });
+        await engine.flush();
+        await reopen();
+        expect(await engine.get('a', k(1))).toEqual(k(1));
+      });
+
+      it('a store declared later starts empty and the old stores keep their data', async () => {
+        await fill('a', [k(1)]);
+        await engine.close();
+        engine = await fixture.open(['a', 'b', 'c']);
+        opened.push(engine);
+        expect(await engine.count('c')).toBe(0);
+        await engine.put('c', k(1), k(1));
+        expect(await engine.get('a', k(1))).toEqual(k(1, 0xee));
+        expect(engine.stores).toEqual(['a', 'b', 'c']);
+      });
+
+      it('the supports manifest is frozen and complete', () => {
+        const s = engine.supports;
+        expect(Object.isFrozen(s)).toBe(true);
+        for (const flag of ['snapshots', 'foreignAwaits', 'zeroCopyReads', 'multiProcess', 'persistent'] as const) {
+          expect(typeof s[flag]).toBe('boolean');
+        }
+        expect(s.maxKeySize).toBeGreaterThanOrEqual(511);
+        expect(s.maxValueSize).toBeGreaterThanOrEqual(4 * 1024 * 1024);
+        expect(engine.stores).toEqual(['a', 'b']);
+        expect(engine.kind.length).toBeGreaterThan(0);
+      });
+
+      it('borrow gives a view valid inside the callback, where zero-copy reads exist', async (ctx: TestContext) => {
+        if (!engine.supports.zeroCopyReads) return ctx.skip();
+        const borrowing = engine as unknown as {
+          borrow<R>(store: string, key: Uint8Array, use: (v: Uint8Array | undefined) => R): R;
+        };
+        await engine.put('a', k(1), k(4, 5, 6));
+        expect(borrowing.borrow('a', k(1), (v) => (v === undefined ? undefined : Array.from(v)))).toEqual([4, 5, 6]);
+        expect(borrowing.borrow('a', k(2), (v) => v)).toBeUndefined();
+        expect(() => borrowing.borrow('c', k(1), (v) => v)).toThrow(StorageError);
+      });
+    });
+
+    describe('bad input', () => {
+      it('a string key is rejected with INVALID_KEY', async () => {
+        await expectStorageError(() => engine.put('a', 'key' as unknown as Uint8Array, k(1)), 'INVALID_KEY');
+        await expectStorageError(() => engine.get('a', 'key' as unknown as Uint8Array), 'INVALID_KEY');
+      });
+
+      it('a number, null or plain array key is rejected with INVALID_KEY', async () => {
+        await expectStorageError(() => engine.put('a', 42 as unknown as Uint8Array, k(1)), 'INVALID_KEY');
+        await expectStorageError(() => engine.get('a', null as unknown as Uint8Array), 'INVALID_KEY');
+        await expectStorageError(() => engine.delete('a', [1, 2] as unknown as Uint8Array), 'INVALID_KEY');
+      });
+
+      it('an empty key is rejected with INVALID_KEY', async () => {
+        await expectStorageError(() => engine.put('a', new Uint8Array(0), k(1)), 'INVALID_KEY');
+        await expectStorageError(() => engine.getMany('a', [k(1), new Uint8Array(0)]), 'INVALID_KEY');
+      });
+
+      it('a detached key or value is rejected', async () => {
+        await expectStorageError(() => engine.put('a', detachedBytes(4), k(1)), 'INVALID_KEY');
+        await expectStorageError(() => engine.put('a', k(1), detachedBytes(4)), 'INVALID_VALUE');
+        expect(await engine.count('a')).toBe(0);
+      });
+
+      it('a value that is not a Uint8Array is rejected with INVALID_VALUE', async () => {
+        await expectStorageError(() => engine.put('a', k(1), 'text' as unknown as Uint8Array), 'INVALID_VALUE');
+        await expectStorageError(() => engine.put('a', k(1), new ArrayBuffer(2) as unknown as Uint8Array), 'INVALID_VALUE');
+        await expectStorageError(() => engine.put('a', k(1), undefined as unknown as Uint8Array), 'INVALID_VALUE');
+      });
+
+      it('an unknown store is rejected with STORE_NOT_FOUND by every operation', async () => {
+        const error = await expectStorageError(() => engine.get('nope', k(1)), 'STORE_NOT_FOUND');
+        expect(error.message).toContain('nope');
+        await expectStorageError(() => engine.put('nope', k(1), k(1)), 'STORE_NOT_FOUND');
+        await expectStorageError(() => engine.scan('nope'), 'STORE_NOT_FOUND');
+        await expectStorageError(() => engine.count('nope'), 'STORE_NOT_FOUND');
+        await expectStorageError(() => engine.clear('nope'), 'STORE_NOT_FOUND');
+        await expectStorageError(() => engine.write(['a', 'nope'], () => undefined), 'STORE_NOT_FOUND');
+      });
+
+      it('a key longer than maxKeySize is rejected with KEY_TOO_LARGE and nothing is written', async () => {
+        const key = new Uint8Array(engine.supports.maxKeySize + 1).fill(1);
+        await expectStorageError(() => engine.put('a', key, k(1)), 'KEY_TOO_LARGE');
+        expect(await engine.count('a')).toBe(0);
+      });
+
+      it('a value longer than maxValueSize is rejected with VALUE_TOO_LARGE', async (ctx: TestContext) => {
+        if (engine.supports.maxValueSize > 256 * 1024 * 1024) return ctx.skip();
+        await engine.put('a', k(1), k(1));
+        const value = new Uint8Array(engine.supports.maxValueSize + 1);
+        await expectStorageError(() => engine.put('a', k(1), value), 'VALUE_TOO_LARGE');
+        expect(await engine.get('a', k(1))).toEqual(k(1));
+      });
+
+      it('malformed scan options are rejected with INVALID_ARGUMENT or INVALID_KEY', async () => {
+        await expectStorageError(() => engine.scan('a', { limit: -1 }), 'INVALID_ARGUMENT');
+        await expectStorageError(() => engine.scan('a', { limit: 1.5 }), 'INVALID_ARGUMENT');
+        await expectStorageError(() => engine.scan('a', { gt: k(1), gte: k(1) }), 'INVALID_ARGUMENT');
+        await expectStorageError(() => engine.scan('a', { lt: 'z' as unknown as Uint8Array }), 'INVALID_KEY');
+        await expectStorageError(() => engine.count('a', { prefix: 7 as unknown as Uint8Array }), 'INVALID_KEY');
+      });
+
+      it('bad input inside a transaction leaves stored data intact', async () => {
+        await fill('a', [k(1)]);
+        await expectStorageError(
+          engine.write(['a'], async (tx) => {
+            await tx.delete('a', k(1));
+            await tx.put('a', k(2), 'bad' as unknown as Uint8Array);
+          }),
+          'INVALID_VALUE',
+        );
+        expect(keysOf(await engine.scan('a'))).toEqual(['01']);
+      });
+    });
+  });
+}
