@@ -1,0 +1,2 @@
+/** @tabstore/node-backend: tabstore engines for Node and the Electron main process. */
+export { LmdbEngine, type LmdbEngineOptions } from './lmdb-engine.js';

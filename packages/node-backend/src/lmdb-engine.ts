@@ -1,0 +1,314 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { open, type Database, type RangeOptions, type RootDatabase, type Transaction } from 'lmdb';
+import {
+  DEFAULT_MAX_KEY_SIZE,
+  DEFAULT_MAX_VALUE_SIZE,
+  SnapshotEngine,
+  StorageError,
+  type BorrowingReader,
+  type Bounds,
+  type ChangeSet,
+  type Durability,
+  type EngineStats,
+  type EngineSupports,
+  type Entry,
+  type KeyRange,
+  type NormalizedScan,
+  type ScanOptions,
+  type Snapshot,
+  type SnapshotEngineOptions,
+} from '@tabstore/sdk';
+import { lmdbError } from './lmdb-errors.js';
+import { assertLmdbDataFile } from './lmdb-file-check.js';
+
+/** Options of {@link LmdbEngine.open}. */
+export interface LmdbEngineOptions extends SnapshotEngineOptions {
+  /** Directory of the LMDB environment (created if missing). */
+  path: string;
+  /** The stores to declare: one LMDB named database each. */
+  stores: readonly string[];
+  /** Initial map size in bytes. The map grows by itself as the data grows; this only sets where it starts. */
+  mapSize?: number;
+  /** Most processes and threads reading at once. Default 126. */
+  maxReaders?: number;
+}
+
+type BinaryDb = Database<Uint8Array, Uint8Array>;
+/** lmdb-js's read buffer: `getBinaryFast` takes read options at run time although its typings omit them. */
+type FastGet = (key: Uint8Array, options?: { transaction: Transaction }) => Buffer | undefined;
+
+let readBuffer: ArrayBufferLike | undefined;
+let readBufferView: Uint8Array = new Uint8Array(0);
+
+/**
+ * Bytes the caller owns, copied out of lmdb-js's reused read buffer into a plain Uint8Array. That buffer is a 16 MiB
+ * Buffer carrying an own `length` property with the value's size: copy exactly `length` bytes from its offset (a
+ * bare slice() would copy 16 MiB, and a Buffer result would make `slice()` a view for the caller).
+ */
+function own(bytes: Buffer | undefined): Uint8Array | undefined {
+  if (bytes === undefined) return undefined;
+  if (bytes.buffer !== readBuffer) {
+    readBuffer = bytes.buffer;
+    readBufferView = new Uint8Array(readBuffer);
+  }
+  return readBufferView.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
+}
+
+/** A plain view of exactly the bytes of `bytes` (a Buffer from lmdb-js), without copying. */
+function view(bytes: Buffer): Uint8Array;
+function view(bytes: Buffer | undefined): Uint8Array | undefined;
+function view(bytes: Buffer | undefined): Uint8Array | undefined {
+  return bytes === undefined ? undefined : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/** lmdb-js range options for normalised bounds (in reverse, `start` is the upper end). */
+function rangeOptions(bounds: Bounds, reverse: boolean, limit: number, transaction?: Transaction): RangeOptions {
+  const options: RangeOptions = reverse
+    ? {
+        start: bounds.upper,
+        exclusiveStart: bounds.upperExclusive,
+        end: bounds.lower,
+        inclusiveEnd: !bounds.lowerExclusive,
+        reverse: true,
+      }
+    : {
+        start: bounds.lower,
+        exclusiveStart: bounds.lowerExclusive,
+        end: bounds.upper,
+        inclusiveEnd: !bounds.upperExclusive,
+      };
+  if (limit !== Infinity) options.limit = limit;
+  if (transaction !== undefined) options.transaction = transaction;
+  return options;
+}
+
+/** Reads over lmdb-js, in an explicit read transaction or in lmdb-js's current one (renewed every event turn). */
+class LmdbReads implements Snapshot {
+  private readonly options: { transaction: Transaction } | undefined;
+
+  constructor(
+    private readonly dbs: ReadonlyMap<string, BinaryDb>,
+    private readonly transaction?: Transaction,
+  ) {
+    this.options = transaction === undefined ? undefined : { transaction };
+  }
+
+  get(store: string, key: Uint8Array): Uint8Array | undefined {
+    const db = this.dbs.get(store)!;
+    return own((db.getBinaryFast as FastGet).call(db, key, this.options));
+  }
+
+  getMany(store: string, keys: readonly Uint8Array[]): (Uint8Array | undefined)[] {
+    const db = this.dbs.get(store)!;
+    const get = db.getBinaryFast as FastGet;
+    return keys.map((key) => own(get.call(db, key, this.options)));
+  }
+
+  scan(store: string, scan: NormalizedScan): Entry[] {
+    const out: Entry[] = [];
+    // lmdb-js returns a fresh Buffer for every range key and value: re-view them as plain Uint8Arrays, no copy.
+    const range = (this.dbs.get(store) as unknown as Database<Buffer, Buffer>).getRange(
+      rangeOptions(scan, scan.reverse, scan.limit, this.transaction),
+    );
+    for (const { key, value } of range) out.push({ key: view(key), value: view(value) });
+    return out;
+  }
+
+  scanKeys(store: string, scan: NormalizedScan): Uint8Array[] {
+    const keys = (this.dbs.get(store) as unknown as Database<Buffer, Buffer>).getKeys(
+      rangeOptions(scan, scan.reverse, scan.limit, this.transaction),
+    );
+    const out: Uint8Array[] = [];
+    for (const key of keys) out.push(view(key));
+    return out;
+  }
+
+  count(store: string, bounds: Bounds): number {
+    return this.dbs.get(store)!.getCount(rangeOptions(bounds, false, Infinity, this.transaction));
+  }
+
+  release(): void {
+    this.transaction?.done();
+  }
+}
+
+/**
+ * The engine for Node and the Electron main process: one LMDB environment, one named database per store, binary
+ * keys and values. Reads are synchronous memory-mapped lookups; a read transaction is an LMDB read snapshot (MVCC:
+ * readers never block the writer, in this or other processes). Writes are buffered by {@link SnapshotEngine} and
+ * committed in one LMDB write transaction; commits are durable (fsync) unless a write asks for `relaxed`.
+ */
+export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
+  readonly kind = 'lmdb';
+  readonly supports: EngineSupports = Object.freeze({
+    snapshots: true,
+    foreignAwaits: true,
+    zeroCopyReads: true,
+    durability: Object.freeze(['strict', 'relaxed'] as const),
+    defaultDurability: 'strict',
+    multiProcess: true,
+    persistent: true,
+    maxKeySize: DEFAULT_MAX_KEY_SIZE,
+    maxValueSize: DEFAULT_MAX_VALUE_SIZE,
+  });
+  /** Directory of the environment. */
+  readonly path: string;
+  private readonly root: RootDatabase;
+  private readonly dbs: Map<string, BinaryDb>;
+  private readonly reads: LmdbReads;
+
+  private constructor(options: LmdbEngineOptions, root: RootDatabase, dbs: Map<string, BinaryDb>) {
+    super(options.stores, options);
+    this.path = options.path;
+    this.root = root;
+    this.dbs = dbs;
+    this.reads = new LmdbReads(dbs);
+  }
+
+  /** Opens (creating if needed) the environment at `options.path`. Fails with LOCKED, CORRUPTED or IO. */
+  static async open(options: LmdbEngineOptions): Promise<LmdbEngine> {
+    let root: RootDatabase | undefined;
+    try {
+      assertLmdbDataFile(options.path);
+      root = open({
+        path: options.path,
+        maxDbs: Math.max(32, options.stores.length * 2),
+        maxReaders: options.maxReaders ?? 126,
+        separateFlushed: true,
+        ...(options.mapSize === undefined ? {} : { mapSize: options.mapSize }),
+      });
+      // lmdb-js clears reader slots of dead processes when it opens; do it again explicitly, it is cheap.
+      root.readerCheck();
+      const dbs = new Map<string, BinaryDb>();
+      for (const store of options.stores) {
+        dbs.set(store, root.openDB<Uint8Array, Uint8Array>({ name: store, encoding: 'binary', keyEncoding: 'binary', cache: false }));
+      }
+      return new LmdbEngine(options, root, dbs);
+    } catch (error) {
+      await root?.close().catch(() => undefined);
+      throw error instanceof StorageError ? error : lmdbError(error, `open the LMDB environment at ${options.path}`);
+    }
+  }
+
+  // ---- fast paths: one read outside a transaction uses lmdb-js's current read snapshot directly ----
+
+  override async get(store: string, key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.check(store, key);
+    try {
+      return own(this.dbs.get(store)!.getBinaryFast(key));
+    } catch (error) {
+      throw this.toStorageError(error, store);
+    }
+  }
+
+  override async getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    this.assertOpen();
+    this.assertStore(store);
+    if (!Array.isArray(keys)) throw new StorageError('INVALID_ARGUMENT', 'getMany takes an array of keys.', { store });
+    for (const key of keys) this.checkKey(store, key);
+    return this.guard(() => this.reads.getMany(store, keys), store);
+  }
+
+  override async scan(store: string, options?: ScanOptions): Promise<Entry[]> {
+    const scan = this.scanOf(store, options);
+    return scan === undefined ? [] : this.guard(() => this.reads.scan(store, scan), store);
+  }
+
+  override async scanKeys(store: string, options?: ScanOptions): Promise<Uint8Array[]> {
+    const scan = this.scanOf(store, options);
+    return scan === undefined ? [] : this.guard(() => this.reads.scanKeys(store, scan), store);
+  }
+
+  override async count(store: string, range?: KeyRange): Promise<number> {
+    this.assertOpen();
+    this.assertStore(store);
+    const bounds = this.rangeArgs(store, range);
+    return bounds.empty ? 0 : this.guard(() => this.reads.count(store, bounds), store);
+  }
+
+  /**
+   * Calls `use` with a view of the value inside LMDB's read buffer: no copy. The view is valid only until `use`
+   * returns (the next read overwrites it).
+   */
+  borrow<R>(store: string, key: Uint8Array, use: (value: Uint8Array | undefined) => R): R {
+    this.check(store, key);
+    let value: Uint8Array | undefined;
+    try {
+      value = view(this.dbs.get(store)!.getBinaryFast(key));
+    } catch (error) {
+      throw this.toStorageError(error, store);
+    }
+    return use(value);
+  }
+
+  /** Clears reader slots left by processes that died; returns how many were cleared. */
+  clearStaleReaders(): number {
+    this.assertOpen();
+    return this.root.readerCheck();
+  }
+
+  /** The LMDB reader table (one line per reader: pid, thread, transaction id), for diagnostics. */
+  readerList(): string {
+    this.assertOpen();
+    return this.root.readerList();
+  }
+
+  private check(store: string, key: Uint8Array): void {
+    this.assertOpen();
+    this.assertStore(store);
+    this.checkKey(store, key);
+  }
+
+  private scanOf(store: string, options: ScanOptions | undefined): NormalizedScan | undefined {
+    this.assertOpen();
+    this.assertStore(store);
+    const scan = this.scanArgs(store, options);
+    return scan.empty || scan.limit === 0 ? undefined : scan;
+  }
+
+  // ---- SnapshotEngine ----
+
+  protected openSnapshot(): Snapshot {
+    return new LmdbReads(this.dbs, this.root.useReadTransaction());
+  }
+
+  protected async applyChanges(changes: ChangeSet, durability: Durability): Promise<void> {
+    await this.root.transaction(() => {
+      for (const [store, storeChanges] of changes.stores) {
+        const db = this.dbs.get(store)!;
+        if (storeChanges.cleared) db.clearSync();
+        for (const change of storeChanges.changes.values()) {
+          if (change.value === null) db.remove(change.key);
+          else db.put(change.key, change.value);
+        }
+      }
+    });
+    if (durability === 'strict') await this.root.flushed;
+  }
+
+  protected async engineStats(): Promise<EngineStats> {
+    const entries: Record<string, number> = {};
+    for (const [store, db] of this.dbs) entries[store] = db.getCount();
+    let bytesOnDisk: number | undefined;
+    try {
+      const stat = statSync(this.path);
+      bytesOnDisk = stat.isDirectory() ? statSync(join(this.path, 'data.mdb')).size : stat.size;
+    } catch {
+      bytesOnDisk = undefined;
+    }
+    return { entries, bytesOnDisk };
+  }
+
+  protected async flushEngine(): Promise<void> {
+    await this.root.flushed;
+  }
+
+  protected async closeEngine(): Promise<void> {
+    await this.root.close();
+  }
+
+  protected toStorageError(error: unknown, store?: string): StorageError {
+    return lmdbError(error, 'complete an LMDB operation', store);
+  }
+}

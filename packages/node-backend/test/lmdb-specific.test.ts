@@ -1,0 +1,179 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LmdbEngine } from '@tabstore/node-backend';
+import { expectStorageError, k, utf8 } from '@tabstore/sdk/testing';
+import { runFixture, spawnFixture, waitForLine } from './child.js';
+
+let dir: string;
+const opened: LmdbEngine[] = [];
+const openEngine = async (options: Partial<Parameters<typeof LmdbEngine.open>[0]> = {}): Promise<LmdbEngine> => {
+  const engine = await LmdbEngine.open({ path: join(dir, 'env'), stores: ['records'], ...options });
+  opened.push(engine);
+  return engine;
+};
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tabstore-lmdb-x-'));
+});
+afterEach(async () => {
+  for (const engine of opened.splice(0)) await engine.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('LmdbEngine across processes', () => {
+  it('reads what a child process wrote before it exited', async () => {
+    await runFixture('lmdb-child.ts', ['write', join(dir, 'env'), '1000']);
+    const engine = await openEngine();
+    expect(await engine.count('records')).toBe(1000);
+    expect(await engine.get('records', utf8('rec:00999'))).toEqual(utf8('value 999'));
+    const entries = await engine.scan('records', { prefix: utf8('rec:0000') });
+    expect(entries.map((e) => new TextDecoder().decode(e.value))).toEqual(
+      Array.from({ length: 10 }, (_, i) => `value ${i}`),
+    );
+  });
+
+  it('two processes read the same environment at once and agree', async () => {
+    const engine = await openEngine();
+    await engine.write(['records'], async (tx) => {
+      for (let i = 0; i < 2000; i++) await tx.put('records', utf8(`rec:${String(i).padStart(5, '0')}`), utf8(`value ${i}`));
+    });
+    // Both children read while this process holds the environment open (and reads too).
+    const readers = [runFixture('lmdb-child.ts', ['read', engine.path]), runFixture('lmdb-child.ts', ['read', engine.path])];
+    const mine = await engine.scan('records');
+    const results = (await Promise.all(readers)).map((out) => JSON.parse(out) as { count: number; checksum: number; pid: number });
+    let checksum = 0;
+    for (const { value } of mine) for (const byte of value) checksum = (checksum * 31 + byte) >>> 0;
+    expect(results.map((r) => r.count)).toEqual([2000, 2000]);
+    expect(results.map((r) => r.checksum)).toEqual([checksum, checksum]);
+    expect(results[0]!.pid).not.toBe(results[1]!.pid);
+  });
+
+  it('sees commits a child process makes while this engine is open', async () => {
+    const engine = await openEngine();
+    expect(await engine.count('records')).toBe(0);
+    await runFixture('lmdb-child.ts', ['write', engine.path, '50']);
+    await new Promise((resolve) => setTimeout(resolve, 5)); // lmdb-js renews its read snapshot on the next turn
+    expect(await engine.count('records')).toBe(50);
+  });
+
+  it('clears the reader slot of a process that died holding a read transaction', async () => {
+    const path = join(dir, 'env');
+    (await openEngine()).put('records', k(1), k(1));
+    const child = spawnFixture('lmdb-child.ts', ['hold-reader', path]);
+    const line = await waitForLine(child, 'ready');
+    const pid = line.split(' ')[1]!;
+    const holder = opened[0]!;
+    expect(holder.readerList()).toContain(pid);
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    // The dead reader's slot is still in the table until someone checks; opening an engine clears it.
+    await holder.close();
+    const engine = await openEngine();
+    expect(engine.readerList()).not.toContain(pid);
+    expect(engine.clearStaleReaders()).toBe(0);
+  });
+});
+
+describe('LmdbEngine specifics', () => {
+  it('grows the map instead of failing when the data outgrows the initial map size', async () => {
+    const engine = await openEngine({ mapSize: 1024 * 1024 });
+    const value = new Uint8Array(64 * 1024).fill(7);
+    for (let batch = 0; batch < 4; batch++) {
+      await engine.write(['records'], async (tx) => {
+        for (let i = 0; i < 100; i++) await tx.put('records', utf8(`b${batch}:${i}`), value);
+      });
+    }
+    expect(await engine.count('records')).toBe(400);
+    const stats = await engine.stats();
+    expect(stats.bytesOnDisk).toBeGreaterThan(400 * 64 * 1024);
+    expect(await engine.get('records', utf8('b3:99'))).toEqual(value);
+  });
+
+  it('ends a read transaction that outlives its time limit, so it stops pinning old pages', async () => {
+    const engine = await openEngine({ readTransactionTimeoutMs: 50 });
+    await engine.put('records', k(1), k(1));
+    const error = await expectStorageError(
+      engine.read(['records'], async (tx) => {
+        await tx.get('records', k(1));
+        await new Promise((resolve) => setTimeout(resolve, 120));
+        return tx.get('records', k(1));
+      }),
+      'TRANSACTION_INACTIVE',
+    );
+    expect(error.message).toContain('time limit');
+    // Writers were never blocked and later readers see the newest data.
+    await engine.put('records', k(1), k(2));
+    expect(await engine.get('records', k(1))).toEqual(k(2));
+  });
+
+  it('borrow hands out a view of exactly the value, inside LMDB memory', async () => {
+    const engine = await openEngine();
+    await engine.put('records', k(1), new Uint8Array(1200).fill(3));
+    const seen = engine.borrow('records', k(1), (value) => ({
+      length: value!.length,
+      byteLength: value!.byteLength,
+      plain: value!.constructor === Uint8Array,
+      shared: value!.buffer.byteLength > value!.byteLength,
+      last: value![1199],
+    }));
+    expect(seen).toEqual({ length: 1200, byteLength: 1200, plain: true, shared: true, last: 3 });
+  });
+
+  it('get returns plain Uint8Arrays that own exactly their bytes', async () => {
+    const engine = await openEngine();
+    await engine.put('records', k(1), k(1, 2, 3));
+    const value = (await engine.get('records', k(1)))!;
+    expect(value.constructor).toBe(Uint8Array);
+    expect(value.buffer.byteLength).toBe(3);
+    const [entry] = await engine.scan('records');
+    expect(entry!.value.constructor).toBe(Uint8Array);
+    expect(entry!.key.constructor).toBe(Uint8Array);
+  });
+
+  it('opening a file that is not an LMDB environment fails with CORRUPTED and leaves the file alone', async () => {
+    const path = join(dir, 'broken');
+    await rm(path, { recursive: true, force: true });
+    const { mkdir, readFile } = await import('node:fs/promises');
+    await mkdir(path);
+    const garbage = new Uint8Array(64 * 1024).fill(0x41);
+    await writeFile(join(path, 'data.mdb'), garbage);
+    const error = await expectStorageError(LmdbEngine.open({ path, stores: ['records'] }), 'CORRUPTED');
+    expect(error.message).toContain(join(path, 'data.mdb'));
+    expect(new Uint8Array(await readFile(join(path, 'data.mdb')))).toEqual(garbage);
+  });
+});
+
+describe('LmdbEngine refuses files that would crash lmdb-js', () => {
+  for (const [name, bytes] of [
+    ['a short file', new Uint8Array(20).fill(1)],
+    ['a valid first meta page and a broken second one', (() => {
+      const b = new Uint8Array(8192);
+      new DataView(b.buffer).setUint32(24, 0xbeefc0de, true);
+      new DataView(b.buffer).setUint32(48, 4096, true);
+      return b;
+    })()],
+  ] as const) {
+    it(`${name} gives CORRUPTED`, async () => {
+      const path = join(dir, 'broken');
+      const { mkdir } = await import('node:fs/promises');
+      await mkdir(path);
+      await writeFile(join(path, 'data.mdb'), bytes);
+      const error = await expectStorageError(LmdbEngine.open({ path, stores: ['records'] }), 'CORRUPTED');
+      expect(error.message).toContain('left untouched');
+    });
+  }
+
+  it('an empty data file is initialised normally', async () => {
+    const path = join(dir, 'empty');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(path);
+    await writeFile(join(path, 'data.mdb'), new Uint8Array(0));
+    const engine = await LmdbEngine.open({ path, stores: ['records'] });
+    opened.push(engine);
+    await engine.put('records', k(1), k(1));
+    expect(await engine.count('records')).toBe(1);
+  });
+});
