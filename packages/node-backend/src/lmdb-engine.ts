@@ -274,16 +274,23 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
   }
 
   protected async applyChanges(changes: ChangeSet, durability: Durability): Promise<void> {
-    await this.root.transaction(() => {
+    let clears = false;
+    for (const storeChanges of changes.stores.values()) clears ||= storeChanges.cleared;
+    // lmdb-js's batch() queues the writes for its write thread and commits them in one transaction, off the main
+    // thread; a clear has no queued form, so a change set with one runs in a synchronous transaction callback.
+    const apply = (): void => {
       for (const [store, storeChanges] of changes.stores) {
         const db = this.dbs.get(store)!;
         if (storeChanges.cleared) db.clearSync();
-        for (const change of storeChanges.changes.values()) {
-          if (change.value === null) db.remove(change.key);
-          else db.put(change.key, change.value);
+        const { keys, values } = storeChanges;
+        for (let i = 0; i < keys.length; i++) {
+          const value = values[i]!;
+          if (value === null) void db.remove(keys[i]!);
+          else void db.put(keys[i]!, value);
         }
       }
-    });
+    };
+    await (clears ? this.root.transaction(apply) : this.root.batch(apply));
     if (durability === 'strict') await this.root.flushed;
   }
 

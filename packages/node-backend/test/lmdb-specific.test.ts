@@ -65,6 +65,7 @@ describe('LmdbEngine across processes', () => {
     const line = await waitForLine(child, 'ready');
     const pid = line.split(' ')[1]!;
     const holder = opened[0]!;
+    await new Promise((resolve) => setTimeout(resolve, 200));
     expect(holder.readerList()).toContain(pid);
     const exited = new Promise((resolve) => child.on('exit', resolve));
     child.kill('SIGKILL');

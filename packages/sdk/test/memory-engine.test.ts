@@ -1,7 +1,81 @@
+import { describe, expect, it } from 'vitest';
 import { MemoryEngine, MemoryVolume } from '@tabstore/sdk';
-import { testEngineConformance } from '@tabstore/sdk/testing';
+import { k, testEngineConformance } from '@tabstore/sdk/testing';
 
 testEngineConformance('MemoryEngine', () => {
   const volume = new MemoryVolume();
   return { open: (stores) => MemoryEngine.open({ stores, volume }) };
+});
+
+describe('MemoryEngine commits', () => {
+  const fill = async (engine: MemoryEngine, n: number): Promise<void> => {
+    await engine.write(['a'], async (tx) => {
+      for (let i = 0; i < n; i++) await tx.put('a', k(i >> 8, i & 0xff), k(1));
+    });
+  };
+
+  it('a small commit into a large store never changes what an open snapshot sees', async () => {
+    const engine = await MemoryEngine.open({ stores: ['a'] });
+    await fill(engine, 1000);
+    await engine.read(['a'], async (tx) => {
+      // Small enough to be applied in place if nothing held the array.
+      await engine.write(['a'], async (w) => {
+        await w.put('a', k(0, 5), k(2));
+        await w.delete('a', k(0, 6));
+        await w.put('a', k(9, 9, 9), k(3));
+      });
+      expect(await tx.count('a')).toBe(1000);
+      expect(await tx.get('a', k(0, 5))).toEqual(k(1));
+      expect(await tx.get('a', k(0, 6))).toEqual(k(1));
+      expect(await tx.get('a', k(9, 9, 9))).toBeUndefined();
+    });
+    expect(await engine.get('a', k(0, 5))).toEqual(k(2));
+    expect(await engine.count('a')).toBe(1000);
+  });
+
+  it('commits applied in place keep the store sorted and exact', async () => {
+    const engine = await MemoryEngine.open({ stores: ['a'] });
+    await fill(engine, 1000);
+    for (let i = 0; i < 50; i++) {
+      await engine.put('a', k(1, i, 0x80), k(4));
+      await engine.delete('a', k(2, i));
+    }
+    const keys = (await engine.scanKeys('a')).map((key) => Array.from(key).join('.'));
+    const expected = [...keys].sort((x, y) => {
+      const a = x.split('.').map(Number);
+      const b = y.split('.').map(Number);
+      for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+      return a.length - b.length;
+    });
+    expect(keys).toEqual(expected);
+    expect(await engine.count('a')).toBe(1000);
+    expect(await engine.get('a', k(1, 7, 0x80))).toEqual(k(4));
+    expect(await engine.get('a', k(2, 7))).toBeUndefined();
+  });
+
+  it('readTransactionTimeoutMs: Infinity means no limit, nonsense is rejected', async () => {
+    const engine = await MemoryEngine.open({ stores: ['a'], readTransactionTimeoutMs: Infinity });
+    await engine.put('a', k(1), k(1));
+    expect(
+      await engine.read(['a'], async (tx) => {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        return tx.get('a', k(1));
+      }),
+    ).toEqual(k(1));
+    await expect(MemoryEngine.open({ stores: ['a'], readTransactionTimeoutMs: Number.NaN })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(MemoryEngine.open({ stores: ['a'], readTransactionTimeoutMs: 0 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+  });
+
+  it('one volume is open in one engine at a time', async () => {
+    const volume = new MemoryVolume();
+    const first = await MemoryEngine.open({ stores: ['a'], volume });
+    await expect(MemoryEngine.open({ stores: ['a'], volume })).rejects.toMatchObject({ code: 'LOCKED' });
+    await first.close();
+    const second = await MemoryEngine.open({ stores: ['a'], volume });
+    expect(second.status).toBe('open');
+  });
 });

@@ -7,53 +7,114 @@ export interface Change {
   readonly value: Uint8Array | null;
 }
 
-/** The buffered changes of a write transaction to one store. */
+const CHUNK = 256 * 1024;
+const OWN_CHUNK_ABOVE = 16 * 1024;
+
+/**
+ * Copies of the bytes a transaction was given, packed into large chunks: one allocation per 256 KiB instead of one
+ * per record, so callers may reuse their buffers as soon as `put` returns.
+ */
+export class ByteArena {
+  private chunk = new Uint8Array(0);
+  private used = 0;
+
+  copy(bytes: Uint8Array): Uint8Array {
+    const n = bytes.length;
+    if (n > OWN_CHUNK_ABOVE) return bytes.slice();
+    if (this.used + n > this.chunk.length) {
+      this.chunk = new Uint8Array(CHUNK);
+      this.used = 0;
+    }
+    const out = this.chunk.subarray(this.used, this.used + n);
+    out.set(bytes);
+    this.used += n;
+    return out;
+  }
+}
+
+/**
+ * The buffered changes of a write transaction to one store: a log in write order (apply it in order, the last
+ * change of a key wins), indexed by key only once the transaction reads its own writes. The log is two parallel
+ * arrays rather than one object per change: a put allocates nothing here.
+ */
 export class StoreChanges {
-  /** The store was cleared before the changes in `changes` were made. */
+  /** The store was cleared before the changes in the log were made. */
   cleared = false;
-  /** Latest change per key, in the order keys were first changed. */
-  readonly changes = new Map<string, Change>();
+  /** Keys of the log, in write order; a key may appear more than once. */
+  keys: Uint8Array[] = [];
+  /** Values of the log, `null` for a delete. */
+  values: (Uint8Array | null)[] = [];
+  private index: Map<string, number> | undefined;
   private sorted: Change[] | undefined;
 
+  /** True when the store was cleared or written. */
+  get isEmpty(): boolean {
+    return !this.cleared && this.keys.length === 0;
+  }
+
   put(key: Uint8Array, value: Uint8Array): void {
-    this.changes.set(bytesToMapKey(key), { key, value });
-    this.sorted = undefined;
+    this.record(key, value);
   }
 
   delete(key: Uint8Array): void {
-    this.changes.set(bytesToMapKey(key), { key, value: null });
-    this.sorted = undefined;
+    this.record(key, null);
   }
 
   clear(): void {
     this.cleared = true;
-    this.changes.clear();
+    this.keys = [];
+    this.values = [];
+    this.index = undefined;
     this.sorted = undefined;
   }
 
-  /** The buffered change of `key`, if any. */
+  /** The latest buffered change of `key`, if any. */
   lookup(key: Uint8Array): Change | undefined {
-    return this.changes.size === 0 ? undefined : this.changes.get(bytesToMapKey(key));
+    if (this.keys.length === 0) return undefined;
+    const i = this.keyIndex().get(bytesToMapKey(key));
+    return i === undefined ? undefined : { key: this.keys[i]!, value: this.values[i]! };
   }
 
-  /** Every change, in ascending key order. */
+  /** The latest change of every key, in ascending key order. */
   sortedChanges(): readonly Change[] {
-    this.sorted ??= [...this.changes.values()].sort((a, b) => compareBytes(a.key, b.key));
+    if (this.sorted === undefined) {
+      const latest: Change[] = [];
+      for (const i of this.keyIndex().values()) latest.push({ key: this.keys[i]!, value: this.values[i]! });
+      this.sorted = latest.sort((a, b) => compareBytes(a.key, b.key));
+    }
     return this.sorted;
   }
 
-  /** Changes whose keys lie in `bounds`, in ascending key order. */
+  /** Latest changes whose keys lie in `bounds`, in ascending key order. */
   inRange(bounds: Bounds): readonly Change[] {
     const sorted = this.sortedChanges();
     return bounds.lower === undefined && bounds.upper === undefined
       ? sorted
       : sorted.filter((change) => inBounds(change.key, bounds));
   }
+
+  private record(key: Uint8Array, value: Uint8Array | null): void {
+    this.keys.push(key);
+    this.values.push(value);
+    if (this.index !== undefined) this.index.set(bytesToMapKey(key), this.keys.length - 1);
+    this.sorted = undefined;
+  }
+
+  private keyIndex(): Map<string, number> {
+    if (this.index === undefined) {
+      const index = new Map<string, number>();
+      for (let i = 0; i < this.keys.length; i++) index.set(bytesToMapKey(this.keys[i]!), i);
+      this.index = index;
+    }
+    return this.index;
+  }
 }
 
 /** Every buffered change of a write transaction, by store. Engines apply it in one native transaction. */
 export class ChangeSet {
   readonly stores = new Map<string, StoreChanges>();
+  /** Holds the copies of keys and values the transaction was given. */
+  readonly arena = new ByteArena();
 
   /** The changes of `store`, created on first use. */
   of(store: string): StoreChanges {
@@ -67,7 +128,7 @@ export class ChangeSet {
 
   /** True when nothing was written. */
   get isEmpty(): boolean {
-    for (const changes of this.stores.values()) if (changes.cleared || changes.changes.size > 0) return false;
+    for (const changes of this.stores.values()) if (!changes.isEmpty) return false;
     return true;
   }
 }

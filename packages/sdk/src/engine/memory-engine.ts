@@ -1,5 +1,5 @@
 import { compareBytes, copyBytes } from './bytes.js';
-import type { ChangeSet } from './change-set.js';
+import type { Change, ChangeSet } from './change-set.js';
 import { StorageError } from './errors.js';
 import type { Bounds, NormalizedScan } from './range.js';
 import {
@@ -11,14 +11,20 @@ import {
 } from './snapshot-engine.js';
 import type { EngineStats, EngineSupports, Entry } from './types.js';
 
+/** One store's sorted entries and the number of open snapshots that hold this very array. */
+interface StoreState {
+  readonly entries: Entry[];
+  pins: number;
+}
+
 /**
  * Where a {@link MemoryEngine} keeps its data. Pass the same volume to a new engine to "reopen" it; by default every
- * engine gets its own. Stores are sorted arrays that are never changed once published, so a snapshot is just the
- * arrays it saw (a commit costs time linear in the store's size).
+ * engine gets its own. Each store is a sorted array. A snapshot pins the arrays it saw; a commit changes an unpinned
+ * array in place and replaces a pinned one with a changed copy (copy-on-write), so snapshots never see a change.
  */
 export class MemoryVolume {
   /** @internal */
-  readonly stores = new Map<string, readonly Entry[]>();
+  readonly stores = new Map<string, StoreState>();
   /** @internal */
   openedBy: MemoryEngine | undefined;
 }
@@ -54,7 +60,7 @@ export class MemoryEngine extends SnapshotEngine {
       throw new StorageError('LOCKED', 'This memory volume is already open in another MemoryEngine; close that one first.');
     }
     this.volume.openedBy = this;
-    for (const store of this.stores) if (!this.volume.stores.has(store)) this.volume.stores.set(store, []);
+    for (const store of this.stores) if (!this.volume.stores.has(store)) this.volume.stores.set(store, { entries: [], pins: 0 });
   }
 
   /** Opens an in-memory engine with the given stores. */
@@ -63,33 +69,31 @@ export class MemoryEngine extends SnapshotEngine {
   }
 
   protected openSnapshot(stores: readonly string[]): Snapshot {
-    const seen = new Map<string, readonly Entry[]>();
-    for (const store of stores) seen.set(store, this.volume.stores.get(store)!);
+    const seen = new Map<string, StoreState>();
+    for (const store of stores) {
+      const state = this.volume.stores.get(store)!;
+      state.pins++;
+      seen.set(store, state);
+    }
     return new MemorySnapshot(seen);
   }
 
   protected async applyChanges(changes: ChangeSet): Promise<void> {
-    const next = new Map<string, readonly Entry[]>();
+    // Compute every new array first, then publish them together: no reader sees half a commit.
+    const next = new Map<string, StoreState>();
     for (const [store, storeChanges] of changes.stores) {
-      const base = storeChanges.cleared ? [] : this.volume.stores.get(store)!;
+      const state = this.volume.stores.get(store)!;
+      const base = storeChanges.cleared ? [] : state.entries;
       const pending = storeChanges.sortedChanges();
-      const merged: Entry[] = [];
-      let i = 0;
-      for (const change of pending) {
-        while (i < base.length && compareBytes(base[i]!.key, change.key) < 0) merged.push(base[i++]!);
-        if (i < base.length && compareBytes(base[i]!.key, change.key) === 0) i++;
-        if (change.value !== null) merged.push({ key: copyBytes(change.key), value: copyBytes(change.value) });
-      }
-      while (i < base.length) merged.push(base[i++]!);
-      next.set(store, merged);
+      const inPlace = state.pins === 0 && !storeChanges.cleared && pending.length * 16 < base.length;
+      next.set(store, inPlace ? applyInPlace(state, pending) : { entries: merge(base, pending), pins: 0 });
     }
-    // Publish every store at once: no reader can see half a commit.
-    for (const [store, entries] of next) this.volume.stores.set(store, entries);
+    for (const [store, state] of next) this.volume.stores.set(store, state);
   }
 
   protected async engineStats(): Promise<EngineStats> {
     const entries: Record<string, number> = {};
-    for (const store of this.stores) entries[store] = this.volume.stores.get(store)!.length;
+    for (const store of this.stores) entries[store] = this.volume.stores.get(store)!.entries.length;
     return { entries, bytesOnDisk: undefined };
   }
 
@@ -102,6 +106,38 @@ export class MemoryEngine extends SnapshotEngine {
   protected toStorageError(error: unknown, store?: string): StorageError {
     return new StorageError('IO', `Memory engine failure: ${String(error)}`, { cause: error, store });
   }
+}
+
+const own = (change: Change): Entry => ({ key: copyBytes(change.key), value: copyBytes(change.value!) });
+
+/** A new sorted array: `base` with the sorted `pending` changes applied. */
+function merge(base: readonly Entry[], pending: readonly Change[]): Entry[] {
+  const merged: Entry[] = [];
+  let i = 0;
+  for (const change of pending) {
+    while (i < base.length && compareBytes(base[i]!.key, change.key) < 0) merged.push(base[i++]!);
+    if (i < base.length && compareBytes(base[i]!.key, change.key) === 0) i++;
+    if (change.value !== null) merged.push(own(change));
+  }
+  while (i < base.length) merged.push(base[i++]!);
+  return merged;
+}
+
+/** Applies a few changes to an array no snapshot holds, by binary search and splice. */
+function applyInPlace(state: StoreState, pending: readonly Change[]): StoreState {
+  const entries = state.entries;
+  for (const change of pending) {
+    const i = lowerIndex(entries, change.key, false);
+    const found = i < entries.length && compareBytes(entries[i]!.key, change.key) === 0;
+    if (change.value === null) {
+      if (found) entries.splice(i, 1);
+    } else if (found) {
+      entries[i] = own(change);
+    } else {
+      entries.splice(i, 0, own(change));
+    }
+  }
+  return state;
 }
 
 /** Index of the first entry whose key is >= `key` (or > `key` when `after`). */
@@ -125,10 +161,16 @@ function span(entries: readonly Entry[], bounds: Bounds): [number, number] {
 }
 
 class MemorySnapshot implements Snapshot {
-  constructor(private readonly seen: ReadonlyMap<string, readonly Entry[]>) {}
+  private released = false;
+
+  constructor(private readonly seen: ReadonlyMap<string, StoreState>) {}
+
+  private entries(store: string): readonly Entry[] {
+    return this.seen.get(store)!.entries;
+  }
 
   get(store: string, key: Uint8Array): Uint8Array | undefined {
-    const entries = this.seen.get(store)!;
+    const entries = this.entries(store);
     const i = lowerIndex(entries, key, false);
     const entry = entries[i];
     return entry !== undefined && compareBytes(entry.key, key) === 0 ? copyBytes(entry.value) : undefined;
@@ -139,7 +181,7 @@ class MemorySnapshot implements Snapshot {
   }
 
   private slice(store: string, scan: NormalizedScan): readonly Entry[] {
-    const entries = this.seen.get(store)!;
+    const entries = this.entries(store);
     const [start, end] = span(entries, scan);
     const count = Math.min(end - start, scan.limit);
     return scan.reverse ? entries.slice(end - count, end).reverse() : entries.slice(start, start + count);
@@ -154,9 +196,13 @@ class MemorySnapshot implements Snapshot {
   }
 
   count(store: string, bounds: Bounds): number {
-    const [start, end] = span(this.seen.get(store)!, bounds);
+    const [start, end] = span(this.entries(store), bounds);
     return end - start;
   }
 
-  release(): void {}
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    for (const state of this.seen.values()) state.pins--;
+  }
 }

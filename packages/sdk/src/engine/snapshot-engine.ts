@@ -28,7 +28,11 @@ export interface Snapshot {
   scan(store: string, scan: NormalizedScan): MaybePromise<Entry[]>;
   scanKeys(store: string, scan: NormalizedScan): MaybePromise<Uint8Array[]>;
   count(store: string, bounds: Bounds): MaybePromise<number>;
-  /** Ends the snapshot; called exactly once. */
+  /**
+   * Ends the snapshot; called exactly once. It may be called while a read of the snapshot is still pending (a read
+   * transaction that timed out, or a callback that did not await its reads): such a read must still finish or fail
+   * cleanly.
+   */
   release(): void;
 }
 
@@ -36,10 +40,14 @@ export interface Snapshot {
 export interface SnapshotEngineOptions {
   /**
    * A read transaction still open after this many milliseconds is ended (its later operations fail with
-   * TRANSACTION_INACTIVE), so a forgotten reader cannot pin old data forever. Default 60 000.
+   * TRANSACTION_INACTIVE), so a forgotten reader cannot pin old data forever. Default 60 000; `Infinity` for none.
    */
   readTransactionTimeoutMs?: number;
 }
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** One settled promise shared by every buffered write: a put allocates no promise of its own. */
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** The common size limits of tabstore engines: data that fits one engine fits every engine. */
 export const DEFAULT_MAX_KEY_SIZE = 1978;
@@ -64,7 +72,11 @@ export abstract class SnapshotEngine implements StorageEngine {
   protected constructor(stores: readonly string[], options: SnapshotEngineOptions = {}) {
     this.stores = Object.freeze(validateStoreNames(stores));
     this.storeSet = new Set(this.stores);
-    this.readTimeoutMs = options.readTransactionTimeoutMs ?? 60_000;
+    const timeout = options.readTransactionTimeoutMs ?? 60_000;
+    if (!(timeout > 0)) {
+      throw new StorageError('INVALID_ARGUMENT', `readTransactionTimeoutMs must be a positive number of milliseconds or Infinity, got ${String(timeout)}.`);
+    }
+    this.readTimeoutMs = timeout;
   }
 
   get status(): 'open' | 'closing' | 'closed' {
@@ -129,8 +141,9 @@ export abstract class SnapshotEngine implements StorageEngine {
     const scope = this.checkScope(stores);
     const snapshot = await this.guard(() => this.openSnapshot([...scope]));
     const tx = new SnapshotReadTransaction(this, snapshot, scope);
-    const timer = setTimeout(() => tx.end('timeout'), this.readTimeoutMs);
-    (timer as { unref?: () => void }).unref?.();
+    // setTimeout cannot wait longer than 2^31-1 ms; a longer limit means none.
+    const timer = this.readTimeoutMs <= MAX_TIMER_MS ? setTimeout(() => tx.end('timeout'), this.readTimeoutMs) : undefined;
+    (timer as { unref?: () => void } | undefined)?.unref?.();
     try {
       return await fn(tx);
     } finally {
@@ -152,16 +165,16 @@ export abstract class SnapshotEngine implements StorageEngine {
       const snapshot = await this.guard(() => this.openSnapshot([...scope]));
       const changes = new ChangeSet();
       const tx = new BufferedWriteTransaction(this, snapshot, scope, changes);
+      let result: T;
       try {
-        const result = await fn(tx);
-        tx.end();
+        result = await fn(tx);
         if (tx.failure !== undefined) throw tx.failure;
-        if (!changes.isEmpty) await this.guard(() => this.applyChanges(changes, durability));
-        return result;
       } finally {
         tx.end();
         snapshot.release();
       }
+      if (!changes.isEmpty) await this.guard(() => this.applyChanges(changes, durability));
+      return result;
     });
   }
 
@@ -379,8 +392,8 @@ class BufferedWriteTransaction implements WriteTransaction {
     } catch (error) {
       return this.fail(error);
     }
-    this.changes.of(store).put(key, value);
-    return Promise.resolve();
+    this.changes.of(store).put(this.changes.arena.copy(key), this.changes.arena.copy(value));
+    return RESOLVED;
   }
 
   async delete(store: string, key: Uint8Array): Promise<boolean> {
@@ -396,7 +409,7 @@ class BufferedWriteTransaction implements WriteTransaction {
       pending !== undefined
         ? pending.value !== null
         : !changes.cleared && (await this.engine.run(() => this.snapshot.get(store, key), store)) !== undefined;
-    changes.delete(key);
+    changes.delete(this.changes.arena.copy(key));
     return existed;
   }
 
@@ -407,7 +420,7 @@ class BufferedWriteTransaction implements WriteTransaction {
       return this.fail(error);
     }
     this.changes.of(store).clear();
-    return Promise.resolve();
+    return RESOLVED;
   }
 
   async get(store: string, key: Uint8Array): Promise<Uint8Array | undefined> {

@@ -480,6 +480,23 @@ export function testEngineConformance<E extends StorageEngine>(
         expect(keysOf(await engine.scan('a'))).toEqual(['03']);
       });
 
+      it('put copies its key and value: one scratch buffer reused for every put is safe', async () => {
+        const scratchKey = new Uint8Array(2);
+        const scratchValue = new Uint8Array(3);
+        await engine.write(['a'], async (tx) => {
+          for (let i = 0; i < 5; i++) {
+            scratchKey.set([0x40, i]);
+            scratchValue.set([i, i, i]);
+            await tx.put('a', scratchKey, scratchValue);
+          }
+          scratchKey.set([0x40, 1]);
+          await tx.delete('a', scratchKey);
+          scratchKey.fill(0);
+          scratchValue.fill(0xff);
+        });
+        expect(await engine.scan('a')).toEqual([0, 2, 3, 4].map((i) => ({ key: k(0x40, i), value: k(i, i, i) })));
+      });
+
       it('the last write to a key in a transaction wins', async () => {
         await engine.write(['a'], async (tx) => {
           await tx.put('a', k(1), k(1));
