@@ -8,6 +8,9 @@ export default defineConfig({
   resolve: { conditions: ['@tabstore/source'] },
   ssr: { resolve: { conditions: ['@tabstore/source'] } },
   test: {
+    // Under CI a JSON report is written too; .ci/run prints its closing line from it.
+    reporters: process.env.CI ? ['default', 'json'] : ['default'],
+    outputFile: { json: '.tmp/vitest-report.json' },
     projects: [
       {
         extends: true,

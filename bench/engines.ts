@@ -60,6 +60,8 @@ interface Subject {
   singlePut(key: Uint8Array, value: Uint8Array): Promise<void>;
   /** Read cases: case name, subject label, number of operations one run performs, the run. */
   reads: Array<[string, string, number, () => Promise<void> | void]>;
+  /** Waits until everything written is on disk (not timed). */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -116,6 +118,9 @@ function rawLmdb(path: string, d: Data): Subject {
         }
       }],
     ],
+    flush: async () => {
+      await root.flushed;
+    },
     close: () => root.close(),
   };
 }
@@ -152,6 +157,7 @@ async function rawLevel(location: string, d: Data): Promise<Subject> {
         }
       }],
     ],
+    flush: () => db.del(new Uint8Array([0xff, 0xff]), { sync: true }),
     close: () => db.close(),
   };
 }
@@ -187,6 +193,7 @@ function engineSubject(name: string, engine: StorageEngine, d: Data): Subject {
     },
     singlePut: (key, value) => engine.put(STORE, key, value),
     reads,
+    flush: () => engine.flush(),
     close: () => engine.close(),
   };
 }
@@ -227,22 +234,28 @@ export async function runEnginesBench(): Promise<string[]> {
     for (const openSubject of openers) subjects.push(await openSubject());
     // Every case runs in interleaved rounds (each subject once per round) and keeps each subject's best round, so
     // drift on this shared VM hits all subjects alike. Write rounds use fresh keys: every round appends.
+    // Every case runs in interleaved rounds and keeps each subject's best round, so drift on this shared VM hits all
+    // subjects alike. Each round starts with a different subject, and every write run is followed by an untimed
+    // flush, so no subject pays for the previous one's background fsync. Write rounds use fresh keys: all append.
+    const rotated = (round: number): Subject[] => subjects.map((_, i) => subjects[(i + round) % subjects.length]!);
     for (let round = 0; round < ROUNDS; round++) {
       const roundKeys = round === 0 ? keys : makeKeys(N, `r${round}:`);
       const roundSingles = makeKeys(SINGLE_PUTS, `one${round}:`);
-      for (const subject of subjects) {
+      for (const subject of rotated(round)) {
         await report.time('batched puts (1000/txn)', subject.name, N, () => subject.batchedPuts(roundKeys, values));
+        await subject.flush();
       }
-      for (const subject of subjects) {
+      for (const subject of rotated(round)) {
         await report.time('1000 single-put txns', subject.name, SINGLE_PUTS, async () => {
           for (let i = 0; i < SINGLE_PUTS; i++) await subject.singlePut(roundSingles[i]!, values[i]!);
         });
+        await subject.flush();
       }
     }
     const cases = [...new Set(subjects.flatMap((s) => s.reads.map(([c]) => c)))];
     for (let round = 0; round < ROUNDS; round++) {
       for (const caseName of cases) {
-        for (const subject of subjects) {
+        for (const subject of rotated(round)) {
           for (const [c, label, ops, run] of subject.reads) if (c === caseName) await report.time(c, label, ops, run);
         }
       }

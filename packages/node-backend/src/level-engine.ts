@@ -267,7 +267,8 @@ class LevelReadSnapshot implements Snapshot {
   }
 
   release(): void {
-    // Reads still running keep the snapshot referenced; LevelDB frees it once they finish.
+    // Reads still running keep the snapshot referenced; LevelDB frees it once they finish. Closing only fails when
+    // the database is already closed, which has freed the snapshot with it: nothing is lost, nothing to report.
     this.snapshot.close().catch(() => undefined);
   }
 }

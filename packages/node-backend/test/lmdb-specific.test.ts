@@ -60,7 +60,7 @@ describe('LmdbEngine across processes', () => {
 
   it('clears the reader slot of a process that died holding a read transaction', async () => {
     const path = join(dir, 'env');
-    (await openEngine()).put('records', k(1), k(1));
+    await (await openEngine()).put('records', k(1), k(1));
     const child = spawnFixture('lmdb-child.ts', ['hold-reader', path]);
     const line = await waitForLine(child, 'ready');
     const pid = line.split(' ')[1]!;

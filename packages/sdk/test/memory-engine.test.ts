@@ -18,7 +18,7 @@ describe('MemoryEngine commits', () => {
     const engine = await MemoryEngine.open({ stores: ['a'] });
     await fill(engine, 1000);
     await engine.read(['a'], async (tx) => {
-      // Small enough to be applied in place if nothing held the array.
+      // Few enough changes to be applied in place if nothing held the array.
       await engine.write(['a'], async (w) => {
         await w.put('a', k(0, 5), k(2));
         await w.delete('a', k(0, 6));

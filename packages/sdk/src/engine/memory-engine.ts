@@ -85,7 +85,8 @@ export class MemoryEngine extends SnapshotEngine {
       const state = this.volume.stores.get(store)!;
       const base = storeChanges.cleared ? [] : state.entries;
       const pending = storeChanges.sortedChanges();
-      const inPlace = state.pins === 0 && !storeChanges.cleared && pending.length * 16 < base.length;
+      // Each in-place insert or delete moves the tail of the array; past a few changes one merge is cheaper.
+      const inPlace = state.pins === 0 && !storeChanges.cleared && pending.length <= IN_PLACE_MAX_CHANGES;
       next.set(store, inPlace ? applyInPlace(state, pending) : { entries: merge(base, pending), pins: 0 });
     }
     for (const [store, state] of next) this.volume.stores.set(store, state);
@@ -107,6 +108,8 @@ export class MemoryEngine extends SnapshotEngine {
     return new StorageError('IO', `Memory engine failure: ${String(error)}`, { cause: error, store });
   }
 }
+
+const IN_PLACE_MAX_CHANGES = 16;
 
 const own = (change: Change): Entry => ({ key: copyBytes(change.key), value: copyBytes(change.value!) });
 

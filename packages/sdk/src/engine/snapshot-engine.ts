@@ -162,7 +162,9 @@ export abstract class SnapshotEngine implements StorageEngine {
     const durability = this.pickDurability(options?.durability);
     // A write accepted before close() still runs: close() waits for it.
     return this.writeLock.run(async () => {
-      const snapshot = await this.guard(() => this.openSnapshot([...scope]));
+      // Writers are serialised, so a snapshot taken at the transaction's first read still shows exactly the last
+      // commit: a write that never reads opens none.
+      const snapshot = new LazySnapshot(() => this.openSnapshot([...scope]));
       const changes = new ChangeSet();
       const tx = new BufferedWriteTransaction(this, snapshot, scope, changes);
       let result: T;
@@ -270,6 +272,48 @@ export abstract class SnapshotEngine implements StorageEngine {
   /** @internal */
   run<T>(work: () => MaybePromise<T>, store: string): Promise<T> {
     return this.guard(work, store);
+  }
+}
+
+/** A {@link Snapshot} opened on first use. */
+class LazySnapshot implements Snapshot {
+  private opened: Promise<Snapshot> | undefined;
+  private released = false;
+
+  constructor(private readonly open: () => MaybePromise<Snapshot>) {}
+
+  private async snapshot(): Promise<Snapshot> {
+    this.opened ??= Promise.resolve().then(this.open);
+    return this.opened;
+  }
+
+  async get(store: string, key: Uint8Array): Promise<Uint8Array | undefined> {
+    return (await this.snapshot()).get(store, key);
+  }
+
+  async getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    return (await this.snapshot()).getMany(store, keys);
+  }
+
+  async scan(store: string, scan: NormalizedScan): Promise<Entry[]> {
+    return (await this.snapshot()).scan(store, scan);
+  }
+
+  async scanKeys(store: string, scan: NormalizedScan): Promise<Uint8Array[]> {
+    return (await this.snapshot()).scanKeys(store, scan);
+  }
+
+  async count(store: string, bounds: Bounds): Promise<number> {
+    return (await this.snapshot()).count(store, bounds);
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.opened?.then(
+      (snapshot) => snapshot.release(),
+      () => undefined, // opening failed: the read that asked for it already reported the error
+    );
   }
 }
 
