@@ -7,9 +7,8 @@ import {
   type Snapshot as LevelSnapshot,
 } from 'classic-level';
 import {
-  DEFAULT_MAX_KEY_SIZE,
-  DEFAULT_MAX_VALUE_SIZE,
   SnapshotEngine,
+  defineSupports,
   StorageError,
   type Bounds,
   type ChangeSet,
@@ -64,16 +63,13 @@ const WIDE_READS: LevelIteratorOptions = { highWaterMarkBytes: 1024 * 1024 };
  */
 export class LevelEngine extends SnapshotEngine {
   readonly kind = 'level';
-  readonly supports: EngineSupports = Object.freeze({
+  readonly supports: EngineSupports = defineSupports({
     snapshots: true,
     foreignAwaits: true,
     zeroCopyReads: false,
-    durability: Object.freeze(['strict', 'relaxed'] as const),
     defaultDurability: 'relaxed',
     multiProcess: false,
     persistent: true,
-    maxKeySize: DEFAULT_MAX_KEY_SIZE,
-    maxValueSize: DEFAULT_MAX_VALUE_SIZE,
   });
   /** The directory the database lives in. */
   readonly location: string;

@@ -2,9 +2,8 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RangeOptions, type RootDatabase, type Transaction } from 'lmdb';
 import {
-  DEFAULT_MAX_KEY_SIZE,
-  DEFAULT_MAX_VALUE_SIZE,
   SnapshotEngine,
+  defineSupports,
   StorageError,
   type BorrowingReader,
   type Bounds,
@@ -141,16 +140,13 @@ class LmdbReads implements Snapshot {
  */
 export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
   readonly kind = 'lmdb';
-  readonly supports: EngineSupports = Object.freeze({
+  readonly supports: EngineSupports = defineSupports({
     snapshots: true,
     foreignAwaits: true,
     zeroCopyReads: true,
-    durability: Object.freeze(['strict', 'relaxed'] as const),
     defaultDurability: 'strict',
     multiProcess: true,
     persistent: true,
-    maxKeySize: DEFAULT_MAX_KEY_SIZE,
-    maxValueSize: DEFAULT_MAX_VALUE_SIZE,
   });
   /** Directory of the environment. */
   readonly path: string;

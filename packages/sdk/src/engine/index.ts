@@ -15,6 +15,7 @@ export { normalizeRange, normalizeScan, inBounds, type Bounds, type NormalizedSc
 export { ChangeSet, StoreChanges, type Change } from './change-set.js';
 export {
   SnapshotEngine,
+  defineSupports,
   DEFAULT_MAX_KEY_SIZE,
   DEFAULT_MAX_VALUE_SIZE,
   type Snapshot,

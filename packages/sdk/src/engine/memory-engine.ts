@@ -3,9 +3,8 @@ import type { Change, ChangeSet } from './change-set.js';
 import { StorageError } from './errors.js';
 import type { Bounds, NormalizedScan } from './range.js';
 import {
-  DEFAULT_MAX_KEY_SIZE,
-  DEFAULT_MAX_VALUE_SIZE,
   SnapshotEngine,
+  defineSupports,
   type Snapshot,
   type SnapshotEngineOptions,
 } from './snapshot-engine.js';
@@ -40,16 +39,13 @@ export interface MemoryEngineOptions extends SnapshotEngineOptions {
 /** The reference engine: everything in memory, the same semantics as the real engines. Good for tests. */
 export class MemoryEngine extends SnapshotEngine {
   readonly kind = 'memory';
-  readonly supports: EngineSupports = Object.freeze({
+  readonly supports: EngineSupports = defineSupports({
     snapshots: true,
     foreignAwaits: true,
     zeroCopyReads: false,
-    durability: Object.freeze(['strict', 'relaxed'] as const),
     defaultDurability: 'strict',
     multiProcess: false,
     persistent: false,
-    maxKeySize: DEFAULT_MAX_KEY_SIZE,
-    maxValueSize: DEFAULT_MAX_VALUE_SIZE,
   });
   private readonly volume: MemoryVolume;
 

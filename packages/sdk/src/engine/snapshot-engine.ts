@@ -55,6 +55,21 @@ export const DEFAULT_MAX_KEY_SIZE = 1978;
 export const DEFAULT_MAX_VALUE_SIZE = 64 * 1024 * 1024;
 
 /**
+ * A frozen {@link EngineSupports}: the common size limits unless given, durability modes defaulting to both.
+ */
+export function defineSupports(
+  supports: Omit<EngineSupports, 'maxKeySize' | 'maxValueSize' | 'durability'> &
+    Partial<Pick<EngineSupports, 'maxKeySize' | 'maxValueSize' | 'durability'>>,
+): EngineSupports {
+  return Object.freeze({
+    maxKeySize: DEFAULT_MAX_KEY_SIZE,
+    maxValueSize: DEFAULT_MAX_VALUE_SIZE,
+    ...supports,
+    durability: Object.freeze([...(supports.durability ?? (['strict', 'relaxed'] as const))]),
+  });
+}
+
+/**
  * The shared machinery of engines whose native transactions cannot span awaits (LMDB, LevelDB, memory): argument
  * validation, lifecycle, snapshot read transactions, and write transactions that serialise, buffer their writes
  * (reads see them) and hand the buffered {@link ChangeSet} to the engine to apply in one native transaction.
