@@ -38,8 +38,17 @@ export class Report {
   constructor(readonly suite: string) {}
 
   /** Measures one run; measuring the same case and subject again keeps the faster run (best of rounds). */
-  async time(caseName: string, subject: string, ops: number, run: () => Promise<void> | void): Promise<BenchRow> {
-    const row = { suite: this.suite, case: caseName, subject, ...(await measure(ops, run)) };
+  async time(
+    caseName: string,
+    subject: string,
+    ops: number,
+    run: () => Promise<void> | void,
+    /** A duration measured elsewhere (e.g. inside a browser page), in ns: `run` is then not timed. */
+    measuredNs?: number,
+  ): Promise<BenchRow> {
+    const timing =
+      measuredNs === undefined ? await measure(ops, run) : { ops_per_sec: (ops / measuredNs) * 1e9, ns_per_op: measuredNs / ops };
+    const row = { suite: this.suite, case: caseName, subject, ...timing };
     process.stdout.write(`  ${caseName.padEnd(30)} ${subject.padEnd(34)} ${fmt(row.ops_per_sec).padStart(12)} ops/s\n`);
     const previous = this.find(caseName, subject);
     if (previous === undefined) this.rows.push(row);

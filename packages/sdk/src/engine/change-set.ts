@@ -110,11 +110,31 @@ export class StoreChanges {
   }
 }
 
+/** Options of a {@link ChangeSet}. */
+export interface ChangeSetOptions {
+  /** Give every value its own exact-size ArrayBuffer instead of packing values into shared chunks. */
+  ownValueBuffers?: boolean;
+}
+
 /** Every buffered change of a write transaction, by store. Engines apply it in one native transaction. */
 export class ChangeSet {
   readonly stores = new Map<string, StoreChanges>();
-  /** Holds the copies of keys and values the transaction was given. */
-  readonly arena = new ByteArena();
+  private readonly arena = new ByteArena();
+  private readonly ownValueBuffers: boolean;
+
+  constructor(options: ChangeSetOptions = {}) {
+    this.ownValueBuffers = options.ownValueBuffers === true;
+  }
+
+  /** A copy of a key the transaction was given (keys are small: they always share chunks). */
+  copyKey(key: Uint8Array): Uint8Array {
+    return this.arena.copy(key);
+  }
+
+  /** A copy of a value the transaction was given. */
+  copyValue(value: Uint8Array): Uint8Array {
+    return this.ownValueBuffers ? value.slice() : this.arena.copy(value);
+  }
 
   /** The changes of `store`, created on first use. */
   of(store: string): StoreChanges {

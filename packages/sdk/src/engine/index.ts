@@ -12,10 +12,12 @@ export {
   assertValue,
 } from './bytes.js';
 export { normalizeRange, normalizeScan, inBounds, type Bounds, type NormalizedScan } from './range.js';
-export { ChangeSet, StoreChanges, type Change } from './change-set.js';
+export { ChangeSet, StoreChanges, ByteArena, type Change, type ChangeSetOptions } from './change-set.js';
 export {
   SnapshotEngine,
   defineSupports,
+  LazySnapshot,
+  type WriteSession,
   DEFAULT_MAX_KEY_SIZE,
   DEFAULT_MAX_VALUE_SIZE,
   type Snapshot,

@@ -36,6 +36,16 @@ export interface Snapshot {
   release(): void;
 }
 
+/** The native side of one write transaction: where its reads go and how its buffered changes are committed. */
+export interface WriteSession {
+  /** Reads of the transaction (merged with its buffered writes by the caller). */
+  readonly snapshot: Snapshot;
+  /** Commits `changes` (which may be empty) atomically and ends the session. */
+  commit(changes: ChangeSet): Promise<void>;
+  /** Ends the session without writing anything. */
+  abort(): void;
+}
+
 /** Options shared by every engine built on {@link SnapshotEngine}. */
 export interface SnapshotEngineOptions {
   /**
@@ -96,6 +106,29 @@ export abstract class SnapshotEngine implements StorageEngine {
 
   get status(): 'open' | 'closing' | 'closed' {
     return this.state;
+  }
+
+  /**
+   * True when every buffered value must own an exact-size ArrayBuffer (IndexedDB clones a view's whole buffer);
+   * otherwise values are packed into shared chunks.
+   */
+  protected readonly ownValueBuffers: boolean = false;
+
+  /**
+   * Starts the native side of a write transaction. The default reads from a snapshot opened at the first read
+   * (writers are serialised, so it still shows exactly the last commit; a write that never reads opens none) and
+   * commits through {@link applyChanges}. Engines whose reads and writes must share one native transaction override it.
+   */
+  protected beginWrite(stores: readonly string[], durability: Durability): WriteSession {
+    const snapshot = new LazySnapshot(() => this.openSnapshot(stores));
+    return {
+      snapshot,
+      commit: async (changes) => {
+        snapshot.release();
+        if (!changes.isEmpty) await this.applyChanges(changes, durability);
+      },
+      abort: () => snapshot.release(),
+    };
   }
 
   /** Opens a snapshot of `stores` (already validated). */
@@ -177,20 +210,20 @@ export abstract class SnapshotEngine implements StorageEngine {
     const durability = this.pickDurability(options?.durability);
     // A write accepted before close() still runs: close() waits for it.
     return this.writeLock.run(async () => {
-      // Writers are serialised, so a snapshot taken at the transaction's first read still shows exactly the last
-      // commit: a write that never reads opens none.
-      const snapshot = new LazySnapshot(() => this.openSnapshot([...scope]));
-      const changes = new ChangeSet();
-      const tx = new BufferedWriteTransaction(this, snapshot, scope, changes);
+      const session = this.beginWrite([...scope], durability);
+      const changes = new ChangeSet({ ownValueBuffers: this.ownValueBuffers });
+      const tx = new BufferedWriteTransaction(this, session.snapshot, scope, changes);
       let result: T;
       try {
         result = await fn(tx);
         if (tx.failure !== undefined) throw tx.failure;
-      } finally {
+      } catch (error) {
         tx.end();
-        snapshot.release();
+        session.abort();
+        throw error;
       }
-      if (!changes.isEmpty) await this.guard(() => this.applyChanges(changes, durability));
+      tx.end();
+      await this.guard(() => session.commit(changes));
       return result;
     });
   }
@@ -291,7 +324,7 @@ export abstract class SnapshotEngine implements StorageEngine {
 }
 
 /** A {@link Snapshot} opened on first use. */
-class LazySnapshot implements Snapshot {
+export class LazySnapshot implements Snapshot {
   private opened: Promise<Snapshot> | undefined;
   private released = false;
 
@@ -451,7 +484,7 @@ class BufferedWriteTransaction implements WriteTransaction {
     } catch (error) {
       return this.fail(error);
     }
-    this.changes.of(store).put(this.changes.arena.copy(key), this.changes.arena.copy(value));
+    this.changes.of(store).put(this.changes.copyKey(key), this.changes.copyValue(value));
     return RESOLVED;
   }
 
@@ -468,7 +501,7 @@ class BufferedWriteTransaction implements WriteTransaction {
       pending !== undefined
         ? pending.value !== null
         : !changes.cleared && (await this.engine.run(() => this.snapshot.get(store, key), store)) !== undefined;
-    changes.delete(this.changes.arena.copy(key));
+    changes.delete(this.changes.copyKey(key));
     return existed;
   }
 

@@ -1,0 +1,456 @@
+import { deleteDB, unwrap, wrap, type IDBPDatabase, type IDBPObjectStore, type IDBPTransaction } from 'idb';
+import {
+  LazySnapshot,
+  SnapshotEngine,
+  StorageError,
+  defineSupports,
+  type Bounds,
+  type ChangeSet,
+  type Durability,
+  type EngineStats,
+  type EngineSupports,
+  type Entry,
+  type NormalizedScan,
+  type Snapshot,
+  type SnapshotEngineOptions,
+  type WriteSession,
+} from '@tabstore/sdk';
+import { openWithStores } from './connection.js';
+import { idbError } from './idb-errors.js';
+
+/** Options of {@link IndexedDbEngine.open}. */
+export interface IndexedDbEngineOptions extends SnapshotEngineOptions {
+  /** Name of the IndexedDB database (one database per engine). */
+  name: string;
+  /** The stores to declare: one object store each. Missing ones are added by a version upgrade. */
+  stores: readonly string[];
+  /** How long an open may wait for other tabs to release an older version before it fails with BLOCKED. Default 5000. */
+  blockedTimeoutMs?: number;
+  /** Entries fetched per request by scans. Default 500. */
+  scanPageSize?: number;
+}
+
+/** Events of an {@link IndexedDbEngine}. */
+export interface IndexedDbEngineEvents {
+  /** Another tab or worker asked to upgrade or delete the database: this engine closed its connection and reopens on next use. */
+  versionchange: { oldVersion: number; newVersion: number | null };
+  /** The browser closed the connection abnormally; the engine reopens on next use. */
+  terminated: Record<string, never>;
+  /** The engine opened a new connection after losing the previous one. */
+  reopen: { version: number };
+}
+
+type Listener<K extends keyof IndexedDbEngineEvents> = (event: IndexedDbEngineEvents[K]) => void;
+type Tx = IDBPTransaction<unknown, string[], 'readonly' | 'readwrite'>;
+type Store = IDBPObjectStore<unknown, string[], string, 'readonly' | 'readwrite'>;
+
+interface IdbRecord {
+  key: IDBValidKey;
+  value: unknown;
+}
+type RawStoreWithRecords = IDBObjectStore & {
+  getAllRecords(options: { query?: IDBKeyRange | null; count?: number; direction?: IDBCursorDirection }): IDBRequest<IdbRecord[]>;
+};
+
+type WriteTx = IDBPTransaction<unknown, string[], 'readwrite'>;
+
+const textName = (store: string): string => JSON.stringify(store);
+
+/** A key for IndexedDB: a binary key is copied from exactly the view's bytes. */
+const idbKey = (key: Uint8Array): IDBValidKey => key as Uint8Array<ArrayBuffer>;
+
+/** A stored key (an ArrayBuffer) as bytes. */
+function keyBytes(key: IDBValidKey): Uint8Array {
+  if (key instanceof ArrayBuffer) return new Uint8Array(key);
+  if (ArrayBuffer.isView(key)) return new Uint8Array(key.buffer, key.byteOffset, key.byteLength);
+  throw new StorageError('CORRUPTED', 'The database holds a key that is not binary: it was not written by tabstore.');
+}
+
+/** A stored value as bytes the caller owns (IndexedDB hands out a fresh clone every time). */
+function valueBytes(value: unknown, store: string): Uint8Array {
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (value instanceof Uint8Array) return value;
+  throw new StorageError(
+    'CORRUPTED',
+    `Store ${textName(store)} holds a value that is not binary (${typeof value}): it was not written by tabstore. ` +
+      'Read it with the legacy IndexedDB reader instead.',
+    { store },
+  );
+}
+
+/** The exact bytes of a value as an ArrayBuffer to store (a view's whole buffer would be cloned otherwise). */
+function storable(value: Uint8Array): ArrayBuffer {
+  if (value.byteOffset === 0 && value.byteLength === value.buffer.byteLength && value.buffer instanceof ArrayBuffer) {
+    return value.buffer;
+  }
+  return value.slice().buffer;
+}
+
+/** An IDBKeyRange for bounds, or undefined for the whole store. */
+function keyRange(bounds: Bounds): IDBKeyRange | undefined {
+  const { lower, upper } = bounds;
+  if (lower !== undefined && upper !== undefined) {
+    return IDBKeyRange.bound(idbKey(lower), idbKey(upper), bounds.lowerExclusive, bounds.upperExclusive);
+  }
+  if (lower !== undefined) return IDBKeyRange.lowerBound(idbKey(lower), bounds.lowerExclusive);
+  if (upper !== undefined) return IDBKeyRange.upperBound(idbKey(upper), bounds.upperExclusive);
+  return undefined;
+}
+
+/** The bounds of the rest of a scan after `last` (exclusive), in the scan's direction. */
+function after(bounds: Bounds, last: Uint8Array, reverse: boolean): Bounds {
+  return reverse
+    ? { ...bounds, upper: last, upperExclusive: true }
+    : { ...bounds, lower: last, lowerExclusive: true };
+}
+
+/** Reads in one IndexedDB transaction. Scans fetch pages of entries per request, never one cursor step per record. */
+class IdbSnapshot implements Snapshot {
+  private finished = false;
+
+  constructor(
+    private readonly tx: Tx,
+    private readonly pageSize: number,
+  ) {
+    tx.done.then(
+      () => (this.finished = true),
+      () => (this.finished = true),
+    );
+  }
+
+  /** The object store, or TRANSACTION_INACTIVE when IndexedDB already committed (the callback awaited elsewhere). */
+  private store(name: string): Store {
+    if (this.finished) throw foreignAwaitError('read');
+    try {
+      return this.tx.objectStore(name);
+    } catch (error) {
+      const errorName = (error as Error).name;
+      if (errorName === 'InvalidStateError' || errorName === 'TransactionInactiveError') throw foreignAwaitError('read');
+      throw error;
+    }
+  }
+
+  async get(store: string, key: Uint8Array): Promise<Uint8Array | undefined> {
+    const value: unknown = await this.store(store).get(idbKey(key));
+    return value === undefined ? undefined : valueBytes(value, store);
+  }
+
+  async getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    const s = this.store(store);
+    const values: unknown[] = await Promise.all(keys.map((key) => s.get(idbKey(key))));
+    return values.map((value) => (value === undefined ? undefined : valueBytes(value, store)));
+  }
+
+  async scan(store: string, scan: NormalizedScan): Promise<Entry[]> {
+    const s = this.store(store);
+    const raw = unwrap(s) as RawStoreWithRecords;
+    const out: Entry[] = [];
+    let bounds: Bounds = scan;
+    while (out.length < scan.limit) {
+      const count = Math.min(this.pageSize, scan.limit - out.length);
+      const query = keyRange(bounds) ?? null;
+      let page: Entry[];
+      if (typeof raw.getAllRecords === 'function') {
+        const direction = scan.reverse ? 'prev' : 'next';
+        const records = await wrap(raw.getAllRecords({ query, count, direction }));
+        page = records.map((r) => ({ key: keyBytes(r.key), value: valueBytes(r.value, store) }));
+      } else if (!scan.reverse) {
+        const [keys, values] = await Promise.all([s.getAllKeys(query, count), s.getAll(query, count)]);
+        page = keys.map((key, i) => ({ key: keyBytes(key), value: valueBytes(values[i], store) }));
+      } else {
+        page = await this.cursorPage(s, query, count, store);
+      }
+      for (const entry of page) out.push(entry);
+      if (page.length < count) break;
+      bounds = after(bounds, page[page.length - 1]!.key, scan.reverse);
+    }
+    return out;
+  }
+
+  /** Reverse pages where getAllRecords() is missing: a 'prev' cursor (one step per record, the only way). */
+  private async cursorPage(s: Store, query: IDBKeyRange | null, count: number, store: string): Promise<Entry[]> {
+    const page: Entry[] = [];
+    let cursor = await s.openCursor(query, 'prev');
+    while (cursor !== null && page.length < count) {
+      page.push({ key: keyBytes(cursor.key), value: valueBytes(cursor.value, store) });
+      cursor = await cursor.continue();
+    }
+    return page;
+  }
+
+  async scanKeys(store: string, scan: NormalizedScan): Promise<Uint8Array[]> {
+    const s = this.store(store);
+    if (scan.reverse) {
+      const keys: Uint8Array[] = [];
+      let cursor = await s.openKeyCursor(keyRange(scan) ?? null, 'prev');
+      while (cursor !== null && keys.length < scan.limit) {
+        keys.push(keyBytes(cursor.key));
+        cursor = await cursor.continue();
+      }
+      return keys;
+    }
+    const out: Uint8Array[] = [];
+    let bounds: Bounds = scan;
+    while (out.length < scan.limit) {
+      const count = Math.min(this.pageSize * 4, scan.limit - out.length);
+      const keys = await s.getAllKeys(keyRange(bounds) ?? null, count);
+      for (const key of keys) out.push(keyBytes(key));
+      if (keys.length < count) break;
+      bounds = after(bounds, out[out.length - 1]!, false);
+    }
+    return out;
+  }
+
+  async count(store: string, bounds: Bounds): Promise<number> {
+    return this.store(store).count(keyRange(bounds) ?? null);
+  }
+
+  release(): void {
+    // IndexedDB commits a transaction by itself once no request is pending.
+  }
+}
+
+/**
+ * The engine for browsers: pages, Electron renderers and MV3 extension service workers. One IndexedDB database per
+ * engine, one object store per store, out-of-line binary keys, values stored as ArrayBuffers.
+ *
+ * A write transaction is one `readwrite` IndexedDB transaction. Its writes are buffered while the callback runs and
+ * issued when it returns, in the same IndexedDB transaction as its reads. If the callback awaited something else
+ * and IndexedDB committed meanwhile, the write fails with TRANSACTION_INACTIVE and nothing is written.
+ * Default durability is `relaxed` (Chromium's default); pass `{ durability: 'strict' }` for an fsync per commit.
+ */
+export class IndexedDbEngine extends SnapshotEngine {
+  readonly kind = 'indexeddb';
+  readonly supports: EngineSupports = defineSupports({
+    snapshots: true,
+    foreignAwaits: false,
+    zeroCopyReads: false,
+    defaultDurability: 'relaxed',
+    multiProcess: true,
+    persistent: true,
+  });
+  /** The IndexedDB database name. */
+  readonly name: string;
+  protected override readonly ownValueBuffers = true;
+  private db: IDBPDatabase | undefined;
+  private connecting: Promise<IDBPDatabase> | undefined;
+  private readonly blockedTimeoutMs: number;
+  private readonly pageSize: number;
+  private readonly listeners = new Map<keyof IndexedDbEngineEvents, Set<(event: never) => void>>();
+
+  private constructor(options: IndexedDbEngineOptions) {
+    super(options.stores, options);
+    this.name = options.name;
+    this.blockedTimeoutMs = options.blockedTimeoutMs ?? 5000;
+    this.pageSize = options.scanPageSize ?? 500;
+    if (!(this.pageSize >= 1)) throw new StorageError('INVALID_ARGUMENT', 'scanPageSize must be at least 1.');
+  }
+
+  /**
+   * Opens (creating or upgrading as needed) the database `options.name`. Fails with BLOCKED when other tabs keep
+   * an older version open past `blockedTimeoutMs`, with IO when IndexedDB is unavailable.
+   */
+  static async open(options: IndexedDbEngineOptions): Promise<IndexedDbEngine> {
+    if (typeof indexedDB === 'undefined') {
+      throw new StorageError('IO', 'IndexedDB is not available in this environment (use LmdbEngine in Node).');
+    }
+    if (typeof options?.name !== 'string' || options.name.length === 0) {
+      throw new StorageError('INVALID_ARGUMENT', 'IndexedDbEngine.open needs { name, stores }: name is the database name.');
+    }
+    const engine = new IndexedDbEngine(options);
+    await engine.connection();
+    return engine;
+  }
+
+  /** Deletes a database (after closing engines on it). Fails with BLOCKED if a connection stays open. */
+  static async deleteDatabase(name: string, blockedTimeoutMs = 5000): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new StorageError('BLOCKED', `Deleting IndexedDB database ${textName(name)} is blocked by an open connection; close it first.`)),
+        blockedTimeoutMs,
+      );
+      deleteDB(name, { blocked: () => undefined }).then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(idbError(error, `delete IndexedDB database ${textName(name)}`));
+        },
+      );
+    });
+  }
+
+  /** Subscribes to an engine event; returns the function that unsubscribes. */
+  on<K extends keyof IndexedDbEngineEvents>(event: K, listener: Listener<K>): () => void {
+    let set = this.listeners.get(event);
+    if (set === undefined) this.listeners.set(event, (set = new Set()));
+    set.add(listener as (event: never) => void);
+    return () => set.delete(listener as (event: never) => void);
+  }
+
+  private emit<K extends keyof IndexedDbEngineEvents>(event: K, payload: IndexedDbEngineEvents[K]): void {
+    for (const listener of this.listeners.get(event) ?? []) (listener as Listener<K>)(payload);
+  }
+
+  /** The open connection, reconnecting when the previous one was lost. */
+  private connection(): Promise<IDBPDatabase> {
+    if (this.db !== undefined) return Promise.resolve(this.db);
+    const reconnecting = this.connecting === undefined && this.everConnected;
+    this.connecting ??= openWithStores(this.name, this.stores, this.blockedTimeoutMs, {
+      versionChange: (oldVersion, newVersion) => {
+        this.db = undefined;
+        this.emit('versionchange', { oldVersion, newVersion });
+      },
+      terminated: () => {
+        this.db = undefined;
+        this.emit('terminated', {});
+      },
+    }).then(
+      (db) => {
+        this.connecting = undefined;
+        this.everConnected = true;
+        if (this.status === 'closed') {
+          db.close();
+          throw new StorageError('CLOSED', 'The indexeddb engine was closed while it reconnected.');
+        }
+        this.db = db;
+        if (reconnecting) this.emit('reopen', { version: db.version });
+        return db;
+      },
+      (error: unknown) => {
+        this.connecting = undefined;
+        throw error;
+      },
+    );
+    return this.connecting;
+  }
+
+  private everConnected = false;
+
+  /** A transaction on the current connection; a connection closed under us is replaced once. */
+  private async transaction(stores: readonly string[], mode: 'readonly' | 'readwrite', durability?: Durability): Promise<Tx> {
+    const options = durability === undefined ? undefined : { durability };
+    for (let attempt = 0; ; attempt++) {
+      const db = await this.connection();
+      try {
+        return db.transaction([...stores], mode, options) as Tx;
+      } catch (error) {
+        if ((error as Error).name !== 'InvalidStateError' || attempt > 0) throw idbError(error, 'start a transaction');
+        if (this.db === db) this.db = undefined; // closed without an event: reconnect
+      }
+    }
+  }
+
+  protected async openSnapshot(stores: readonly string[]): Promise<Snapshot> {
+    return new IdbSnapshot(await this.transaction(stores, 'readonly'), this.pageSize);
+  }
+
+  /**
+   * Reads and writes of one write transaction share one readwrite IndexedDB transaction: opened at the first read
+   * (so the reads are isolated from other tabs' writers until the commit), or at the commit when there were none.
+   */
+  protected override beginWrite(stores: readonly string[], durability: Durability): WriteSession {
+    let tx: Tx | undefined;
+    let finished = false;
+    const open = async (): Promise<Tx> => {
+      const created = await this.transaction(stores, 'readwrite', durability);
+      created.done.then(
+        () => (finished = true),
+        () => (finished = true),
+      );
+      tx = created;
+      return created;
+    };
+    const snapshot = new LazySnapshot(async () => new IdbSnapshot(await open(), this.pageSize));
+    return {
+      snapshot,
+      commit: async (changes) => {
+        if (changes.isEmpty) return;
+        if (tx !== undefined && finished) throw foreignAwaitError();
+        await this.writeChanges(tx ?? (await open()), changes);
+      },
+      abort: () => {
+        if (tx !== undefined && !finished) {
+          try {
+            tx.abort();
+          } catch {
+            // Already committing: it held only reads, since writes are issued at commit.
+          }
+        }
+      },
+    };
+  }
+
+  protected async applyChanges(changes: ChangeSet, durability: Durability): Promise<void> {
+    await this.writeChanges(await this.transaction([...changes.stores.keys()], 'readwrite', durability), changes);
+  }
+
+  /** Issues every change as requests of `tx` (synchronously, while it is active) and waits for the commit. */
+  private async writeChanges(readwrite: Tx, changes: ChangeSet): Promise<void> {
+    const tx = readwrite as WriteTx;
+    const requests: Promise<unknown>[] = [];
+    try {
+      for (const [name, storeChanges] of changes.stores) {
+        const store = tx.objectStore(name);
+        if (storeChanges.cleared) requests.push(store.clear());
+        const { keys, values } = storeChanges;
+        for (let i = 0; i < keys.length; i++) {
+          const value = values[i]!;
+          requests.push(value === null ? store.delete(idbKey(keys[i]!)) : store.put(storable(value), idbKey(keys[i]!)));
+        }
+      }
+      (tx as unknown as { commit?: () => void }).commit?.();
+    } catch (error) {
+      for (const request of requests) request.catch(() => undefined);
+      tx.done.catch(() => undefined);
+      if ((error as Error).name === 'TransactionInactiveError' || (error as Error).name === 'InvalidStateError') {
+        try {
+          tx.abort();
+        } catch {
+          // nothing was issued after the failure; the transaction is already finishing
+        }
+        throw foreignAwaitError();
+      }
+      throw idbError(error, 'write to IndexedDB');
+    }
+    // The first failing request aborts the transaction; report the request's error (it names the cause).
+    const settled = await Promise.allSettled([...requests, tx.done]);
+    const failure = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failure !== undefined) throw idbError(failure.reason, 'commit an IndexedDB transaction');
+  }
+
+  protected async engineStats(): Promise<EngineStats> {
+    const tx = await this.transaction(this.stores, 'readonly');
+    const counts = await Promise.all(this.stores.map((store) => tx.objectStore(store).count()));
+    return { entries: Object.fromEntries(this.stores.map((store, i) => [store, counts[i]!])), bytesOnDisk: undefined };
+  }
+
+  /** A strict (fsynced) commit: Chromium's backend flushes earlier relaxed commits with it. */
+  protected async flushEngine(): Promise<void> {
+    const tx = await this.transaction([this.stores[0]!], 'readwrite', 'strict');
+    await tx.done;
+  }
+
+  protected async closeEngine(): Promise<void> {
+    const db = this.db ?? (await this.connecting?.catch(() => undefined));
+    this.db = undefined;
+    db?.close();
+  }
+
+  protected toStorageError(error: unknown, store?: string): StorageError {
+    return idbError(error, 'complete an IndexedDB operation', store);
+  }
+}
+
+/** The error of a transaction IndexedDB committed while its callback was waiting for something else. */
+function foreignAwaitError(attempt: 'read' | 'write' = 'write'): StorageError {
+  return new StorageError(
+    'TRANSACTION_INACTIVE',
+    'IndexedDB committed this transaction before its callback finished, because the callback awaited something ' +
+      "other than the transaction's own operations (a fetch, a timer, another engine call). " +
+      (attempt === 'write' ? 'Nothing was written. ' : 'This read cannot run in it any more. ') +
+      'Do that work before or after the transaction, and inside the callback await only tx.get/put/scan/...',
+  );
+}

@@ -1,0 +1,273 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { StorageError } from '@tabstore/sdk';
+import { expectStorageError, k } from '@tabstore/sdk/testing';
+import { IndexedDbEngine, estimateStorage, idbError, requestPersistentStorage } from '@tabstore/web-backend';
+
+let counter = 0;
+const names: string[] = [];
+const engines: IndexedDbEngine[] = [];
+const raws: IDBDatabase[] = [];
+
+function freshName(): string {
+  const name = `tabstore-idb-${Date.now()}-${counter++}`;
+  names.push(name);
+  return name;
+}
+
+async function openEngine(name: string, stores: readonly string[] = ['a'], extra: Partial<Parameters<typeof IndexedDbEngine.open>[0]> = {}): Promise<IndexedDbEngine> {
+  const engine = await IndexedDbEngine.open({ name, stores, ...extra });
+  engines.push(engine);
+  return engine;
+}
+
+/** A connection opened with the raw API, that ignores versionchange unless told otherwise. */
+function openRaw(name: string, version?: number): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const request = version === undefined ? indexedDB.open(name) : indexedDB.open(name, version);
+    request.onsuccess = () => {
+      raws.push(request.result);
+      resolve(request.result);
+    };
+    request.onerror = () => reject(request.error);
+  });
+}
+
+function rawGet(db: IDBDatabase, store: string, key: Uint8Array): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const request = db.transaction(store).objectStore(store).get(key as Uint8Array<ArrayBuffer>);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  for (const engine of engines.splice(0)) await engine.close();
+  for (const db of raws.splice(0)) db.close();
+  for (const name of names.splice(0)) await IndexedDbEngine.deleteDatabase(name);
+});
+
+describe('IndexedDbEngine: the foreign-await rule', () => {
+  it('a write that awaits a timer after reading fails with TRANSACTION_INACTIVE and writes nothing', async () => {
+    const engine = await openEngine(freshName());
+    await engine.put('a', k(1), k(1));
+    const error = await expectStorageError(
+      engine.write(['a'], async (tx) => {
+        await tx.put('a', k(2), k(2));
+        const current = await tx.get('a', k(1));
+        await sleep(20); // IndexedDB commits the transaction here
+        await tx.put('a', k(1), k(current![0]! + 1));
+      }),
+      'TRANSACTION_INACTIVE',
+    );
+    expect(error.message).toContain('awaited something');
+    expect(await engine.get('a', k(1))).toEqual(k(1));
+    expect(await engine.get('a', k(2))).toBeUndefined();
+  });
+
+  it('reads after a foreign await inside a read transaction fail with TRANSACTION_INACTIVE', async () => {
+    const engine = await openEngine(freshName());
+    await engine.put('a', k(1), k(1));
+    await expectStorageError(
+      engine.read(['a'], async (tx) => {
+        await tx.get('a', k(1));
+        await sleep(20);
+        return tx.get('a', k(1));
+      }),
+      'TRANSACTION_INACTIVE',
+    );
+  });
+
+  it('a write that only buffers writes around a foreign await still commits them atomically', async () => {
+    const engine = await openEngine(freshName());
+    await engine.write(['a'], async (tx) => {
+      await tx.put('a', k(1), k(1));
+      await sleep(5);
+      await tx.put('a', k(2), k(2));
+    });
+    expect(await engine.count('a')).toBe(2);
+  });
+
+  it('a read-modify-write that awaits only its own operations works, in parallel from many callers', async () => {
+    const engine = await openEngine(freshName());
+    await engine.put('a', k(0), k(0));
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        engine.write(['a'], async (tx) => {
+          const v = (await tx.get('a', k(0)))![0]!;
+          await tx.put('a', k(0), k(v + 1));
+        }),
+      ),
+    );
+    expect(await engine.get('a', k(0))).toEqual(k(20));
+  });
+});
+
+describe('IndexedDbEngine: connections and versions', () => {
+  it('a second connection that adds a store makes the first close on versionchange, and the first reopens on next use', async () => {
+    const name = freshName();
+    const first = await openEngine(name, ['a']);
+    await first.put('a', k(1), k(1));
+    const changes: Array<{ oldVersion: number; newVersion: number | null }> = [];
+    const reopened: number[] = [];
+    first.on('versionchange', (event) => changes.push(event));
+    first.on('reopen', (event) => reopened.push(event.version));
+
+    const second = await openEngine(name, ['a', 'b']);
+    expect(changes).toEqual([{ oldVersion: 1, newVersion: 2 }]);
+    await second.put('b', k(2), k(2));
+    await second.put('a', k(3), k(3));
+
+    // The first engine reconnects (at the new version) instead of using its dead handle.
+    expect(await first.get('a', k(3))).toEqual(k(3));
+    expect(reopened).toEqual([2]);
+    expect(await first.scanKeys('a')).toEqual([k(1), k(3)]);
+  });
+
+  it('an open blocked by a connection that never closes fails with BLOCKED after the bounded wait', async () => {
+    const name = freshName();
+    await (await openEngine(name, ['a'])).close();
+    const stubborn = await openRaw(name); // no onversionchange handler: it never closes
+    const started = Date.now();
+    const error = await expectStorageError(
+      IndexedDbEngine.open({ name, stores: ['a', 'b'], blockedTimeoutMs: 300 }),
+      'BLOCKED',
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(error.message).toContain('Close the other tabs');
+    stubborn.close();
+    // Once the other connection is gone the upgrade goes through, and the late connection was not leaked.
+    const engine = await openEngine(name, ['a', 'b']);
+    await engine.put('b', k(1), k(1));
+    expect(await engine.count('b')).toBe(1);
+  });
+
+  it('reopens after the database is deleted underneath and starts empty', async () => {
+    const name = freshName();
+    const engine = await openEngine(name, ['a', 'b']);
+    await engine.put('a', k(1), k(1));
+    const changes: Array<number | null> = [];
+    engine.on('versionchange', (event) => changes.push(event.newVersion));
+    await IndexedDbEngine.deleteDatabase(name, 2000);
+    expect(changes).toEqual([null]);
+    expect(await engine.get('a', k(1))).toBeUndefined();
+    await engine.put('b', k(2), k(2));
+    expect(await engine.get('b', k(2))).toEqual(k(2));
+  });
+
+  it('a store added by an upgrade keeps the data of the old stores', async () => {
+    const name = freshName();
+    const first = await openEngine(name, ['a']);
+    await first.write(['a'], async (tx) => {
+      for (let i = 0; i < 100; i++) await tx.put('a', k(i), k(i, i));
+    });
+    await first.close();
+    const upgraded = await openEngine(name, ['a', 'b', 'c']);
+    expect(await upgraded.count('a')).toBe(100);
+    expect(await upgraded.get('a', k(42))).toEqual(k(42, 42));
+    const raw = await openRaw(name);
+    expect(raw.version).toBe(2);
+    expect(Array.from(raw.objectStoreNames).sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('reopening with the same stores does not upgrade', async () => {
+    const name = freshName();
+    await (await openEngine(name, ['a', 'b'])).close();
+    await (await openEngine(name, ['b'])).close();
+    expect((await openRaw(name)).version).toBe(1);
+  });
+});
+
+describe('IndexedDbEngine: storage format and reads', () => {
+  it('stores values as exact-size ArrayBuffers under binary keys, not as structured-clone objects', async () => {
+    const name = freshName();
+    const engine = await openEngine(name, ['a']);
+    await engine.write(['a'], async (tx) => {
+      for (let i = 0; i < 3; i++) await tx.put('a', k(i), new Uint8Array(100).fill(i));
+    });
+    const raw = await openRaw(name);
+    const stored = await rawGet(raw, 'a', k(2));
+    expect(stored).toBeInstanceOf(ArrayBuffer);
+    expect((stored as ArrayBuffer).byteLength).toBe(100);
+    expect(new Uint8Array(stored as ArrayBuffer)[99]).toBe(2);
+  });
+
+  it('a value that is not binary (written by other code) is reported as CORRUPTED, not mangled', async () => {
+    const name = freshName();
+    await (await openEngine(name, ['a'])).close();
+    const raw = await openRaw(name);
+    await new Promise<void>((resolve, reject) => {
+      const tx = raw.transaction('a', 'readwrite');
+      tx.objectStore('a').put({ legacy: true }, k(1) as Uint8Array<ArrayBuffer>);
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+    raw.close();
+    const engine = await openEngine(name, ['a']);
+    await expectStorageError(engine.get('a', k(1)), 'CORRUPTED');
+  });
+
+  it('scans page through large ranges with a few requests, in both directions, honouring limits', async () => {
+    const engine = await openEngine(freshName(), ['a'], { scanPageSize: 100 });
+    await engine.write(['a'], async (tx) => {
+      for (let i = 0; i < 1050; i++) await tx.put('a', k(i >> 8, i & 0xff), k(i & 0xff));
+    });
+    const all = await engine.scan('a');
+    expect(all).toHaveLength(1050);
+    expect(all[1049]!.key).toEqual(k(1049 >> 8, 1049 & 0xff));
+    const reversed = await engine.scan('a', { reverse: true, limit: 250, lt: k(4) });
+    expect(reversed).toHaveLength(250);
+    expect(reversed[0]!.key).toEqual(k(3, 255));
+    expect(reversed[249]!.key).toEqual(k(3, 6));
+    expect(await engine.scanKeys('a', { gte: k(1), limit: 333 })).toHaveLength(333);
+    expect(await engine.scanKeys('a', { reverse: true })).toHaveLength(1050);
+  });
+
+  it('write transactions ask IndexedDB for the durability given, relaxed by default', async () => {
+    const engine = await openEngine(freshName(), ['a']);
+    const spy = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    await engine.put('a', k(1), k(1), { durability: 'strict' });
+    await engine.put('a', k(2), k(2));
+    const durabilities = spy.mock.calls
+      .filter((call) => call[1] === 'readwrite')
+      .map((call) => (call[2] as { durability?: string } | undefined)?.durability);
+    expect(durabilities).toEqual(['strict', 'relaxed']);
+  });
+});
+
+describe('IndexedDbEngine: errors and helpers', () => {
+  it('maps IndexedDB exceptions to stable codes and keeps the cause', () => {
+    const cases: Array<[string, string]> = [
+      ['QuotaExceededError', 'STORAGE_FULL'],
+      ['TransactionInactiveError', 'TRANSACTION_INACTIVE'],
+      ['InvalidStateError', 'CLOSED'],
+      ['NotFoundError', 'STORE_NOT_FOUND'],
+      ['UnknownError', 'IO'],
+    ];
+    for (const [name, code] of cases) {
+      const cause = new DOMException('native message', name);
+      const error = idbError(cause, 'do something', 'a');
+      expect(error).toBeInstanceOf(StorageError);
+      expect(error.code).toBe(code);
+      expect(error.cause).toBe(cause);
+      expect(error.store).toBe('a');
+      expect(error.message).toContain('native message');
+    }
+  });
+
+  it('open without a name is rejected with INVALID_ARGUMENT', async () => {
+    await expectStorageError(IndexedDbEngine.open({ name: '', stores: ['a'] }), 'INVALID_ARGUMENT');
+  });
+
+  it('persist and estimate helpers answer without throwing', async () => {
+    expect(typeof (await requestPersistentStorage())).toBe('boolean');
+    const estimate = await estimateStorage();
+    if (typeof navigator !== 'undefined' && navigator.storage?.estimate !== undefined) {
+      expect(estimate.quota).toBeGreaterThan(0);
+    } else {
+      expect(estimate).toEqual({ usage: undefined, quota: undefined });
+    }
+  });
+});
