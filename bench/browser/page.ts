@@ -177,7 +177,7 @@ export async function runBrowserBench(n: number, rounds: number): Promise<PageRo
           for (;;) {
             const [ks, vs] = await Promise.all([store.getAllKeys(query, 500), store.getAll(query, 500)]);
             for (const v of vs) use(v as ArrayBuffer);
-            if (ks.length < 500) break;
+            if (ks.length < 500 || indexedDB.cmp(ks[ks.length - 1]!, key(n - 1)) >= 0) break;
             query = IDBKeyRange.bound(ks[ks.length - 1]!, key(n - 1), true, false);
           }
         });

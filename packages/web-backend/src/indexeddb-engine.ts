@@ -2,6 +2,7 @@ import { deleteDB, unwrap, wrap, type IDBPDatabase, type IDBPObjectStore, type I
 import {
   LazySnapshot,
   SnapshotEngine,
+  compareBytes,
   StorageError,
   defineSupports,
   type Bounds,
@@ -97,25 +98,38 @@ function keyRange(bounds: Bounds): IDBKeyRange | undefined {
   return undefined;
 }
 
-/** The bounds of the rest of a scan after `last` (exclusive), in the scan's direction. */
+/**
+ * The bounds of the rest of a scan after `last` (exclusive), in the scan's direction; `empty` when `last` was the
+ * range's final key (IDBKeyRange.bound rejects a range like (last, last]).
+ */
 function after(bounds: Bounds, last: Uint8Array, reverse: boolean): Bounds {
-  return reverse
-    ? { ...bounds, upper: last, upperExclusive: true }
-    : { ...bounds, lower: last, lowerExclusive: true };
+  if (reverse) {
+    const empty = bounds.lower !== undefined && compareBytes(bounds.lower, last) >= 0;
+    return { ...bounds, upper: last, upperExclusive: true, empty };
+  }
+  const empty = bounds.upper !== undefined && compareBytes(last, bounds.upper) >= 0;
+  return { ...bounds, lower: last, lowerExclusive: true, empty };
 }
 
 /** Reads in one IndexedDB transaction. Scans fetch pages of entries per request, never one cursor step per record. */
 class IdbSnapshot implements Snapshot {
   private finished = false;
 
+  /**
+   * `watchCompletion`: notice when IndexedDB commits the transaction under a callback that awaited something else
+   * (costs three event listeners; a one-off read has no callback and skips it).
+   */
   constructor(
     private readonly tx: Tx,
     private readonly pageSize: number,
+    watchCompletion = true,
   ) {
-    tx.done.then(
-      () => (this.finished = true),
-      () => (this.finished = true),
-    );
+    if (watchCompletion) {
+      tx.done.then(
+        () => (this.finished = true),
+        () => (this.finished = true),
+      );
+    }
   }
 
   /** The object store, or TRANSACTION_INACTIVE when IndexedDB already committed (the callback awaited elsewhere). */
@@ -146,8 +160,11 @@ class IdbSnapshot implements Snapshot {
     const raw = unwrap(s) as RawStoreWithRecords;
     const out: Entry[] = [];
     let bounds: Bounds = scan;
+    // Pages grow (x2 up to 16 pages' worth): a short or limited scan stays one small request, a long one needs few.
+    let pageSize = this.pageSize;
     while (out.length < scan.limit) {
-      const count = Math.min(this.pageSize, scan.limit - out.length);
+      const count = Math.min(pageSize, scan.limit - out.length);
+      pageSize = Math.min(pageSize * 2, this.pageSize * 16);
       const query = keyRange(bounds) ?? null;
       let page: Entry[];
       if (typeof raw.getAllRecords === 'function') {
@@ -163,6 +180,7 @@ class IdbSnapshot implements Snapshot {
       for (const entry of page) out.push(entry);
       if (page.length < count) break;
       bounds = after(bounds, page[page.length - 1]!.key, scan.reverse);
+      if (bounds.empty) break;
     }
     return out;
   }
@@ -197,6 +215,7 @@ class IdbSnapshot implements Snapshot {
       for (const key of keys) out.push(keyBytes(key));
       if (keys.length < count) break;
       bounds = after(bounds, out[out.length - 1]!, false);
+      if (bounds.empty) break;
     }
     return out;
   }
@@ -329,6 +348,16 @@ export class IndexedDbEngine extends SnapshotEngine {
 
   private everConnected = false;
 
+  /** A transaction on the open connection without waiting, or undefined when there is none (or it just closed). */
+  private transactionNow(stores: readonly string[], mode: 'readonly' | 'readwrite'): Tx | undefined {
+    if (this.db === undefined) return undefined;
+    try {
+      return this.db.transaction([...stores], mode) as Tx;
+    } catch {
+      return undefined; // closed without an event: transaction() reconnects
+    }
+  }
+
   /** A transaction on the current connection; a connection closed under us is replaced once. */
   private async transaction(stores: readonly string[], mode: 'readonly' | 'readwrite', durability?: Durability): Promise<Tx> {
     const options = durability === undefined ? undefined : { durability };
@@ -341,6 +370,31 @@ export class IndexedDbEngine extends SnapshotEngine {
         if (this.db === db) this.db = undefined; // closed without an event: reconnect
       }
     }
+  }
+
+  /** One read in its own transaction, without the bookkeeping of a read() callback. Arguments are checked first. */
+  private async readOne<T>(store: string, read: (snapshot: IdbSnapshot) => Promise<T>): Promise<T> {
+    try {
+      const tx = this.transactionNow([store], 'readonly') ?? (await this.transaction([store], 'readonly'));
+      return await read(new IdbSnapshot(tx, this.pageSize, false));
+    } catch (error) {
+      throw idbError(error, 'read from IndexedDB', store);
+    }
+  }
+
+  override async get(store: string, key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.assertOpen();
+    this.assertStore(store);
+    this.checkKey(store, key);
+    return this.readOne(store, (snapshot) => snapshot.get(store, key));
+  }
+
+  override async getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    this.assertOpen();
+    this.assertStore(store);
+    if (!Array.isArray(keys)) throw new StorageError('INVALID_ARGUMENT', 'getMany takes an array of keys.', { store });
+    for (const key of keys) this.checkKey(store, key);
+    return this.readOne(store, (snapshot) => snapshot.getMany(store, keys));
   }
 
   protected async openSnapshot(stores: readonly string[]): Promise<Snapshot> {

@@ -225,6 +225,17 @@ describe('IndexedDbEngine: storage format and reads', () => {
     expect(await engine.scanKeys('a', { reverse: true })).toHaveLength(1050);
   });
 
+  it('a scan whose range ends exactly at a page boundary stops there (in both directions)', async () => {
+    const engine = await openEngine(freshName(), ['a'], { scanPageSize: 10 });
+    await engine.write(['a'], async (tx) => {
+      for (let i = 0; i < 40; i++) await tx.put('a', k(i), k(i));
+    });
+    expect(await engine.scan('a', { gte: k(0), lte: k(19) })).toHaveLength(20);
+    expect(await engine.scan('a', { gte: k(20), lte: k(39), reverse: true })).toHaveLength(20);
+    expect(await engine.scanKeys('a', { gt: k(9), lte: k(29) })).toHaveLength(20);
+    expect(await engine.scan('a', { lte: k(9) })).toHaveLength(10);
+  });
+
   it('write transactions ask IndexedDB for the durability given, relaxed by default', async () => {
     const engine = await openEngine(freshName(), ['a']);
     const spy = vi.spyOn(IDBDatabase.prototype, 'transaction');

@@ -1,0 +1,45 @@
+/**
+ * The browser cutting an IndexedDB connection, provoked for real in Chromium through the DevTools protocol (site
+ * data cleared). Chromium only: fake-indexeddb cannot do it. (A full quota is tested in e2e/: Vitest's browser
+ * context is off the record, where Chromium ignores quota overrides.)
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { cdp } from 'vitest/browser';
+import { k } from '@tabstore/sdk/testing';
+import { IndexedDbEngine } from '@tabstore/web-backend';
+
+const engines: IndexedDbEngine[] = [];
+const names: string[] = [];
+let counter = 0;
+
+async function openEngine(): Promise<IndexedDbEngine> {
+  const name = `tabstore-failures-${Date.now()}-${counter++}`;
+  names.push(name);
+  const engine = await IndexedDbEngine.open({ name, stores: ['a'] });
+  engines.push(engine);
+  return engine;
+}
+
+afterEach(async () => {
+  for (const engine of engines.splice(0)) await engine.close();
+  for (const name of names.splice(0)) await IndexedDbEngine.deleteDatabase(name);
+});
+
+describe('IndexedDbEngine under real browser failures', () => {
+  it('when the browser cuts the connection (site data cleared) the engine reports it and reopens on next use', async () => {
+    const engine = await openEngine();
+    await engine.put('a', k(1), k(1));
+    const seen: string[] = [];
+    engine.on('terminated', () => seen.push('terminated'));
+    engine.on('versionchange', () => seen.push('versionchange'));
+    engine.on('reopen', () => seen.push('reopen'));
+    await cdp().send('Storage.clearDataForOrigin', { origin: location.origin, storageTypes: 'indexeddb' });
+    // The data is gone with the site data; the engine works again on a fresh connection instead of a dead handle.
+    for (let i = 0; i < 50 && seen.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(seen.length).toBeGreaterThan(0);
+    expect(await engine.get('a', k(1))).toBeUndefined();
+    await engine.put('a', k(2), k(2));
+    expect(await engine.get('a', k(2))).toEqual(k(2));
+    expect(seen).toContain('reopen');
+  });
+});
