@@ -5,6 +5,7 @@ import { ClassicLevel } from 'classic-level';
 import { open } from 'lmdb';
 import { LmdbEngine, LevelEngine } from '@tabstore/node-backend';
 import { MemoryEngine, type StorageEngine } from '@tabstore/sdk';
+import { benchKeys as makeKeys, benchValues as makeValues, shuffled } from './data.js';
 import { Report, type Target } from './harness.js';
 
 const N = Number(process.env.BENCH_N ?? 100_000);
@@ -13,39 +14,6 @@ const BATCH = 1000;
 const SINGLE_PUTS = 1000;
 const PREFIX_SCANS = 1000;
 const STORE = 'records';
-
-/** Keys of 26 bytes ("rec:" + 22 digits); the key without its last digit is a prefix of exactly 10 keys. */
-function makeKeys(n: number, tag = 'rec:'): Uint8Array[] {
-  const enc = new TextEncoder();
-  return Array.from({ length: n }, (_, i) => enc.encode(`${tag}${String(i).padStart(22, '0')}`));
-}
-
-/** Values of about 1.2 KB (1100-1300 bytes) of pseudo-random bytes. */
-function makeValues(n: number): Uint8Array[] {
-  let seed = 0x2545f491;
-  const next = (): number => {
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    return seed >>> 0;
-  };
-  return Array.from({ length: n }, () => {
-    const v = new Uint8Array(1100 + (next() % 201));
-    for (let i = 0; i < v.length; i++) v[i] = next() & 0xff;
-    return v;
-  });
-}
-
-function shuffled(n: number): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  let seed = 12345;
-  for (let i = n - 1; i > 0; i--) {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    const j = seed % (i + 1);
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
-}
 
 let sink = 0;
 const use = (bytes: Uint8Array | undefined): void => {

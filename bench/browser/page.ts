@@ -4,6 +4,7 @@
  */
 import { openDB, type IDBPDatabase } from 'idb';
 import { IndexedDbEngine } from '@tabstore/web-backend';
+import { benchKey as key, benchValues as values, shuffled } from '../data.js';
 
 export interface PageRow {
   case: string;
@@ -13,24 +14,6 @@ export interface PageRow {
 }
 
 const STORE = 'records';
-const te = new TextEncoder();
-const key = (i: number, tag = 'rec:'): Uint8Array<ArrayBuffer> => te.encode(`${tag}${String(i).padStart(22, '0')}`);
-
-function values(n: number): Uint8Array<ArrayBuffer>[] {
-  let seed = 0x2545f491;
-  const next = (): number => {
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    return seed >>> 0;
-  };
-  return Array.from({ length: n }, () => {
-    const v = new Uint8Array(1100 + (next() % 201));
-    for (let i = 0; i < v.length; i++) v[i] = next() & 0xff;
-    return v;
-  });
-}
-
 /** The same record as a structured-clone object: what apps store when they do not encode to bytes. */
 function asObject(i: number, v: Uint8Array): Record<string, unknown> {
   return {
@@ -42,17 +25,6 @@ function asObject(i: number, v: Uint8Array): Record<string, unknown> {
     attachmentIds: [`att_${i}`, `att_${i + 1}`],
     metadata: { model: 'all-MiniLM-L6-v2', tokens: v[0], tags: ['a', 'b'], nested: { score: v[1]! / 255 } },
   };
-}
-
-function shuffled(n: number, count: number): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  let seed = 12345;
-  for (let i = n - 1; i > 0; i--) {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    const j = seed % (i + 1);
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order.slice(0, count);
 }
 
 let sink = 0;
@@ -79,7 +51,7 @@ export async function runBrowserBench(n: number, rounds: number): Promise<PageRo
   };
   const vals = values(n);
   const keys = Array.from({ length: n }, (_, i) => key(i));
-  const sample = shuffled(n, 1000).map((i) => keys[i]!);
+  const sample = shuffled(n).slice(0, 1000).map((i) => keys[i]!);
 
   const rawName = 'bench-raw';
   const engineName = 'bench-engine';

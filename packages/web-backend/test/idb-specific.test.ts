@@ -225,6 +225,22 @@ describe('IndexedDbEngine: storage format and reads', () => {
     expect(await engine.scanKeys('a', { reverse: true })).toHaveLength(1050);
   });
 
+  it('a long paged scan is one snapshot: a write queued meanwhile is not half-seen', async () => {
+    const engine = await openEngine(freshName(), ['a'], { scanPageSize: 10 });
+    await engine.write(['a'], async (tx) => {
+      for (let i = 0; i < 200; i++) await tx.put('a', k(i), k(1));
+    });
+    const scanning = engine.scan('a'); // 200 entries in growing pages, one read transaction
+    const writing = engine.write(['a'], async (tx) => {
+      for (let i = 0; i < 200; i++) await tx.put('a', k(i), k(2));
+      await tx.delete('a', k(150));
+    });
+    const [entries] = await Promise.all([scanning, writing]);
+    expect(entries).toHaveLength(200);
+    expect(new Set(entries.map((e) => e.value[0]))).toEqual(new Set([1]));
+    expect(await engine.count('a')).toBe(199);
+  });
+
   it('a scan whose range ends exactly at a page boundary stops there (in both directions)', async () => {
     const engine = await openEngine(freshName(), ['a'], { scanPageSize: 10 });
     await engine.write(['a'], async (tx) => {
