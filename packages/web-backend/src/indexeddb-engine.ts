@@ -160,11 +160,12 @@ class IdbSnapshot implements Snapshot {
     const raw = unwrap(s) as RawStoreWithRecords;
     const out: Entry[] = [];
     let bounds: Bounds = scan;
-    // Pages grow (x2 up to 16 pages' worth): a short or limited scan stays one small request, a long one needs few.
-    let pageSize = this.pageSize;
+    // A scan without a limit returns everything anyway, so it starts with large pages; a limited one starts small.
+    // Pages then double (up to 32 pages' worth), so a long scan needs few requests.
+    let pageSize = scan.limit === Infinity ? this.pageSize * 8 : this.pageSize;
     while (out.length < scan.limit) {
       const count = Math.min(pageSize, scan.limit - out.length);
-      pageSize = Math.min(pageSize * 2, this.pageSize * 16);
+      pageSize = Math.min(pageSize * 2, this.pageSize * 32);
       const query = keyRange(bounds) ?? null;
       let page: Entry[];
       if (typeof raw.getAllRecords === 'function') {
