@@ -5,6 +5,7 @@
 const suites: Record<string, () => Promise<string[]>> = {
   engines: async () => (await import('./engines.js')).runEnginesBench(),
   browser: async () => (await import('./browser.js')).runBrowserBenchSuite(),
+  codec: async () => (await import('./codec.js')).runCodecBench(),
 };
 
 const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -1,0 +1,145 @@
+import { Packr } from 'msgpackr';
+import { decodeRecord, defineRecord, encodeRecord, MessageSchema, t, viewRecord, type RecordOf } from '@tabstore/sdk';
+import { Report, type Target } from './harness.js';
+
+const ITERATIONS = Number(process.env.BENCH_CODEC_N ?? 50_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+/** The Message plus its 384-d embedding in the same record. */
+const MessageWithEmbedding = defineRecord({
+  name: 'MessageWithEmbedding',
+  typeId: 990,
+  version: 1,
+  fields: { ...MessageSchema.fields, embedding: t.float32Vector() },
+});
+type MessageRecord = RecordOf<typeof MessageSchema>;
+type MessageWithEmbeddingRecord = RecordOf<typeof MessageWithEmbedding>;
+
+function message(): MessageRecord {
+  const words = ['travel', 'paris', 'museum', 'train', 'hotel', 'dinner', 'tomorrow', 'budget', 'weather', 'ticket'];
+  let text = '';
+  for (let i = 0; text.length < 800; i++) text += `${words[(i * 7) % words.length]} `;
+  return {
+    id: 'msg_01HZX3Y7Q8K2' as MessageRecord['id'],
+    chatId: 'chat_01HZX3Y7Q8' as MessageRecord['chatId'],
+    sender: 'assistant',
+    timestamp: 1_700_000_123_456,
+    textContent: text.slice(0, 800),
+    attachmentIds: ['att_01HZX3Y7Q8K2A', 'att_01HZX3Y7Q8K2B'] as MessageRecord['attachmentIds'],
+    metadata: {
+      model: 'llama-3.1-8b-instruct',
+      tokens: 812,
+      temperature: 0.7,
+      tags: ['travel', 'plans', '2024'],
+      source: { url: 'https://example.com/paris/guide', title: 'Paris guide' },
+      flags: { starred: true, pinned: false },
+      votes: [3, -1],
+      lang: 'en',
+    },
+  };
+}
+
+let sink = 0;
+
+/** Runs the codec suite; returns the targets it missed. */
+export async function runCodecBench(): Promise<string[]> {
+  const report = new Report('codec');
+  const plain = message();
+  const vector = Float32Array.from({ length: 384 }, (_, i) => Math.sin(i) / 3);
+  const withEmbedding: MessageWithEmbeddingRecord = { ...plain, embedding: vector };
+  // What JSON and msgpackr store: the same objects (the vector as a plain array for JSON, as msgpackr would need it
+  // to stay portable; msgpackr also gets the Float32Array as its typed-array extension).
+  const asJson = { plain, withEmbedding: { ...plain, embedding: Array.from(vector) } };
+  const packr = new Packr({ useRecords: true, structures: [] });
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+
+  const samples = {
+    plain: {
+      tabstore: encodeRecord(MessageSchema, plain).slice(),
+      json: enc.encode(JSON.stringify(asJson.plain)),
+      msgpackr: packr.pack(plain),
+    },
+    embedding: {
+      tabstore: encodeRecord(MessageWithEmbedding, withEmbedding).slice(),
+      json: enc.encode(JSON.stringify(asJson.withEmbedding)),
+      msgpackr: packr.pack(withEmbedding),
+    },
+  };
+  process.stdout.write(`codec: ${ITERATIONS} iterations per case, best of ${ROUNDS} interleaved rounds\n`);
+
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of ['plain', 'embedding'] as const) {
+      const s = samples[name];
+      const label = name === 'plain' ? 'message' : 'message+embedding';
+      const object = name === 'plain' ? plain : withEmbedding;
+      const jsonObject = asJson[name === 'plain' ? 'plain' : 'withEmbedding'];
+      const schema = name === 'plain' ? MessageSchema : MessageWithEmbedding;
+      await report.time(`${label}: encode`, 'tabstore', ITERATIONS, () => {
+        for (let i = 0; i < ITERATIONS; i++) sink += encodeRecord(schema as typeof MessageSchema, object).length;
+      });
+      await report.time(`${label}: encode`, 'msgpackr', ITERATIONS, () => {
+        for (let i = 0; i < ITERATIONS; i++) sink += packr.pack(object).length;
+      });
+      await report.time(`${label}: encode`, 'JSON', ITERATIONS, () => {
+        for (let i = 0; i < ITERATIONS; i++) sink += enc.encode(JSON.stringify(jsonObject)).length;
+      });
+      await report.time(`${label}: full decode`, 'tabstore', ITERATIONS, () => {
+        for (let i = 0; i < ITERATIONS; i++) sink += decodeRecord(schema as typeof MessageSchema, s.tabstore).timestamp;
+      });
+      await report.time(`${label}: full decode`, 'msgpackr', ITERATIONS, () => {
+        for (let i = 0; i < ITERATIONS; i++) sink += (packr.unpack(s.msgpackr) as MessageRecord).timestamp;
+      });
+      await report.time(`${label}: full decode`, 'JSON', ITERATIONS, () => {
+        for (let i = 0; i < ITERATIONS; i++) sink += (JSON.parse(dec.decode(s.json)) as MessageRecord).timestamp;
+      });
+      await report.time(`${label}: one scalar field`, 'tabstore', ITERATIONS, () => {
+        for (let i = 0; i < ITERATIONS; i++) sink += viewRecord(schema as typeof MessageSchema, s.tabstore).timestamp;
+      });
+      await report.time(`${label}: one metadata key`, 'tabstore', ITERATIONS, () => {
+        for (let i = 0; i < ITERATIONS; i++) {
+          sink += (viewRecord(schema as typeof MessageSchema, s.tabstore).metadataOf('metadata')!.get('tokens')!.toJSON() as number);
+        }
+      });
+      await report.time(`${label}: one metadata key`, 'msgpackr', ITERATIONS, () => {
+        for (let i = 0; i < ITERATIONS; i++) sink += ((packr.unpack(s.msgpackr) as MessageRecord).metadata as { tokens: number }).tokens;
+      });
+      if (name === 'embedding') {
+        await report.time(`${label}: the embedding`, 'tabstore', ITERATIONS, () => {
+          for (let i = 0; i < ITERATIONS; i++) sink += viewRecord(MessageWithEmbedding, s.tabstore).embedding.length;
+        });
+        await report.time(`${label}: the embedding`, 'msgpackr', ITERATIONS, () => {
+          for (let i = 0; i < ITERATIONS; i++) sink += (packr.unpack(s.msgpackr) as MessageWithEmbeddingRecord).embedding.length;
+        });
+        await report.time(`${label}: the embedding`, 'JSON', ITERATIONS / 10, () => {
+          for (let i = 0; i < ITERATIONS / 10; i++) {
+            sink += new Float32Array((JSON.parse(dec.decode(s.json)) as { embedding: number[] }).embedding).length;
+          }
+        });
+      }
+    }
+  }
+  // Sizes, reported as rows whose "ops/s" is 1/bytes so that the ratio column reads as relative compactness.
+  for (const name of ['plain', 'embedding'] as const) {
+    const label = name === 'plain' ? 'message' : 'message+embedding';
+    for (const [subject, bytes] of Object.entries(samples[name])) {
+      report.rows.push({ suite: 'codec', case: `${label}: encoded size (bytes)`, subject, ops_per_sec: 1 / bytes.length, ns_per_op: bytes.length });
+    }
+  }
+  const view = viewRecord(MessageWithEmbedding, samples.embedding.tabstore).embedding;
+  process.stdout.write(`embedding view shares the record's buffer (no copy): ${view.buffer === samples.embedding.tabstore.buffer}\n`);
+
+  const targets: Target[] = [];
+  for (const label of ['message', 'message+embedding']) {
+    targets.push(
+      { case: `${label}: one scalar field`, subject: 'tabstore', baseline: 'msgpackr', baselineCase: `${label}: full decode`, min: 20 },
+      { case: `${label}: encode`, subject: 'tabstore', baseline: 'msgpackr', min: 1 },
+      { case: `${label}: full decode`, subject: 'tabstore', baseline: 'msgpackr', min: 0.8 },
+      { case: `${label}: encoded size (bytes)`, subject: 'tabstore', baseline: 'msgpackr', min: 1 / 1.1 },
+    );
+  }
+  targets.push({ case: 'message+embedding: the embedding', subject: 'tabstore', baseline: 'JSON', min: 100 });
+  const missed = report.print(targets);
+  process.stdout.write(`results: ${report.save()}  (checksum ${sink | 0})\n`);
+  return missed;
+}

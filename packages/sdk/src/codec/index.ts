@@ -1,0 +1,29 @@
+export { CodecError, isCodecError, type CodecErrorCode } from './errors.js';
+export { ByteWriter } from './byte-writer.js';
+export {
+  t,
+  defineRecord,
+  type FieldKind,
+  type FieldKindName,
+  type FieldMap,
+  type RecordSchema,
+  type RecordOf,
+  type ValuesOf,
+} from './schema.js';
+export {
+  encodeRecord,
+  viewRecord,
+  decodeRecord,
+  verifyRecord,
+  readHeader,
+  recordTypeOf,
+  detectFormat,
+  RECORD_MARKER,
+  FORMAT_VERSION,
+  type EncodeOptions,
+  type RecordHeader,
+  type RecordView,
+  type StoredFormat,
+} from './record.js';
+export * from './metadata.js';
+export { encodeKey, decodeKey, compareKeyTuples, keyPrefix, type KeyPart, type KeyTuple } from './keys.js';

@@ -1,0 +1,1192 @@
+/**
+ * Binary metadata: any JSON value in a compact binary form that a record carries and that is read lazily, in place.
+ *
+ * ## Layout (integers little-endian)
+ *
+ * Every value starts with a one-byte tag:
+ *
+ * | tag            | value                                                                                    |
+ * |----------------|------------------------------------------------------------------------------------------|
+ * | `0x00`         | null                                                                                     |
+ * | `0x01`/`0x02`  | false / true                                                                             |
+ * | `0x03`         | int8: 1 byte follows                                                                     |
+ * | `0x04`         | int16: 2 bytes                                                                           |
+ * | `0x05`         | int32: 4 bytes                                                                           |
+ * | `0x06`         | float64: 8 bytes (every number that is not an int32, and -0)                             |
+ * | `0x07/08/09`   | string: u8 / u16 / u32 byte length, then the bytes                                       |
+ * | `0x10/11/12`   | array, header integers W = 1 / 2 / 4 bytes wide                                          |
+ * | `0x14/15/16`   | object, header integers W = 1 / 2 / 4 bytes wide                                         |
+ * | `0x40`-`0x7f`  | integer 0..63, in the tag                                                                |
+ * | `0x80`-`0xff`  | string of 0..127 bytes (length in the low 7 bits), then the bytes                        |
+ *
+ * Other tags are malformed. Numbers use the smallest integer form when they are an int32 (and not -0), else float64,
+ * so every double round-trips bit for bit (-0 included). Strings are WTF-8: UTF-8, except that a lone surrogate
+ * (which a JS string may hold, and which JSON.stringify writes as `\udXXX`) is written as its 3-byte code point, so
+ * every JS string round-trips exactly. A surrogate pair is always one 4-byte sequence.
+ *
+ * A container is `tag | size (W) | count (W) | body | table (count × W)`, where `size` is the byte length of the
+ * whole value (tag included), so every value delimits itself, and table entries are offsets from the tag:
+ * - array: the body holds the elements in order; table entry i is the offset of element i.
+ * - object: the body holds the entries in insertion order (so `toJSON` gives back the original key order), each
+ *   being the key (a string, tag included) followed by its value; the table lists the entries' offsets sorted by key.
+ * W is the narrowest of 1, 2, 4 that holds `size`.
+ *
+ * Key order: bytewise order of the keys' WTF-8 bytes, which is Unicode code point order, NOT the UTF-16 code unit
+ * order of `<` on JS strings (they differ for astral characters). `get(key)` encodes the probe once and binary
+ * searches the table comparing raw bytes, decoding no key.
+ *
+ * The encoding is deterministic: equal values with the same key insertion order give the same bytes.
+ *
+ * ## Validation
+ * Writing accepts exactly JSON data: null, booleans, finite numbers, strings (lone surrogates included), arrays and
+ * plain objects (prototype `Object.prototype`, null, or another realm's `Object.prototype`), nested at most
+ * {@link MAX_METADATA_DEPTH} arrays/objects deep, without cycles. Anything else (undefined, NaN, ±Infinity,
+ * functions, symbols, bigints, Dates, Maps, typed arrays, class instances, holes in arrays) throws
+ * `CodecError('INVALID_INPUT')` whose `path` names the offending value. Only own enumerable string keys are written;
+ * symbol keys are ignored, as JSON.stringify ignores them.
+ *
+ * Reading never touches bytes outside the view's region, never recurses more than {@link MAX_METADATA_DEPTH}
+ * levels, does work bounded by the number of bytes, and throws only `CodecError('MALFORMED')` on bytes that are not
+ * a valid encoding (typed accessors throw `INVALID_INPUT` when the value has another type). Each accessor checks
+ * the bounds of what it touches; nothing is validated ahead.
+ */
+import { ByteWriter } from './byte-writer.js';
+import { CodecError } from './errors.js';
+
+/** A JSON value, as `JSON.parse` builds it. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** What a {@link MetadataView} holds. */
+export type MetadataType = 'null' | 'boolean' | 'number' | 'string' | 'array' | 'object';
+
+/** The deepest nesting of arrays and objects that metadata may have (checked when writing and when reading). */
+export const MAX_METADATA_DEPTH = 256;
+
+const T_NULL = 0x00;
+const T_FALSE = 0x01;
+const T_TRUE = 0x02;
+const T_INT8 = 0x03;
+const T_INT16 = 0x04;
+const T_INT32 = 0x05;
+const T_F64 = 0x06;
+const T_STR8 = 0x07;
+const T_STR16 = 0x08;
+const T_STR32 = 0x09;
+const T_ARRAY = 0x10;
+const T_OBJECT = 0x14;
+const T_FIXINT = 0x40;
+const T_FIXSTR = 0x80;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Writing
+// ---------------------------------------------------------------------------------------------------------------
+
+/** An invalid value met while writing; the containers around it add their key or index as it unwinds. */
+class InvalidValue {
+  readonly segments: (string | number)[] = [];
+  constructor(readonly reason: string) {}
+}
+
+const textEncoder = new TextEncoder();
+const isWellFormedNative = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const isWellFormed = (s: string): boolean =>
+  isWellFormedNative !== undefined ? isWellFormedNative.call(s) : !LONE_SURROGATE.test(s);
+
+/**
+ * Offsets of the children of the containers being written, relative to their container: arrays push one slot per
+ * element, objects {@link ENTRY} per entry. A nested container pushes above its parent's slots.
+ */
+let stack = new Uint32Array(1024);
+let sp = 0;
+/** Object entries take 3 stack slots (entry offset, key bytes offset, key byte length) and one key in `keyStack`. */
+const ENTRY = 3;
+const keyStack: string[] = [];
+let kp = 0;
+/** The containers being written, by depth, for cycle detection. */
+const ancestors: unknown[] = [];
+let writing = false;
+/** Whether `Object.prototype` has enumerable properties (someone added some), so `for...in` needs an own check. */
+let prototypePolluted = false;
+
+/**
+ * Appends the binary encoding of `value` at `writer.pos`. The value must be JSON data (see the module comment);
+ * otherwise throws `CodecError('INVALID_INPUT')` whose `path` (after the prefix `path`, e.g. `metadata`) names the
+ * offending value, e.g. `metadata.tags[2]`, and leaves `writer.pos` where it was.
+ */
+export function writeMetadata(writer: ByteWriter, value: JsonValue, path = ''): void {
+  if (writing) {
+    throw new CodecError(
+      'INVALID_INPUT',
+      'writeMetadata was called while writing metadata (from a getter in the value?); pass plain data',
+      { path },
+    );
+  }
+  writing = true;
+  prototypePolluted = hasEnumerableProperty(Object.prototype);
+  const startRel = writer.pos - writer.start;
+  try {
+    writeValue(writer, value, 0);
+  } catch (error) {
+    writer.pos = writer.start + startRel;
+    ancestors.fill(undefined);
+    if (error instanceof InvalidValue) {
+      const at = formatPath(path, error.segments);
+      throw new CodecError('INVALID_INPUT', `Invalid metadata${at === '' ? '' : ` at ${at}`}: ${error.reason}`, {
+        path: at,
+      });
+    }
+    throw error;
+  } finally {
+    writing = false;
+    sp = 0;
+    kp = 0;
+  }
+}
+
+function hasEnumerableProperty(o: object): boolean {
+  for (const key in o) if (key !== undefined) return true;
+  return false;
+}
+
+let standaloneWriter: ByteWriter | undefined;
+
+/**
+ * Encodes `value` on its own (see {@link writeMetadata} for what is accepted). The result is a view into a shared
+ * scratch chunk that later writes never touch (see {@link ByteWriter.finish}); `slice()` it to own a compact copy.
+ */
+export function encodeMetadata(value: JsonValue): Uint8Array {
+  const writer = (standaloneWriter ??= new ByteWriter());
+  writer.begin();
+  writeMetadata(writer, value);
+  return writer.finish();
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+function formatPath(prefix: string, segments: (string | number)[]): string {
+  let out = prefix;
+  for (let i = segments.length - 1; i >= 0; i--) {
+    const s = segments[i]!;
+    if (typeof s === 'number') out += `[${s}]`;
+    else if (IDENTIFIER.test(s)) out += out === '' ? s : `.${s}`;
+    else out += `[${JSON.stringify(s)}]`;
+  }
+  return out;
+}
+
+function writeValue(w: ByteWriter, v: unknown, depth: number): void {
+  switch (typeof v) {
+    case 'string':
+      writeString(w, v);
+      return;
+    case 'number':
+      writeNumber(w, v);
+      return;
+    case 'boolean':
+      w.u8(v ? T_TRUE : T_FALSE);
+      return;
+    case 'object': {
+      if (v === null) {
+        w.u8(T_NULL);
+        return;
+      }
+      if (Array.isArray(v)) {
+        writeArray(w, v, depth);
+        return;
+      }
+      const proto: unknown = Object.getPrototypeOf(v);
+      if (proto === Object.prototype) writeObject(w, v as Record<string, unknown>, depth, prototypePolluted);
+      else if (proto === null) writeObject(w, v as Record<string, unknown>, depth, false);
+      else if (isForeignObjectPrototype(proto, v)) writeObject(w, v as Record<string, unknown>, depth, true);
+      else throw new InvalidValue(describeInstance(v));
+      return;
+    }
+    case 'undefined':
+      throw new InvalidValue('undefined is not a JSON value; leave the property out or store null');
+    case 'bigint':
+      throw new InvalidValue(
+        'a bigint is not a JSON value; store it as a string (String(n)), or as a number if it is within ±2^53',
+      );
+    case 'function':
+      throw new InvalidValue('a function is not a JSON value; store plain data only');
+    default:
+      throw new InvalidValue(`a ${typeof v} is not a JSON value; store plain data only`);
+  }
+}
+
+/** True for a plain object from another realm (iframe, vm context): its prototype is that realm's Object.prototype. */
+function isForeignObjectPrototype(proto: unknown, v: object): boolean {
+  return (
+    typeof proto === 'object' &&
+    proto !== null &&
+    Object.getPrototypeOf(proto) === null &&
+    Object.prototype.toString.call(v) === '[object Object]' &&
+    typeof (proto as { constructor?: unknown }).constructor === 'function' &&
+    (proto as { constructor: { name?: unknown } }).constructor.name === 'Object'
+  );
+}
+
+function describeInstance(v: object): string {
+  const tag = Object.prototype.toString.call(v).slice(8, -1);
+  const ctor = (v as { constructor?: { name?: unknown } }).constructor;
+  const name = typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : tag;
+  let hint = 'a plain object with the fields you need';
+  if (tag === 'Date') hint = 'date.toISOString() or date.getTime()';
+  else if (tag === 'Map') hint = 'Object.fromEntries(map)';
+  else if (tag === 'Set') hint = '[...set]';
+  else if (ArrayBuffer.isView(v) || tag === 'ArrayBuffer') hint = 'Array.from(...) or a base64 string';
+  else if (tag === 'String' || tag === 'Number' || tag === 'Boolean') hint = 'its primitive value (x.valueOf())';
+  const article = /^[AEIOU]/.test(name) ? 'an' : 'a';
+  return `${article} ${name} is not a plain object or array; convert it to JSON data first (${hint})`;
+}
+
+function writeNumber(w: ByteWriter, v: number): void {
+  const i = v | 0;
+  if (i === v && (i !== 0 || 1 / v > 0)) {
+    w.ensure(5);
+    const b = w.bytes;
+    const p = w.pos;
+    if (i >= 0 && i < 64) {
+      b[p] = T_FIXINT | i;
+      w.pos = p + 1;
+    } else if (i >= -0x80 && i < 0x80) {
+      b[p] = T_INT8;
+      b[p + 1] = i;
+      w.pos = p + 2;
+    } else if (i >= -0x8000 && i < 0x8000) {
+      b[p] = T_INT16;
+      b[p + 1] = i;
+      b[p + 2] = i >> 8;
+      w.pos = p + 3;
+    } else {
+      b[p] = T_INT32;
+      writeU32(b, p + 1, i);
+      w.pos = p + 5;
+    }
+  } else if (v - v === 0) {
+    w.ensure(9);
+    w.bytes[w.pos] = T_F64;
+    w.view.setFloat64(w.pos + 1, v, true);
+    w.pos += 9;
+  } else {
+    throw new InvalidValue(`${v} is not a JSON number; store a finite number, null or a string instead`);
+  }
+}
+
+/** Writes `s` (tag, length, WTF-8 bytes) and returns its byte length. */
+function writeString(w: ByteWriter, s: string): number {
+  const n = s.length;
+  if (n < 0x80) {
+    // Optimistic: ASCII, with a one-byte header.
+    w.ensure(5 + 3 * n);
+    const b = w.bytes;
+    const h = w.pos;
+    let p = h + 1;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      b[p++] = c;
+    }
+    if (i === n) {
+      b[h] = T_FIXSTR | n;
+      w.pos = p;
+      return n;
+    }
+    if (3 * n < 0x80) {
+      p = wtf8Encode(s, i, b, p);
+      const len = p - h - 1;
+      b[h] = T_FIXSTR | len;
+      w.pos = p;
+      return len;
+    }
+  }
+  // Reserve the header for the longest possible encoding, then move the bytes down if it was too long.
+  const max = 3 * n;
+  const reserved = stringHeaderSize(max);
+  w.ensure(reserved + max);
+  const b = w.bytes;
+  const h = w.pos;
+  const data = h + reserved;
+  let len: number;
+  if (n <= 64) {
+    len = wtf8Encode(s, 0, b, data) - data;
+  } else {
+    len = textEncoder.encodeInto(s, b.subarray(data)).written;
+    // TextEncoder replaces lone surrogates with U+FFFD; write those (rare) strings ourselves, exactly.
+    if (len !== n && !isWellFormed(s)) len = wtf8Encode(s, 0, b, data) - data;
+  }
+  const hs = stringHeaderSize(len);
+  if (hs < reserved) moveDown(b, h + hs, data, len);
+  if (hs === 1) {
+    b[h] = T_FIXSTR | len;
+  } else if (hs === 2) {
+    b[h] = T_STR8;
+    b[h + 1] = len;
+  } else if (hs === 3) {
+    b[h] = T_STR16;
+    b[h + 1] = len;
+    b[h + 2] = len >> 8;
+  } else {
+    b[h] = T_STR32;
+    writeU32(b, h + 1, len);
+  }
+  w.pos = h + hs + len;
+  return len;
+}
+
+function stringHeaderSize(len: number): number {
+  return len < 0x80 ? 1 : len <= 0xff ? 2 : len <= 0xffff ? 3 : 5;
+}
+
+/** Writes `s` from index `i` as WTF-8 at `b[p]` (room for 3 bytes per unit must exist); returns the end. */
+function wtf8Encode(s: string, i: number, b: Uint8Array, p: number): number {
+  const n = s.length;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      b[p++] = c;
+    } else if (c < 0x800) {
+      b[p++] = 0xc0 | (c >> 6);
+      b[p++] = 0x80 | (c & 0x3f);
+    } else {
+      if (c >= 0xd800 && c < 0xdc00 && i + 1 < n) {
+        const d = s.charCodeAt(i + 1);
+        if (d >= 0xdc00 && d < 0xe000) {
+          const cp = ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
+          b[p++] = 0xf0 | (cp >> 18);
+          b[p++] = 0x80 | ((cp >> 12) & 0x3f);
+          b[p++] = 0x80 | ((cp >> 6) & 0x3f);
+          b[p++] = 0x80 | (cp & 0x3f);
+          i++;
+          continue;
+        }
+      }
+      b[p++] = 0xe0 | (c >> 12);
+      b[p++] = 0x80 | ((c >> 6) & 0x3f);
+      b[p++] = 0x80 | (c & 0x3f);
+    }
+  }
+  return p;
+}
+
+function writeU32(b: Uint8Array, p: number, v: number): void {
+  b[p] = v;
+  b[p + 1] = v >> 8;
+  b[p + 2] = v >> 16;
+  b[p + 3] = v >>> 24;
+}
+
+function writeW(b: Uint8Array, p: number, v: number, width: number): void {
+  b[p] = v;
+  if (width === 1) return;
+  b[p + 1] = v >> 8;
+  if (width === 2) return;
+  b[p + 2] = v >> 16;
+  b[p + 3] = v >>> 24;
+}
+
+/** Copies `len` bytes from `src` down to `dst < src` (small copies in JS: cheaper than a native call). */
+function moveDown(b: Uint8Array, dst: number, src: number, len: number): void {
+  if (len > 48) {
+    b.copyWithin(dst, src, src + len);
+    return;
+  }
+  for (let i = 0; i < len; i++) b[dst + i] = b[src + i]!;
+}
+
+/** Makes room for `n` more stack slots from `sp`. */
+function growStack(n: number): void {
+  if (sp + n > stack.length) {
+    const grown = new Uint32Array(Math.max(stack.length * 2, sp + n));
+    grown.set(stack.subarray(0, sp));
+    stack = grown;
+  }
+}
+
+function enterContainer(v: object, depth: number): void {
+  if (depth >= MAX_METADATA_DEPTH) {
+    throw new InvalidValue(`arrays and objects are nested more than ${MAX_METADATA_DEPTH} deep; flatten the value`);
+  }
+  for (let d = 0; d < depth; d++) {
+    if (ancestors[d] === v) {
+      throw new InvalidValue('circular reference: this value contains itself, and JSON must be a tree; remove the cycle');
+    }
+  }
+  ancestors[depth] = v;
+}
+
+/** The header width to reserve for a container before its size is known (a guess; a wrong one costs a move). */
+function guessWidth(n: number): number {
+  return n <= 64 ? 1 : n <= 0x3000 ? 2 : 4;
+}
+
+function writeArray(w: ByteWriter, arr: readonly unknown[], depth: number): void {
+  enterContainer(arr, depth);
+  const n = arr.length;
+  const start = w.pos - w.start;
+  const guess = guessWidth(n);
+  w.ensure(1 + 2 * guess);
+  w.pos += 1 + 2 * guess;
+  growStack(n);
+  const base = sp;
+  sp += n;
+  let i = 0;
+  try {
+    for (; i < n; i++) {
+      stack[base + i] = w.pos - w.start - start;
+      writeValue(w, arr[i], depth + 1);
+    }
+  } catch (error) {
+    if (error instanceof InvalidValue) error.segments.push(i);
+    throw error;
+  }
+  finishContainer(w, T_ARRAY, start, guess, n, base, 1, undefined);
+  sp = base;
+  ancestors[depth] = undefined;
+}
+
+function writeObject(w: ByteWriter, obj: Record<string, unknown>, depth: number, ownCheck: boolean): void {
+  enterContainer(obj, depth);
+  const start = w.pos - w.start;
+  // The key count is unknown until the loop ends (for...in is much cheaper than Object.keys + obj[key]).
+  const guess = 1;
+  w.ensure(3);
+  w.pos += 3;
+  const base = sp;
+  const keyBase = kp;
+  let key = '';
+  let ascii = true;
+  try {
+    for (key in obj) {
+      if (ownCheck && !Object.prototype.hasOwnProperty.call(obj, key)) continue;
+      growStack(ENTRY);
+      const e = sp;
+      sp += ENTRY;
+      keyStack[kp++] = key;
+      const entry = w.pos - w.start - start;
+      const len = writeString(w, key);
+      if (len !== key.length) ascii = false;
+      stack[e] = entry;
+      stack[e + 1] = w.pos - w.start - start - len;
+      stack[e + 2] = len;
+      writeValue(w, obj[key], depth + 1);
+    }
+  } catch (error) {
+    if (error instanceof InvalidValue) error.segments.push(key);
+    throw error;
+  }
+  const n = kp - keyBase;
+  finishContainer(w, T_OBJECT, start, guess, n, base, ENTRY, n > 1 ? sortedOrder(w, start, base, keyBase, n, ascii) : undefined);
+  sp = base;
+  kp = keyBase;
+  ancestors[depth] = undefined;
+}
+
+// --- key order ---------------------------------------------------------------------------------------------------
+
+/** A key list seen before and the order of its keys, so objects of the same shape skip sorting. */
+interface Shape {
+  readonly keys: string[];
+  readonly order: Uint32Array;
+}
+const shapes: (Shape | undefined)[] = new Array<Shape | undefined>(256).fill(undefined);
+let order = new Uint32Array(64);
+
+/**
+ * The entries' indexes (0..n-1, in insertion order) sorted by key bytes, from the shape cache when this key list was
+ * seen recently. Keys are at `keyStack[keyBase]`, entries at `stack[base]`.
+ */
+function sortedOrder(w: ByteWriter, start: number, base: number, keyBase: number, n: number, ascii: boolean): Uint32Array {
+  const first = keyStack[keyBase]!;
+  const last = keyStack[keyBase + n - 1]!;
+  const slot = (n * 0x9e5 + first.length * 0x3b + last.length * 0x1f3 + first.charCodeAt(0) + last.charCodeAt(0)) & 255;
+  const shape = shapes[slot];
+  if (shape !== undefined && shape.keys.length === n) {
+    const keys = shape.keys;
+    let i = 0;
+    while (i < n && keys[i] === keyStack[keyBase + i]) i++;
+    if (i === n) return shape.order;
+  }
+  if (order.length < n) order = new Uint32Array(Math.max(n, order.length * 2));
+  const o = order;
+  for (let i = 0; i < n; i++) o[i] = i;
+  if (ascii) {
+    // For ASCII keys, JS string order is byte order.
+    insertionSort(o, n, (x, y) => keyStack[keyBase + x]! > keyStack[keyBase + y]!);
+  } else {
+    const b = w.bytes;
+    const abs = w.start + start;
+    const st = stack;
+    const greater = (x: number, y: number): boolean =>
+      compareBytes(b, abs + st[base + ENTRY * x + 1]!, st[base + ENTRY * x + 2]!, abs + st[base + ENTRY * y + 1]!, st[base + ENTRY * y + 2]!) > 0;
+    if (n <= 16) insertionSort(o, n, greater);
+    else o.subarray(0, n).sort((x, y) => (greater(x, y) ? 1 : -1));
+  }
+  if (n <= 64) shapes[slot] = { keys: keyStack.slice(keyBase, keyBase + n), order: o.slice(0, n) };
+  return o;
+}
+
+function insertionSort(o: Uint32Array, n: number, greater: (x: number, y: number) => boolean): void {
+  if (n > 16) {
+    o.subarray(0, n).sort((x, y) => (greater(x, y) ? 1 : -1));
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const v = o[i]!;
+    let j = i - 1;
+    while (j >= 0 && greater(o[j]!, v)) {
+      o[j + 1] = o[j]!;
+      j--;
+    }
+    o[j + 1] = v;
+  }
+}
+
+/** Bytewise comparison of two byte ranges of `b`. */
+function compareBytes(b: Uint8Array, a: number, aLen: number, c: number, cLen: number): number {
+  const n = aLen < cLen ? aLen : cLen;
+  for (let i = 0; i < n; i++) {
+    const d = b[a + i]! - b[c + i]!;
+    if (d !== 0) return d;
+  }
+  return aLen - cLen;
+}
+
+/**
+ * Completes the container that starts at `start` (relative to the record start), whose body was written after a
+ * header reserved for width `guess`: picks the narrowest width, moves the body if that is not the guess, writes the
+ * header and appends the table of the `n` child offsets at `stack[base]` (one every `stride` slots, relative to the
+ * guessed layout), in `sorted` order when given.
+ */
+function finishContainer(
+  w: ByteWriter,
+  tag: number,
+  start: number,
+  guess: number,
+  n: number,
+  base: number,
+  stride: number,
+  sorted: Uint32Array | undefined,
+): void {
+  const reserved = 1 + 2 * guess;
+  const body = w.pos - w.start - start - reserved;
+  let width = 1;
+  if (3 + body + n > 0xff) {
+    width = 2;
+    if (5 + body + 2 * n > 0xffff) {
+      width = 4;
+      if (9 + body + 4 * n > 0xffffffff) throw new InvalidValue('an array or object is larger than 4 GiB; split it');
+    }
+  }
+  const shift = 2 * (width - guess);
+  w.ensure(shift + n * width);
+  const b = w.bytes;
+  const abs = w.start + start;
+  if (shift < 0) moveDown(b, abs + reserved + shift, abs + reserved, body);
+  else if (shift > 0) b.copyWithin(abs + reserved + shift, abs + reserved, abs + reserved + body);
+  const tableAt = w.pos + shift;
+  const size = tableAt + n * width - abs;
+  b[abs] = tag | (width >> 1);
+  writeW(b, abs + 1, size, width);
+  writeW(b, abs + 1 + width, n, width);
+  const st = stack;
+  if (sorted === undefined) {
+    for (let i = 0, p = tableAt; i < n; i++, p += width) writeW(b, p, st[base + i * stride]! + shift, width);
+  } else {
+    for (let i = 0, p = tableAt; i < n; i++, p += width) writeW(b, p, st[base + sorted[i]! * stride]! + shift, width);
+  }
+  w.pos = abs + size;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------------------------
+
+function malformed(message: string): CodecError {
+  return new CodecError('MALFORMED', `Malformed metadata: ${message}`);
+}
+
+function truncated(p: number): CodecError {
+  return malformed(`the value at byte ${p} runs past the end of its region`);
+}
+
+function readU16(b: Uint8Array, p: number): number {
+  return b[p]! | (b[p + 1]! << 8);
+}
+
+function readU32(b: Uint8Array, p: number): number {
+  return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
+}
+
+function readW(b: Uint8Array, p: number, width: number): number {
+  return width === 1 ? b[p]! : width === 2 ? readU16(b, p) : readU32(b, p);
+}
+
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function readF64(b: Uint8Array, p: number): number {
+  const s = f64Bytes;
+  if (littleEndian) {
+    s[0] = b[p]!;
+    s[1] = b[p + 1]!;
+    s[2] = b[p + 2]!;
+    s[3] = b[p + 3]!;
+    s[4] = b[p + 4]!;
+    s[5] = b[p + 5]!;
+    s[6] = b[p + 6]!;
+    s[7] = b[p + 7]!;
+  } else {
+    for (let i = 0; i < 8; i++) s[i] = b[p + 7 - i]!;
+  }
+  const v = f64[0]!;
+  if (v - v !== 0) throw malformed(`non-finite number at byte ${p - 1}`);
+  return v;
+}
+
+function isContainer(t: number): boolean {
+  return t >= T_ARRAY && t <= (T_OBJECT | 2) && (t & 3) !== 3;
+}
+
+/**
+ * The end of the value at `p`, which must lie within `limit`, from its header alone. A container's header is
+ * checked to be consistent (its table inside it, room for at least one byte per element and two per object entry),
+ * so loops over its entries stay bounded by its size.
+ */
+function valueEnd(b: Uint8Array, p: number, limit: number): number {
+  if (p >= limit) throw malformed(`value expected at byte ${p}, past the end of its region`);
+  const t = b[p]!;
+  let end: number;
+  if (t >= T_FIXSTR) end = p + 1 + (t & 0x7f);
+  else if (t >= T_FIXINT) end = p + 1;
+  else if (t <= T_TRUE) end = p + 1;
+  else if (t === T_INT8) end = p + 2;
+  else if (t === T_INT16) end = p + 3;
+  else if (t === T_INT32) end = p + 5;
+  else if (t === T_F64) end = p + 9;
+  else if (t === T_STR8) {
+    if (p + 2 > limit) throw truncated(p);
+    end = p + 2 + b[p + 1]!;
+  } else if (t === T_STR16) {
+    if (p + 3 > limit) throw truncated(p);
+    end = p + 3 + readU16(b, p + 1);
+  } else if (t === T_STR32) {
+    if (p + 5 > limit) throw truncated(p);
+    end = p + 5 + readU32(b, p + 1);
+  } else if (isContainer(t)) {
+    const width = 1 << (t & 3);
+    if (p + 1 + 2 * width > limit) throw truncated(p);
+    const size = readW(b, p + 1, width);
+    const count = readW(b, p + 1 + width, width);
+    if (size < 1 + 2 * width + count * (width + (t < T_OBJECT ? 1 : 2))) {
+      throw malformed(`container at byte ${p} declares ${count} entries in ${size} bytes`);
+    }
+    end = p + size;
+  } else {
+    throw malformed(`unknown tag 0x${t.toString(16).padStart(2, '0')} at byte ${p}`);
+  }
+  if (end > limit) throw truncated(p);
+  return end;
+}
+
+// Where the last key read by readKey starts, and its byte length.
+let keyStart = 0;
+let keyLength = 0;
+
+/** Reads the header of the key string at `p` (within `limit`) into keyStart/keyLength. */
+function readKey(b: Uint8Array, p: number, limit: number): void {
+  if (p >= limit) throw truncated(p);
+  const t = b[p]!;
+  if (t >= T_FIXSTR) {
+    keyStart = p + 1;
+    keyLength = t & 0x7f;
+  } else if (t === T_STR8 && p + 2 <= limit) {
+    keyStart = p + 2;
+    keyLength = b[p + 1]!;
+  } else if (t === T_STR16 && p + 3 <= limit) {
+    keyStart = p + 3;
+    keyLength = readU16(b, p + 1);
+  } else if (t === T_STR32 && p + 5 <= limit) {
+    keyStart = p + 5;
+    keyLength = readU32(b, p + 1);
+  } else {
+    throw malformed(`object key expected at byte ${p}`);
+  }
+  if (keyStart + keyLength > limit) throw truncated(p);
+}
+
+// --- strings -------------------------------------------------------------------------------------------------------
+
+const fatalDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Decodes the WTF-8 bytes `b[p, end)`. */
+function decodeString(b: Uint8Array, p: number, end: number): string {
+  if (end - p <= 64) {
+    // Short strings: JS beats the fixed cost of TextDecoder.
+    for (let i = p; i < end; i++) if (b[i]! >= 0x80) return decodeWtf8(b, p, end);
+    return asciiString(b, p, end);
+  }
+  try {
+    return fatalDecoder.decode(b.subarray(p, end));
+  } catch {
+    // Lone surrogates (WTF-8) are not UTF-8: decode those ourselves, or report the bytes as malformed.
+    return decodeWtf8(b, p, end);
+  }
+}
+
+const fromCharCode = String.fromCharCode;
+
+/** The ASCII bytes `b[p, end)` as a string: one fromCharCode call per 16 bytes makes flat strings, fast. */
+function asciiString(b: Uint8Array, p: number, end: number): string {
+  let s = '';
+  while (end - p > 16) {
+    s += fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!, b[p + 10]!, b[p + 11]!, b[p + 12]!, b[p + 13]!, b[p + 14]!, b[p + 15]!);
+    p += 16;
+  }
+  switch (end - p) {
+    case 0:
+      return s;
+    case 1:
+      return s + fromCharCode(b[p]!);
+    case 2:
+      return s + fromCharCode(b[p]!, b[p + 1]!);
+    case 3:
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!);
+    case 4:
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!);
+    case 5:
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!);
+    case 6:
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!);
+    case 7:
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!);
+    case 8:
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!);
+    case 9:
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!);
+    case 10:
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!);
+    case 11:
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!, b[p + 10]!);
+    case 12:
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!, b[p + 10]!, b[p + 11]!);
+    case 13:
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!, b[p + 10]!, b[p + 11]!, b[p + 12]!);
+    case 14:
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!, b[p + 10]!, b[p + 11]!, b[p + 12]!, b[p + 13]!);
+    case 15:
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!, b[p + 10]!, b[p + 11]!, b[p + 12]!, b[p + 13]!, b[p + 14]!);
+    default:
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!, b[p + 10]!, b[p + 11]!, b[p + 12]!, b[p + 13]!, b[p + 14]!, b[p + 15]!);
+  }
+}
+
+/**
+ * Recently decoded ASCII object keys, by a cheap hash of their bytes: a key seen before costs one comparison, and
+ * is an internalized string, with which property stores are much faster than with a fresh string.
+ */
+const keyCache: (string | undefined)[] = new Array<string | undefined>(4096).fill(undefined);
+
+function decodeKey(b: Uint8Array, p: number, end: number): string {
+  const len = end - p;
+  if (len === 0) return '';
+  if (len > 64) return decodeString(b, p, end);
+  const slot = (len * 0x9e5 + b[p]! * 0x3b + b[end - 1]! * 0x1f3 + b[p + (len >> 1)]!) & 4095;
+  const cached = keyCache[slot];
+  if (cached !== undefined && cached.length === len) {
+    let i = 0;
+    while (i < len && cached.charCodeAt(i) === b[p + i]) i++;
+    if (i === len) return cached;
+  }
+  const key = decodeString(b, p, end);
+  if (key.length !== len) return key; // Not ASCII: not cached (the comparison above is of bytes with code units).
+  const internalized = Object.keys({ [key]: 0 })[0]!;
+  keyCache[slot] = internalized;
+  return internalized;
+}
+
+function badUtf8(p: number): CodecError {
+  return malformed(`invalid UTF-8 at byte ${p}`);
+}
+
+let units = new Uint16Array(256);
+
+/** Decodes and validates WTF-8 (UTF-8 plus lone surrogates as 3-byte sequences; a pair must be one 4-byte sequence). */
+function decodeWtf8(b: Uint8Array, p: number, end: number): string {
+  if (units.length < end - p) units = new Uint16Array(Math.max(end - p, units.length * 2));
+  const u = units;
+  let k = 0;
+  // True after a 3-byte high surrogate: a low one right after it would be a pair in the wrong (CESU-8) form.
+  let afterHigh = false;
+  while (p < end) {
+    const c = b[p]!;
+    if (c < 0x80) {
+      u[k++] = c;
+      p++;
+      afterHigh = false;
+    } else if (c < 0xc2) {
+      throw badUtf8(p);
+    } else if (c < 0xe0) {
+      if (p + 1 >= end) throw badUtf8(p);
+      const c1 = b[p + 1]!;
+      if ((c1 & 0xc0) !== 0x80) throw badUtf8(p);
+      u[k++] = ((c & 0x1f) << 6) | (c1 & 0x3f);
+      p += 2;
+      afterHigh = false;
+    } else if (c < 0xf0) {
+      if (p + 2 >= end) throw badUtf8(p);
+      const c1 = b[p + 1]!;
+      const c2 = b[p + 2]!;
+      if ((c1 & 0xc0) !== 0x80 || (c2 & 0xc0) !== 0x80 || (c === 0xe0 && c1 < 0xa0)) throw badUtf8(p);
+      const cp = ((c & 0x0f) << 12) | ((c1 & 0x3f) << 6) | (c2 & 0x3f);
+      if (afterHigh && cp >= 0xdc00 && cp < 0xe000) throw badUtf8(p);
+      u[k++] = cp;
+      p += 3;
+      afterHigh = cp >= 0xd800 && cp < 0xdc00;
+    } else if (c < 0xf5) {
+      if (p + 3 >= end) throw badUtf8(p);
+      const c1 = b[p + 1]!;
+      const c2 = b[p + 2]!;
+      const c3 = b[p + 3]!;
+      if (
+        (c1 & 0xc0) !== 0x80 ||
+        (c2 & 0xc0) !== 0x80 ||
+        (c3 & 0xc0) !== 0x80 ||
+        (c === 0xf0 && c1 < 0x90) ||
+        (c === 0xf4 && c1 >= 0x90)
+      ) {
+        throw badUtf8(p);
+      }
+      const cp = (((c & 0x07) << 18) | ((c1 & 0x3f) << 12) | ((c2 & 0x3f) << 6) | (c3 & 0x3f)) - 0x10000;
+      u[k++] = 0xd800 + (cp >> 10);
+      u[k++] = 0xdc00 + (cp & 0x3ff);
+      p += 4;
+      afterHigh = false;
+    } else {
+      throw badUtf8(p);
+    }
+  }
+  let s = '';
+  for (let i = 0; i < k; i += 4096) {
+    s += fromCharCode.apply(null, u.subarray(i, Math.min(k, i + 4096)) as unknown as number[]);
+  }
+  return s;
+}
+
+/** The probe of the last get(), as WTF-8. */
+let probe = new Uint8Array(256);
+
+function encodeProbe(key: string): number {
+  if (probe.length < 3 * key.length) probe = new Uint8Array(3 * key.length);
+  const b = probe;
+  const n = key.length;
+  for (let i = 0; i < n; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 0x80) return wtf8Encode(key, i, b, i);
+    b[i] = c;
+  }
+  return n;
+}
+
+function compareProbe(b: Uint8Array, p: number, len: number, probeLength: number): number {
+  const q = probe;
+  const n = len < probeLength ? len : probeLength;
+  for (let i = 0; i < n; i++) {
+    const d = b[p + i]! - q[i]!;
+    if (d !== 0) return d;
+  }
+  return len - probeLength;
+}
+
+// --- materialising -------------------------------------------------------------------------------------------------
+
+/** Read cursor of {@link readValue}. */
+let cursor = 0;
+
+/** Decodes the value at `cursor` (which must end within `limit`) and moves `cursor` past it. */
+function readValue(b: Uint8Array, limit: number, depth: number): JsonValue {
+  const p = cursor;
+  if (p >= limit) throw malformed(`value expected at byte ${p}, past the end of its region`);
+  const t = b[p]!;
+  if (t >= T_FIXSTR) {
+    const end = p + 1 + (t & 0x7f);
+    if (end > limit) throw truncated(p);
+    cursor = end;
+    return decodeString(b, p + 1, end);
+  }
+  if (t >= T_FIXINT) {
+    cursor = p + 1;
+    return t - T_FIXINT;
+  }
+  if (t <= T_TRUE) {
+    cursor = p + 1;
+    return t === T_NULL ? null : t === T_TRUE;
+  }
+  const end = valueEnd(b, p, limit);
+  cursor = end;
+  switch (t) {
+    case T_INT8:
+      return (b[p + 1]! << 24) >> 24;
+    case T_INT16:
+      return (readU16(b, p + 1) << 16) >> 16;
+    case T_INT32:
+      return readU32(b, p + 1) | 0;
+    case T_F64:
+      return readF64(b, p + 1);
+    case T_STR8:
+      return decodeString(b, p + 2, end);
+    case T_STR16:
+      return decodeString(b, p + 3, end);
+    case T_STR32:
+      return decodeString(b, p + 5, end);
+  }
+  // A container (valueEnd accepts no other tag).
+  if (depth >= MAX_METADATA_DEPTH) throw malformed(`nested more than ${MAX_METADATA_DEPTH} deep at byte ${p}`);
+  const width = 1 << (t & 3);
+  const count = readW(b, p + 1 + width, width);
+  const table = end - count * width;
+  cursor = p + 1 + 2 * width;
+  let result: JsonValue;
+  if (t < T_OBJECT) {
+    const arr: JsonValue[] = [];
+    for (let i = 0; i < count; i++) {
+      if (readW(b, table + i * width, width) !== cursor - p) {
+        throw malformed(`array at byte ${p}: the offset of element ${i} is not where the element is`);
+      }
+      arr.push(readValue(b, table, depth + 1));
+    }
+    result = arr;
+  } else {
+    const obj: { [key: string]: JsonValue } = {};
+    for (let i = 0; i < count; i++) {
+      readKey(b, cursor, table);
+      const key = decodeKey(b, keyStart, keyStart + keyLength);
+      cursor = keyStart + keyLength;
+      const value = readValue(b, table, depth + 1);
+      if (key === '__proto__') {
+        Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+      } else {
+        obj[key] = value;
+      }
+    }
+    result = obj;
+  }
+  if (cursor !== table) throw malformed(`container at byte ${p}: its entries do not end where its table starts`);
+  cursor = end;
+  return result;
+}
+
+function checkRegion(bytes: Uint8Array, offset: number, length: number): void {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new CodecError('INVALID_INPUT', 'metadata bytes must be a Uint8Array');
+  }
+  if (
+    !Number.isSafeInteger(offset) ||
+    !Number.isSafeInteger(length) ||
+    offset < 0 ||
+    length < 0 ||
+    offset + length > bytes.length
+  ) {
+    throw malformed(`region (offset ${offset}, length ${length}) is outside the ${bytes.length}-byte buffer`);
+  }
+}
+
+/** Decodes the whole metadata value filling `[offset, offset + length)` of `bytes` (by default, all of it). */
+export function decodeMetadata(bytes: Uint8Array, offset = 0, length = bytes.length - offset): JsonValue {
+  checkRegion(bytes, offset, length);
+  const end = offset + length;
+  cursor = offset;
+  const value = readValue(bytes, end, 0);
+  if (cursor !== end) throw malformed(`${end - cursor} bytes after the value`);
+  return value;
+}
+
+function typeOfTag(t: number): MetadataType {
+  if (t >= T_FIXSTR) return 'string';
+  if (t >= T_FIXINT || (t >= T_INT8 && t <= T_F64)) return 'number';
+  if (t === T_NULL) return 'null';
+  if (t <= T_TRUE) return 'boolean';
+  if (t <= T_STR32) return 'string';
+  return t < T_OBJECT ? 'array' : 'object';
+}
+
+/**
+ * A lazy view of one metadata value inside `bytes` (typically a whole record): reads only what it is asked for and
+ * builds no JS value until {@link toJSON}. Child views (`get`, `at`) share the bytes; none is copied.
+ */
+export class MetadataView {
+  /** The buffer holding the value. */
+  declare readonly bytes: Uint8Array;
+  /** Where the value starts in `bytes`. */
+  declare readonly offset: number;
+  /** The value's byte length. */
+  declare readonly byteLength: number;
+
+  /**
+   * A view of the value that fills exactly `[offset, offset + length)` of `bytes`. Checks the value's header only;
+   * throws `CodecError('MALFORMED')` when the region does not hold exactly one value's extent.
+   */
+  constructor(bytes: Uint8Array, offset = 0, length = bytes.length - offset) {
+    checkRegion(bytes, offset, length);
+    if (valueEnd(bytes, offset, offset + length) !== offset + length) {
+      throw malformed(`the value at byte ${offset} does not fill its ${length}-byte region`);
+    }
+    this.bytes = bytes;
+    this.offset = offset;
+    this.byteLength = length;
+  }
+
+  /** What the value is. */
+  get type(): MetadataType {
+    return typeOfTag(this.bytes[this.offset]!);
+  }
+
+  /** The number of elements of an array or of entries of an object; throws `INVALID_INPUT` for other values. */
+  get length(): number {
+    const t = this.bytes[this.offset]!;
+    if (!isContainer(t)) throw this.mismatch('an array or object');
+    const width = 1 << (t & 3);
+    return readW(this.bytes, this.offset + 1 + width, width);
+  }
+
+  /**
+   * The value of `key` in an object: a binary search over its sorted keys, comparing bytes. Undefined when there is
+   * no such key or this is not an object.
+   */
+  get(key: string): MetadataView | undefined {
+    const b = this.bytes;
+    const p = this.offset;
+    const t = b[p]!;
+    if (t < T_OBJECT || t > (T_OBJECT | 2)) return undefined;
+    const width = 1 << (t & 3);
+    const count = readW(b, p + 1 + width, width);
+    const table = p + this.byteLength - count * width;
+    const body = p + 1 + 2 * width;
+    const probeLength = encodeProbe(key);
+    let lo = 0;
+    let hi = count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const entry = p + readW(b, table + mid * width, width);
+      if (entry < body || entry >= table) throw malformed(`object at byte ${p}: entry ${mid} is outside its body`);
+      readKey(b, entry, table);
+      const c = compareProbe(b, keyStart, keyLength, probeLength);
+      if (c === 0) return child(b, keyStart + keyLength, table);
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  /** True when this is an object with `key`. */
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  /**
+   * Element `index` of an array (a negative index counts from the end, as in `Array.prototype.at`). Undefined when
+   * out of range or this is not an array.
+   */
+  at(index: number): MetadataView | undefined {
+    const b = this.bytes;
+    const p = this.offset;
+    const t = b[p]!;
+    if (t < T_ARRAY || t > (T_ARRAY | 2)) return undefined;
+    const width = 1 << (t & 3);
+    const count = readW(b, p + 1 + width, width);
+    const i = index < 0 ? index + count : index;
+    if (!Number.isInteger(i) || i < 0 || i >= count) return undefined;
+    const table = p + this.byteLength - count * width;
+    const element = p + readW(b, table + i * width, width);
+    if (element < p + 1 + 2 * width || element >= table) {
+      throw malformed(`array at byte ${p}: element ${i} is outside its body`);
+    }
+    return child(b, element, table);
+  }
+
+  /** The keys of an object, in their original (insertion) order; throws `INVALID_INPUT` for other values. */
+  keys(): string[] {
+    const keys: string[] = [];
+    this.walk((key) => keys.push(key));
+    return keys;
+  }
+
+  /** The entries of an object, in their original order; throws `INVALID_INPUT` for other values. */
+  entries(): [string, MetadataView][] {
+    const entries: [string, MetadataView][] = [];
+    this.walk((key, at, limit) => entries.push([key, child(this.bytes, at, limit)]));
+    return entries;
+  }
+
+  private walk(visit: (key: string, valueAt: number, limit: number) => void): void {
+    const b = this.bytes;
+    const p = this.offset;
+    const t = b[p]!;
+    if (t < T_OBJECT || t > (T_OBJECT | 2)) throw this.mismatch('an object');
+    const width = 1 << (t & 3);
+    const count = readW(b, p + 1 + width, width);
+    const table = p + this.byteLength - count * width;
+    let at = p + 1 + 2 * width;
+    for (let i = 0; i < count; i++) {
+      readKey(b, at, table);
+      const valueAt = keyStart + keyLength;
+      visit(decodeKey(b, keyStart, valueAt), valueAt, table);
+      at = valueEnd(b, valueAt, table);
+    }
+  }
+
+  /** The string; throws `INVALID_INPUT` when the value is not a string. */
+  asString(): string {
+    const t = this.bytes[this.offset]!;
+    if (t < T_FIXSTR && (t < T_STR8 || t > T_STR32)) throw this.mismatch('a string');
+    return this.toJSON() as string;
+  }
+
+  /** The number; throws `INVALID_INPUT` when the value is not a number. */
+  asNumber(): number {
+    const t = this.bytes[this.offset]!;
+    if ((t < T_FIXINT || t >= T_FIXSTR) && (t < T_INT8 || t > T_F64)) throw this.mismatch('a number');
+    return this.toJSON() as number;
+  }
+
+  /** The boolean; throws `INVALID_INPUT` when the value is not a boolean. */
+  asBoolean(): boolean {
+    const t = this.bytes[this.offset]!;
+    if (t !== T_TRUE && t !== T_FALSE) throw this.mismatch('a boolean');
+    return t === T_TRUE;
+  }
+
+  /** True when the value is null. */
+  isNull(): boolean {
+    return this.bytes[this.offset] === T_NULL;
+  }
+
+  /** The value as a JS value (same as {@link toJSON}). */
+  get value(): JsonValue {
+    return this.toJSON();
+  }
+
+  /** Builds this value, and only this subtree, as a JS value (so `JSON.stringify(view)` works too). */
+  toJSON(): JsonValue {
+    cursor = this.offset;
+    return readValue(this.bytes, this.offset + this.byteLength, 0);
+  }
+
+  private mismatch(expected: string): CodecError {
+    const type = this.type;
+    const actual = type === 'null' ? 'null' : type === 'array' || type === 'object' ? `an ${type}` : `a ${type}`;
+    return new CodecError('INVALID_INPUT', `Expected ${expected} but the metadata value is ${actual}`);
+  }
+}
+
+function child(b: Uint8Array, p: number, limit: number): MetadataView {
+  return new MetadataView(b, p, valueEnd(b, p, limit) - p);
+}
+
+/** A lazy {@link MetadataView} of the value filling `[offset, offset + length)` of `bytes` (by default, all of it). */
+export function metadataView(bytes: Uint8Array, offset = 0, length = bytes.length - offset): MetadataView {
+  return new MetadataView(bytes, offset, length);
+}

@@ -1,0 +1,709 @@
+import { ByteWriter } from './byte-writer.js';
+import { CodecError } from './errors.js';
+import { decodeMetadata, metadataView, writeMetadata, type JsonValue, type MetadataView } from './metadata.js';
+import { SCHEMA_CACHE, type FieldKind, type FieldMap, type RecordSchema, type ValuesOf } from './schema.js';
+
+/**
+ * Binary records: one Uint8Array per record, read field by field without decoding the rest.
+ *
+ * Layout (little-endian; offsets relative to the record start, which encoders keep 8-byte aligned):
+ * ```
+ *  0  u8   marker 0xB7 (never the first byte of JSON text)     4  u16  schema version
+ *  1  u8   format version (1)                                   6  u8   flags (bit 0: checksum at the end)
+ *  2  u16  record type                                          7  u8   field count N
+ *  8  u32 × N  field offsets (0: absent)
+ *  ...  field data, each where its offset says:
+ *       bool/enum u8 · int32/uint32 u32 (4-aligned) · float64/safeInt f64 (8-aligned)
+ *       string/bytes/metadata: u32 byte length + bytes · stringList: u32 count + u32 offsets (from the list) of strings
+ *       float32Vector: u32 dims + f32 × dims (4-aligned) · table: a nested record (8-aligned), u32 length before it
+ *  [u32 FNV-1a checksum of everything before it, when flagged]
+ * ```
+ */
+export const RECORD_MARKER = 0xb7;
+export const FORMAT_VERSION = 1;
+const HEADER = 8;
+const FLAG_CHECKSUM = 1;
+
+/** Options of {@link encodeRecord}. */
+export interface EncodeOptions {
+  /** Append a checksum that {@link verifyRecord} checks. */
+  checksum?: boolean;
+}
+
+// ---- scalar reads without allocating a DataView: copy through a scratch buffer (little-endian hosts) ----
+const scratch = new Uint8Array(8);
+const scratchF64 = new Float64Array(scratch.buffer);
+const scratchF32 = new Float32Array(scratch.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function u16(b: Uint8Array, o: number): number {
+  return b[o]! | (b[o + 1]! << 8);
+}
+function u32(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+}
+function i32(b: Uint8Array, o: number): number {
+  return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24);
+}
+function f64(b: Uint8Array, o: number): number {
+  if (LITTLE_ENDIAN) {
+    for (let i = 0; i < 8; i++) scratch[i] = b[o + i]!;
+  } else {
+    for (let i = 0; i < 8; i++) scratch[7 - i] = b[o + i]!;
+  }
+  return scratchF64[0]!;
+}
+function f32(b: Uint8Array, o: number): number {
+  if (LITTLE_ENDIAN) {
+    for (let i = 0; i < 4; i++) scratch[i] = b[o + i]!;
+  } else {
+    for (let i = 0; i < 4; i++) scratch[3 - i] = b[o + i]!;
+  }
+  return scratchF32[0]!;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function malformed(what: string, path: string): CodecError {
+  return new CodecError('MALFORMED', `Malformed record: ${what} (at ${path}). The bytes are damaged or not a tabstore record.`, {
+    path,
+  });
+}
+
+/** UTF-8 bytes [o, o+n) as a string; short ASCII without TextDecoder. */
+function readString(b: Uint8Array, o: number, n: number, path: string): string {
+  if (n <= 32) {
+    let s = '';
+    for (let i = 0; i < n; i++) {
+      const c = b[o + i]!;
+      if (c >= 0x80) return decodeUtf8(b, o, n, path);
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return decodeUtf8(b, o, n, path);
+}
+
+function decodeUtf8(b: Uint8Array, o: number, n: number, path: string): string {
+  try {
+    return utf8.decode(b.subarray(o, o + n));
+  } catch (cause) {
+    throw new CodecError('MALFORMED', `Malformed record: invalid UTF-8 (at ${path}).`, { path, cause });
+  }
+}
+
+// ---- encoding ----
+
+const writer = new ByteWriter();
+
+function invalid(path: string, expected: string, value: unknown): CodecError {
+  const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+  return new CodecError('INVALID_INPUT', `${path} must be ${expected}, got ${got}${typeof value === 'number' ? ` ${value}` : ''}.`, {
+    path,
+  });
+}
+
+const isWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+
+/** True when `s` has no lone surrogate (which UTF-8 cannot represent). */
+function isLoneSurrogateFree(s: string): boolean {
+  if (isWellFormed !== undefined) return isWellFormed.call(s);
+  return !/[\uD800-\uDFFF]/.test(s.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''));
+}
+
+function writeStringField(w: ByteWriter, s: unknown, path: string, nonEmpty: boolean): void {
+  if (typeof s !== 'string') throw invalid(path, 'a string', s);
+  if (nonEmpty && s.length === 0) throw new CodecError('INVALID_INPUT', `${path} must not be empty.`, { path });
+  if (!isLoneSurrogateFree(s)) {
+    throw new CodecError('INVALID_INPUT', `${path} contains a lone UTF-16 surrogate, which UTF-8 cannot represent.`, { path });
+  }
+  const at = w.pos;
+  w.u32(0);
+  const n = w.utf8(s);
+  w.view.setUint32(at, n, true);
+}
+
+/** Writes one field's value; validates it first. */
+type FieldWriter = (w: ByteWriter, value: unknown) => void;
+
+/** A writer specialised for one field, chosen once per schema (see {@link makeReader} for why). */
+function makeWriter(field: FieldKind<unknown>, path: string): FieldWriter {
+  switch (field.kind) {
+    case 'bool':
+      return (w, value) => {
+        if (typeof value !== 'boolean') throw invalid(path, 'a boolean', value);
+        w.u8(value ? 1 : 0);
+      };
+    case 'enum': {
+      const values = field.values!;
+      return (w, value) => {
+        const index = typeof value === 'string' ? values.indexOf(value) : -1;
+        if (index < 0) throw invalid(path, `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, value);
+        w.u8(index);
+      };
+    }
+    case 'int32':
+      return (w, value) => {
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < -0x80000000 || value > 0x7fffffff) {
+          throw invalid(path, 'a 32-bit signed integer', value);
+        }
+        w.align(4);
+        w.i32(value);
+      };
+    case 'uint32':
+      return (w, value) => {
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+          throw invalid(path, 'a 32-bit unsigned integer', value);
+        }
+        w.align(4);
+        w.u32(value);
+      };
+    case 'float64':
+      return (w, value) => {
+        if (typeof value !== 'number') throw invalid(path, 'a number', value);
+        w.align(8);
+        w.f64(value);
+      };
+    case 'safeInt':
+      return (w, value) => {
+        if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw invalid(path, 'a safe integer (|n| < 2^53)', value);
+        w.align(8);
+        w.f64(value);
+      };
+    case 'string': {
+      const nonEmpty = field.nonEmpty === true;
+      return (w, value) => writeStringField(w, value, path, nonEmpty);
+    }
+    case 'bytes':
+      return (w, value) => {
+        if (!(value instanceof Uint8Array)) throw invalid(path, 'a Uint8Array', value);
+        w.u32(value.length);
+        w.raw(value);
+      };
+    case 'stringList':
+      return (w, value) => {
+        if (!Array.isArray(value)) throw invalid(path, 'an array of strings', value);
+        w.align(4);
+        const table = w.offset;
+        w.u32(value.length);
+        w.ensure(value.length * 4);
+        w.pos += value.length * 4;
+        for (let i = 0; i < value.length; i++) {
+          w.patchU32(table + 4 + i * 4, w.offset - table); // relative to the list: valid inside nested tables too
+          writeStringField(w, value[i], `${path}[${i}]`, false);
+        }
+      };
+    case 'float32Vector':
+      return (w, value) => {
+        if (!(value instanceof Float32Array)) throw invalid(path, 'a Float32Array', value);
+        w.align(4);
+        w.u32(value.length);
+        w.raw(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+      };
+    case 'metadata':
+      return (w, value) => {
+        w.u32(0);
+        const at = w.pos;
+        writeMetadata(w, value as JsonValue, path);
+        w.view.setUint32(at - 4, w.pos - at, true);
+      };
+    case 'table': {
+      const schema = field.schema!;
+      return (w, value) => {
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(path, 'an object', value);
+        w.align(8);
+        w.u32(0);
+        w.u32(0); // keep the nested record 8-aligned
+        const at = w.offset;
+        writeBody(w, schema, value as Record<string, unknown>, path, at, false);
+        w.patchU32(at - 8, w.offset - at);
+      };
+    }
+  }
+}
+
+/** Writes header, table and fields of `schema` for `obj`, starting at record offset `base`. */
+function writeBody(
+  w: ByteWriter,
+  schema: RecordSchema<FieldMap>,
+  obj: Record<string, unknown>,
+  parentPath: string,
+  base: number,
+  checksum: boolean,
+): void {
+  const names = schema.fieldNames;
+  const n = names.length;
+  w.ensure(HEADER + n * 4);
+  w.u8(RECORD_MARKER);
+  w.u8(FORMAT_VERSION);
+  w.u16(schema.typeId);
+  w.u16(schema.version);
+  w.u8(checksum ? FLAG_CHECKSUM : 0);
+  w.u8(n);
+  const table = w.offset;
+  for (let i = 0; i < n; i++) w.u32(0);
+  const writers = writersOf(schema, parentPath);
+  for (let i = 0; i < n; i++) {
+    const name = names[i]!;
+    const field = schema.fields[name]!;
+    const value = obj[name];
+    if (value === undefined) {
+      if (field.optional) continue;
+      const path = `${parentPath}.${name}`;
+      throw new CodecError('INVALID_INPUT', `${path} is required.`, { path });
+    }
+    const before = w.offset;
+    writers[i]!(w, value);
+    // The field's data starts after any alignment padding: recompute from the kind's alignment.
+    w.patchU32(table + i * 4, dataStart(field, before) - base);
+  }
+}
+
+/** The field writers of `schema` when it is written at `parentPath` (its own name, or a nested table's path). */
+function writersOf(schema: RecordSchema<FieldMap>, parentPath: string): readonly FieldWriter[] {
+  const cache = cacheOf(schema) as SchemaCache & { writers?: Map<string, readonly FieldWriter[]> };
+  cache.writers ??= new Map();
+  let writers = cache.writers.get(parentPath);
+  if (writers === undefined) {
+    writers = schema.fieldNames.map((name) => makeWriter(schema.fields[name]!, `${parentPath}.${name}`));
+    cache.writers.set(parentPath, writers);
+  }
+  return writers;
+}
+
+/** Where a field writer put a field's data, given where it started writing (alignment it applied first). */
+function dataStart(field: FieldKind<unknown>, before: number): number {
+  switch (field.kind) {
+    case 'int32':
+    case 'uint32':
+    case 'stringList':
+    case 'float32Vector':
+      return (before + 3) & ~3;
+    case 'float64':
+    case 'safeInt':
+      return (before + 7) & ~7;
+    case 'table':
+      return ((before + 7) & ~7) + 8;
+    default:
+      return before;
+  }
+}
+
+/**
+ * Encodes `obj` as a record of `schema`. Fails with CodecError INVALID_INPUT naming the field path. The result is
+ * a view into a shared chunk that later encodes never overwrite (copy it only if you need its own ArrayBuffer).
+ */
+export function encodeRecord<F extends FieldMap>(schema: RecordSchema<F>, obj: ValuesOf<F>, options: EncodeOptions = {}): Uint8Array {
+  if (typeof obj !== 'object' || obj === null) throw invalid(schema.name, 'an object', obj);
+  const w = writer;
+  w.begin();
+  try {
+    writeBody(w, schema as unknown as RecordSchema<FieldMap>, obj as Record<string, unknown>, schema.name, 0, options.checksum === true);
+    if (options.checksum === true) w.u32(fnv1a(w.bytes, w.start, w.pos));
+  } catch (error) {
+    w.pos = w.start; // drop the partial record
+    throw error;
+  }
+  return w.finish();
+}
+
+/** FNV-1a over bytes [from, to). */
+function fnv1a(b: Uint8Array, from: number, to: number): number {
+  let h = 0x811c9dc5;
+  for (let i = from; i < to; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+// ---- reading ----
+
+/** The header of a record. */
+export interface RecordHeader {
+  typeId: number;
+  version: number;
+  fieldCount: number;
+  hasChecksum: boolean;
+}
+
+/** Reads and checks a record header at `start` (bounds of the header and the field table). */
+export function readHeader(bytes: Uint8Array, start = 0, length = bytes.length - start, path = 'record'): RecordHeader {
+  if (!(bytes instanceof Uint8Array)) throw new CodecError('INVALID_INPUT', 'A record must be a Uint8Array.', { path });
+  if (length < HEADER || bytes[start] !== RECORD_MARKER) throw malformed('no record header', path);
+  if (bytes[start + 1] !== FORMAT_VERSION) throw malformed(`format version ${bytes[start + 1]} is not supported`, path);
+  const fieldCount = bytes[start + 7]!;
+  const hasChecksum = (bytes[start + 6]! & FLAG_CHECKSUM) !== 0;
+  if (HEADER + fieldCount * 4 + (hasChecksum ? 4 : 0) > length) throw malformed('field table past the end', path);
+  return { typeId: u16(bytes, start + 2), version: u16(bytes, start + 4), fieldCount, hasChecksum };
+}
+
+/** The record type id of a binary record, without decoding it. */
+export function recordTypeOf(bytes: Uint8Array): number {
+  return readHeader(bytes).typeId;
+}
+
+/** Checks a record's checksum; true when it has one and it matches, CodecError CHECKSUM_MISMATCH when it does not. */
+export function verifyRecord(bytes: Uint8Array): boolean {
+  const header = readHeader(bytes);
+  if (!header.hasChecksum) return false;
+  const stored = u32(bytes, bytes.length - 4);
+  if (fnv1a(bytes, 0, bytes.length - 4) !== stored) {
+    throw new CodecError('CHECKSUM_MISMATCH', 'The record checksum does not match its bytes: the record is damaged.');
+  }
+  return true;
+}
+
+/** What {@link detectFormat} tells apart. */
+export type StoredFormat = 'binary' | 'legacy-json' | 'unknown';
+
+/** Tells a binary tabstore record from legacy JSON text (first non-blank byte `{` or `[`) from anything else. */
+export function detectFormat(bytes: Uint8Array): StoredFormat {
+  if (bytes.length >= HEADER && bytes[0] === RECORD_MARKER && bytes[1] === FORMAT_VERSION) return 'binary';
+  let i = 0;
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3; // UTF-8 BOM
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++;
+  return bytes[i] === 0x7b || bytes[i] === 0x5b ? 'legacy-json' : 'unknown';
+}
+
+/** Internal state of a view: the bytes and where the record (and its field table) starts. */
+interface ViewState {
+  readonly bytes: Uint8Array;
+  readonly start: number;
+  readonly end: number;
+  readonly fieldCount: number;
+  readonly path: string;
+}
+
+/** A lazy view of a record: each property reads only its own bytes. */
+export type RecordView<F extends FieldMap> = Readonly<ValuesOf<F>> & {
+  /** Every field as a plain object (vectors and bytes copied out of the record). */
+  toObject(): ValuesOf<F>;
+  /** The binary metadata value of a metadata field, readable key by key, or undefined when absent. */
+  metadataOf(field: MetadataFieldOf<F>): MetadataView | undefined;
+  /** The record's schema version as written. */
+  readonly schemaVersion: number;
+  /** The schema's name (for nodes: the node type). */
+  readonly type: string;
+};
+
+type MetadataFieldOf<F extends FieldMap> = { [K in keyof F]: F[K]['kind'] extends 'metadata' ? K : never }[keyof F] & string;
+
+const STATE = Symbol('record');
+type Viewed = { [STATE]: ViewState };
+
+/** Offset (absolute) of field `i`'s data, or 0 when absent. */
+function fieldOffset(s: ViewState, i: number): number {
+  if (i >= s.fieldCount) return 0;
+  const rel = u32(s.bytes, s.start + HEADER + i * 4);
+  if (rel === 0) return 0;
+  if (rel < HEADER + s.fieldCount * 4 || s.start + rel >= s.end) throw malformed('field offset out of bounds', s.path);
+  return s.start + rel;
+}
+
+function need(s: ViewState, o: number, n: number, path: string): void {
+  if (n < 0 || o + n > s.end) throw malformed('field data past the end', path);
+}
+
+/** The value a reader gets for an absent field (a fresh one each time for mutable defaults). */
+function defaultFactory(field: FieldKind<unknown>): () => unknown {
+  if (field.optional) return () => undefined;
+  switch (field.kind) {
+    case 'bool':
+      return () => false;
+    case 'int32':
+    case 'uint32':
+    case 'float64':
+    case 'safeInt':
+      return () => 0;
+    case 'string':
+      return () => '';
+    case 'stringList':
+      return () => [];
+    case 'bytes':
+      return () => new Uint8Array(0);
+    case 'float32Vector':
+      return () => new Float32Array(0);
+    case 'enum': {
+      const first = field.values![0];
+      return () => first;
+    }
+    case 'metadata':
+      return () => null;
+    case 'table': {
+      const plan = planOf(field.schema!);
+      return () => {
+        const out: Record<string, unknown> = {};
+        for (let i = 0; i < plan.names.length; i++) {
+          const v = plan.defaults[i]!();
+          if (v !== undefined) out[plan.names[i]!] = v;
+        }
+        return out;
+      };
+    }
+  }
+}
+
+/** Reads one field of a record; `copy` makes vectors and bytes independent of the record's buffer. */
+type FieldReader = (s: ViewState, copy: boolean) => unknown;
+
+/**
+ * A reader specialised for one field, chosen once per schema: every read goes through a small function of its own
+ * kind instead of one switch shared by every schema (which V8 would see as megamorphic).
+ */
+function makeReader(i: number, field: FieldKind<unknown>, path: string, absent: () => unknown): FieldReader {
+  switch (field.kind) {
+    case 'bool':
+      return (s) => {
+        const o = fieldOffset(s, i);
+        if (o === 0) return absent();
+        need(s, o, 1, path);
+        return s.bytes[o] !== 0;
+      };
+    case 'enum': {
+      const values = field.values!;
+      return (s) => {
+        const o = fieldOffset(s, i);
+        if (o === 0) return absent();
+        need(s, o, 1, path);
+        const value = values[s.bytes[o]!];
+        if (value === undefined) throw malformed(`enum index ${s.bytes[o]} unknown`, path);
+        return value;
+      };
+    }
+    case 'int32':
+      return (s) => {
+        const o = fieldOffset(s, i);
+        if (o === 0) return absent();
+        need(s, o, 4, path);
+        return i32(s.bytes, o);
+      };
+    case 'uint32':
+      return (s) => {
+        const o = fieldOffset(s, i);
+        if (o === 0) return absent();
+        need(s, o, 4, path);
+        return u32(s.bytes, o);
+      };
+    case 'float64':
+    case 'safeInt':
+      return (s) => {
+        const o = fieldOffset(s, i);
+        if (o === 0) return absent();
+        need(s, o, 8, path);
+        return f64(s.bytes, o);
+      };
+    case 'string':
+      return (s) => {
+        const o = fieldOffset(s, i);
+        if (o === 0) return absent();
+        need(s, o, 4, path);
+        const n = u32(s.bytes, o);
+        need(s, o + 4, n, path);
+        return readString(s.bytes, o + 4, n, path);
+      };
+    case 'bytes':
+      return (s, copy) => {
+        const o = fieldOffset(s, i);
+        if (o === 0) return absent();
+        need(s, o, 4, path);
+        const n = u32(s.bytes, o);
+        need(s, o + 4, n, path);
+        return copy ? s.bytes.slice(o + 4, o + 4 + n) : s.bytes.subarray(o + 4, o + 4 + n);
+      };
+    case 'stringList':
+      return (s) => {
+        const o = fieldOffset(s, i);
+        if (o === 0) return absent();
+        const b = s.bytes;
+        need(s, o, 4, path);
+        const count = u32(b, o);
+        need(s, o + 4, count * 4, path);
+        const out: string[] = new Array<string>(count);
+        for (let j = 0; j < count; j++) {
+          const at = o + u32(b, o + 4 + j * 4);
+          need(s, at, 4, path);
+          const n = u32(b, at);
+          need(s, at + 4, n, path);
+          out[j] = readString(b, at + 4, n, path);
+        }
+        return out;
+      };
+    case 'float32Vector':
+      return (s, copy) => {
+        const o = fieldOffset(s, i);
+        if (o === 0) return absent();
+        const b = s.bytes;
+        need(s, o, 4, path);
+        const dims = u32(b, o);
+        need(s, o + 4, dims * 4, path);
+        const at = b.byteOffset + o + 4;
+        if (!copy && at % 4 === 0) return new Float32Array(b.buffer, at, dims);
+        if (at % 4 === 0) return new Float32Array(b.buffer.slice(at, at + dims * 4));
+        const out = new Float32Array(dims);
+        for (let j = 0; j < dims; j++) out[j] = f32(b, o + 4 + j * 4);
+        return out;
+      };
+    case 'metadata':
+      return (s) => {
+        const o = fieldOffset(s, i);
+        if (o === 0) return absent();
+        need(s, o, 4, path);
+        const n = u32(s.bytes, o);
+        need(s, o + 4, n, path);
+        try {
+          return decodeMetadata(s.bytes.subarray(o + 4, o + 4 + n));
+        } catch (error) {
+          throw rePath(error, path);
+        }
+      };
+    case 'table': {
+      const schema = field.schema!;
+      return (s, copy) => {
+        const o = fieldOffset(s, i);
+        if (o === 0) return absent();
+        need(s, o - 8, 8, path);
+        const n = u32(s.bytes, o - 8);
+        need(s, o, n, path);
+        return materialise(openState(s.bytes, o, n, schema, path), planOf(schema), copy);
+      };
+    }
+  }
+}
+
+/** What a schema compiles to, once: its field names, readers and absent-value factories. */
+interface SchemaPlan {
+  readonly names: readonly string[];
+  readonly readers: readonly FieldReader[];
+  readonly defaults: readonly (() => unknown)[];
+}
+
+/** What the codec compiles per schema, kept in the schema's private cache slot. */
+interface SchemaCache {
+  plan?: SchemaPlan;
+  View?: ViewClass;
+}
+
+function cacheOf(schema: RecordSchema<FieldMap>): SchemaCache {
+  const cache = (schema as unknown as { [SCHEMA_CACHE]?: SchemaCache })[SCHEMA_CACHE];
+  if (cache === undefined) throw new TypeError(`${schema.name} was not made by defineRecord().`);
+  return cache;
+}
+
+function planOf(schema: RecordSchema<FieldMap>): SchemaPlan {
+  const cache = cacheOf(schema);
+  if (cache.plan === undefined) {
+    const names = schema.fieldNames;
+    const defaults = names.map((name) => defaultFactory(schema.fields[name]!));
+    const readers = names.map((name, i) => makeReader(i, schema.fields[name]!, `${schema.name}.${name}`, defaults[i]!));
+    cache.plan = { names, readers, defaults };
+  }
+  return cache.plan;
+}
+
+function rePath(error: unknown, path: string): unknown {
+  if (error instanceof CodecError && error.code === 'MALFORMED') {
+    return new CodecError('MALFORMED', `${error.message} (in ${path})`, { path, cause: error });
+  }
+  return error;
+}
+
+function openState(bytes: Uint8Array, start: number, length: number, schema: RecordSchema<FieldMap>, path: string): ViewState {
+  if (!(bytes instanceof Uint8Array)) throw new CodecError('INVALID_INPUT', 'A record must be a Uint8Array.', { path });
+  if (length < HEADER || bytes[start] !== RECORD_MARKER || bytes[start + 1] !== FORMAT_VERSION) {
+    readHeader(bytes, start, length, path); // throws the precise error
+  }
+  const typeId = u16(bytes, start + 2);
+  if (typeId !== schema.typeId) {
+    throw new CodecError('UNKNOWN_TYPE', `Record type ${typeId} is not ${schema.name} (${schema.typeId}).`, { path });
+  }
+  const fieldCount = bytes[start + 7]!;
+  const checksum = (bytes[start + 6]! & FLAG_CHECKSUM) !== 0 ? 4 : 0;
+  if (HEADER + fieldCount * 4 + checksum > length) throw malformed('field table past the end', path);
+  return { bytes, start, end: start + length - checksum, fieldCount, path };
+}
+
+function materialise(s: ViewState, plan: SchemaPlan, copy: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const { names, readers } = plan;
+  for (let i = 0; i < names.length; i++) {
+    const value = readers[i]!(s, copy);
+    if (value !== undefined) out[names[i]!] = value;
+  }
+  return out;
+}
+
+/** What every view instance holds: its record's state. Getters live on a per-schema subclass's prototype. */
+class ViewBase {
+  [STATE]: ViewState;
+  constructor(state: ViewState) {
+    this[STATE] = state;
+  }
+}
+
+type ViewClass = new (state: ViewState) => ViewBase;
+
+/** The view class of a schema, made once: a subclass whose prototype has one getter per field. */
+function viewClassOf(schema: RecordSchema<FieldMap>): ViewClass {
+  const cache = cacheOf(schema);
+  if (cache.View !== undefined) return cache.View;
+  let View: ViewClass;
+  const plan = planOf(schema);
+  View = class extends ViewBase {};
+  const proto = View.prototype as unknown as Viewed;
+  Object.defineProperties(proto, {
+    toObject: {
+      value(this: Viewed) {
+        return materialise(this[STATE], plan, true);
+      },
+    },
+    metadataOf: {
+      value(this: Viewed, name: string) {
+        const i = schema.fieldNames.indexOf(name);
+        if (i < 0 || schema.fields[name]!.kind !== 'metadata') {
+          throw new CodecError('INVALID_INPUT', `${schema.name}.${name} is not a metadata field.`, { path: `${schema.name}.${name}` });
+        }
+        const s = this[STATE];
+        const o = fieldOffset(s, i);
+        if (o === 0) return undefined;
+        need(s, o, 4, name);
+        const n = u32(s.bytes, o);
+        need(s, o + 4, n, name);
+        return metadataView(s.bytes, o + 4, n);
+      },
+    },
+    schemaVersion: {
+      get(this: Viewed) {
+        const st = this[STATE];
+        return u16(st.bytes, st.start + 4);
+      },
+    },
+  });
+  // Views carry their record type's name as `type` (the tag of the node union), unless a field takes the name.
+  if (!schema.fieldNames.includes('type')) Object.defineProperty(proto, 'type', { value: schema.name, enumerable: true });
+  plan.names.forEach((name, i) => {
+    const read = plan.readers[i]!;
+    Object.defineProperty(proto, name, {
+      enumerable: true,
+      get(this: Viewed) {
+        return read(this[STATE], false);
+      },
+    });
+  });
+  cache.View = View;
+  return View;
+}
+
+/**
+ * A lazy view of `bytes` as a record of `schema`: checks the header and field table, then each property reads
+ * only its own bytes (a float32 vector is a Float32Array over the same buffer when aligned). Throws CodecError
+ * MALFORMED for damaged bytes and UNKNOWN_TYPE for a record of another type.
+ */
+export function viewRecord<F extends FieldMap>(schema: RecordSchema<F>, bytes: Uint8Array): RecordView<F> {
+  const erased = schema as unknown as RecordSchema<FieldMap>;
+  const View = viewClassOf(erased);
+  return new View(openState(bytes, 0, bytes.length, erased, schema.name)) as unknown as RecordView<F>;
+}
+
+/** Decodes every field (a copy: nothing refers to `bytes` afterwards). */
+export function decodeRecord<F extends FieldMap>(schema: RecordSchema<F>, bytes: Uint8Array): ValuesOf<F> {
+  const s = openState(bytes, 0, bytes.length, schema as unknown as RecordSchema<FieldMap>, schema.name);
+  return materialise(s, planOf(schema as unknown as RecordSchema<FieldMap>), true) as ValuesOf<F>;
+}

@@ -1,0 +1,122 @@
+import type { JsonValue } from './metadata.js';
+
+/**
+ * The schema DSL: a record schema is declared once and its TypeScript type is inferred from the declaration.
+ *
+ * ```ts
+ * const Point = defineRecord({ name: 'Point', typeId: 1, version: 1, fields: { x: t.float64(), label: t.optional(t.string()) } });
+ * type Point = RecordOf<typeof Point>; // { x: number; label?: string | undefined }
+ * ```
+ * Fields are only ever appended (a new version adds fields at the end); their order is their identity.
+ */
+
+/** How a field is stored. */
+export type FieldKindName =
+  | 'bool'
+  | 'int32'
+  | 'uint32'
+  | 'float64'
+  | 'safeInt'
+  | 'string'
+  | 'stringList'
+  | 'bytes'
+  | 'float32Vector'
+  | 'enum'
+  | 'table'
+  | 'metadata';
+
+/** A field kind; `T` is the TypeScript type of its values (phantom), `K` the kind's name. */
+export interface FieldKind<T, K extends FieldKindName = FieldKindName> {
+  readonly kind: K;
+  /** For optional fields: absent (`undefined`) is allowed. */
+  readonly optional: boolean;
+  /** The allowed values of an enum. */
+  readonly values?: readonly string[];
+  /** The nested schema of a table. */
+  readonly schema?: RecordSchema<FieldMap>;
+  /** Strings that must not be empty (ids). */
+  readonly nonEmpty?: boolean;
+  /** @internal phantom */
+  readonly __type?: T;
+}
+
+/** The fields of a record, by name, in storage order. */
+export type FieldMap = Record<string, FieldKind<unknown>>;
+
+type ValueOf<K> = K extends FieldKind<infer T> ? T : never;
+type OptionalKeys<F extends FieldMap> = { [K in keyof F]: F[K]['optional'] extends true ? K : never }[keyof F];
+type RequiredKeys<F extends FieldMap> = Exclude<keyof F, OptionalKeys<F>>;
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+/** The plain object type of a field map: optional kinds become optional properties. */
+export type ValuesOf<F extends FieldMap> = Simplify<
+  { [K in RequiredKeys<F>]: ValueOf<F[K]> } & { [K in OptionalKeys<F>]?: ValueOf<F[K]> | undefined }
+>;
+
+/** A declared record type. */
+export interface RecordSchema<F extends FieldMap> {
+  readonly name: string;
+  /** Stored in every record's header (1..65535); unique within a registry. */
+  readonly typeId: number;
+  /** Schema version stored in the header of records this schema writes. */
+  readonly version: number;
+  readonly fields: F;
+  /** Field names in storage order. */
+  readonly fieldNames: readonly (keyof F & string)[];
+}
+
+/** The record type of a schema. */
+export type RecordOf<S> = S extends RecordSchema<infer F> ? ValuesOf<F> : never;
+
+function kind<T, K extends FieldKindName>(name: K, extra: Partial<FieldKind<T, K>> = {}): FieldKind<T, K> & { optional: false } {
+  return Object.freeze({ kind: name, optional: false, ...extra }) as FieldKind<T, K> & { optional: false };
+}
+
+/** Field kinds. */
+export const t = {
+  bool: () => kind<boolean, 'bool'>('bool'),
+  int32: () => kind<number, 'int32'>('int32'),
+  uint32: () => kind<number, 'uint32'>('uint32'),
+  float64: () => kind<number, 'float64'>('float64'),
+  /** An integer within ±(2^53-1): timestamps (epoch ms), sizes. */
+  safeInt: () => kind<number, 'safeInt'>('safeInt'),
+  /** A UTF-8 string; `T` may be a branded string type. */
+  string: <T extends string = string>() => kind<T, 'string'>('string'),
+  /** A non-empty string, for identifiers; `T` is usually a branded id type. */
+  id: <T extends string = string>() => kind<T, 'string'>('string', { nonEmpty: true }),
+  stringList: <T extends string = string>() => kind<T[], 'stringList'>('stringList'),
+  bytes: () => kind<Uint8Array, 'bytes'>('bytes'),
+  /** A vector of float32, read back as a Float32Array view over the record's bytes. */
+  float32Vector: () => kind<Float32Array, 'float32Vector'>('float32Vector'),
+  enumOf: <const V extends readonly [string, ...string[]]>(values: V) =>
+    kind<V[number], 'enum'>('enum', { values: Object.freeze([...values]) }),
+  /** A nested record of another schema. */
+  table: <F extends FieldMap>(schema: RecordSchema<F>) =>
+    kind<ValuesOf<F>, 'table'>('table', { schema: schema as unknown as RecordSchema<FieldMap> }),
+  /** Any JSON value, stored in binary form (see `metadataView`). */
+  metadata: <T extends JsonValue = JsonValue>() => kind<T, 'metadata'>('metadata'),
+  /** The same kind, but `undefined` is allowed (and is what readers of older records get). */
+  optional: <T, K extends FieldKindName>(inner: FieldKind<T, K>): FieldKind<T, K> & { optional: true } =>
+    Object.freeze({ ...inner, optional: true }) as FieldKind<T, K> & { optional: true },
+};
+
+/** Declares a record schema. */
+export function defineRecord<const F extends FieldMap>(definition: {
+  name: string;
+  typeId: number;
+  version: number;
+  fields: F;
+}): RecordSchema<F> {
+  const { name, typeId, version, fields } = definition;
+  if (!Number.isInteger(typeId) || typeId < 1 || typeId > 0xffff) throw new TypeError(`${name}: typeId must be 1..65535`);
+  if (!Number.isInteger(version) || version < 1 || version > 0xffff) throw new TypeError(`${name}: version must be 1..65535`);
+  const fieldNames = Object.keys(fields) as (keyof F & string)[];
+  if (fieldNames.length > 255) throw new TypeError(`${name}: at most 255 fields`);
+  const schema = { name, typeId, version, fields, fieldNames: Object.freeze(fieldNames) };
+  // A private, mutable slot where the codec keeps what it compiles for this schema (a property read, not a lookup).
+  Object.defineProperty(schema, SCHEMA_CACHE, { value: {} });
+  return Object.freeze(schema);
+}
+
+/** @internal The codec's per-schema cache slot. */
+export const SCHEMA_CACHE: unique symbol = Symbol('tabstore.schemaCache');

@@ -1,0 +1,68 @@
+declare const brand: unique symbol;
+type Branded<T, B extends string> = T & { readonly [brand]: B };
+
+/** The id of a node. Free-form non-empty string (legacy ids look like `chat_123`); branded so ids cannot be mixed. */
+export type NodeId = Branded<string, 'NodeId'>;
+/** The id of an edge. */
+export type EdgeId = Branded<string, 'EdgeId'>;
+/** The id of an embedding. */
+export type EmbeddingId = Branded<string, 'EmbeddingId'>;
+
+/** Brands a string as a NodeId (checks it is non-empty). */
+export const nodeId = (id: string): NodeId => checkId(id, 'NodeId') as NodeId;
+/** Brands a string as an EdgeId (checks it is non-empty). */
+export const edgeId = (id: string): EdgeId => checkId(id, 'EdgeId') as EdgeId;
+/** Brands a string as an EmbeddingId (checks it is non-empty). */
+export const embeddingId = (id: string): EmbeddingId => checkId(id, 'EmbeddingId') as EmbeddingId;
+
+function checkId(id: string, what: string): string {
+  if (typeof id !== 'string' || id.length === 0) throw new TypeError(`A ${what} must be a non-empty string.`);
+  return id;
+}
+
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'; // Crockford base32: sorts the same as the numbers it encodes
+let lastTime = -1;
+const lastRandom = new Uint8Array(10);
+
+function randomFill(bytes: Uint8Array): void {
+  globalThis.crypto.getRandomValues(bytes);
+}
+
+/**
+ * A new unique id that sorts by creation time: 10 base32 characters of epoch milliseconds, then 16 of randomness
+ * (26 characters, like a ULID). Ids made in the same millisecond by this process still sort in creation order
+ * (the random part is incremented).
+ */
+export function newId<T extends string = NodeId>(now: number = Date.now()): T {
+  if (now <= lastTime) {
+    // Same (or earlier: clock moved back) millisecond: keep the previous time, increment the randomness.
+    for (let i = lastRandom.length - 1; i >= 0; i--) {
+      lastRandom[i] = (lastRandom[i]! + 1) & 0xff;
+      if (lastRandom[i] !== 0) break;
+    }
+    now = lastTime;
+  } else {
+    lastTime = now;
+    randomFill(lastRandom);
+  }
+  let time = '';
+  let t = now;
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32]! + time;
+    t = Math.floor(t / 32);
+  }
+  let random = '';
+  // 80 bits -> 16 characters of 5 bits.
+  let acc = 0;
+  let bits = 0;
+  for (const byte of lastRandom) {
+    acc = (acc << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      random += ALPHABET[(acc >> bits) & 31]!;
+    }
+    acc &= (1 << bits) - 1;
+  }
+  return (time + random) as T;
+}

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CodecError,
+  NODE_TYPES,
+  decodeEdge,
+  decodeEmbedding,
+  decodeNode,
+  edgeView,
+  embeddingId,
+  embeddingView,
+  encodeEdge,
+  encodeEmbedding,
+  encodeNode,
+  newId,
+  nodeId,
+  nodeTypeOf,
+  nodeView,
+  edgeId,
+  type Node,
+} from '@tabstore/sdk';
+
+const id = nodeId;
+const T = 1_700_000_000_000;
+
+/** One realistic node of every type. */
+export const SAMPLE_NODES: Node[] = [
+  { type: 'Chat', id: id('chat_1'), title: 'Trip \u{1F5FA}', topic: 'travel', createdAt: T, updatedAt: T + 5, messageIds: [id('msg_1'), id('msg_2')], summaryIds: [], embeddingId: embeddingId('embed_001'), metadata: { pinned: true } },
+  { type: 'Message', id: id('msg_1'), chatId: id('chat_1'), sender: 'user', timestamp: T, textContent: 'Hello \u00e9\u00e8 world', attachmentIds: [id('att_1')], metadata: { tokens: 12, tags: ['a'] } },
+  { type: 'Summary', id: id('sum_1'), chatId: id('chat_1'), createdAt: T, content: 'A summary', messageIds: [id('msg_1')], metadata: null },
+  { type: 'Attachment', id: id('att_1'), messageId: id('msg_1'), mimeType: 'image/png', createdAt: T, filename: 'map.png', sizeBytes: 5_000_000_000, storagePath: '/blobs/att_1', extractedText: 'Paris', detectedObjects: ['tower'], metadata: {} },
+  { type: 'Entity', id: id('ent_paris'), label: 'Paris', entityType: 'PLACE', metadata: { confidence: 0.9 } },
+  { type: 'WebSearch', id: id('ws_1'), query: 'paris hotels', timestamp: T, resultsUrls: ['https://a.example', 'https://b.example'], metadata: null },
+  { type: 'ScrapedPage', id: id('page_1'), url: 'https://a.example', scrapedAt: T, contentHash: 'abc123', title: 'A', textContent: 'text', storagePath: '/pages/1', metadata: null },
+  { type: 'Bookmark', id: id('bm_1'), url: 'https://b.example', title: 'B', createdAt: T, tags: ['travel', 'paris'], metadata: null },
+  { type: 'ImageMetadata', id: id('img_1'), filePath: '/img/1.jpg', detectedObjects: ['cat'], detectedFaces: [], ocrText: undefined, metadata: null },
+  { type: 'AudioTranscript', id: id('aud_1'), filePath: '/a/1.wav', transcribedAt: T, transcript: 'hi there', speakerDiarization: '[{"speaker":1}]', metadata: null },
+  { type: 'ModelInfo', id: id('model_1'), name: 'all-MiniLM-L6-v2', path: '/models/m.onnx', sizeBytes: 90_000_000, sha256: 'f'.repeat(64), format: 'ONNX', loadedAt: T, metadata: null },
+  { type: 'ActionOutcome', id: id('act_1'), actionType: 'search', actionArgs: { q: 'paris' }, result: [1, 2], userFeedback: { feedbackType: 'Approval', timestamp: T, userComment: 'good' }, timestamp: T, conversationContext: 'chat_1' },
+  { type: 'Log', id: id('log_1'), timestamp: T, level: 'warn', source: 'worker', context: 'sync', message: 'slow', data: { ms: 900 } },
+];
+
+/** Drops properties whose value is undefined (absent optionals decode as absent). */
+function defined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+describe('data model', () => {
+  it('declares all 13 node types', () => {
+    expect(NODE_TYPES).toEqual([
+      'Chat', 'Message', 'Summary', 'Attachment', 'Entity', 'WebSearch', 'ScrapedPage', 'Bookmark',
+      'ImageMetadata', 'AudioTranscript', 'ModelInfo', 'ActionOutcome', 'Log',
+    ]);
+    expect(SAMPLE_NODES.map((n) => n.type)).toEqual(NODE_TYPES);
+  });
+
+  for (const node of SAMPLE_NODES) {
+    it(`${node.type} round-trips through encodeNode, nodeView and decodeNode`, () => {
+      const bytes = encodeNode(node);
+      expect(nodeTypeOf(bytes)).toBe(node.type);
+      const expected = defined(node);
+      expect(decodeNode(bytes)).toEqual(expected);
+      const view = nodeView(bytes);
+      expect(view.type).toBe(node.type);
+      expect(view.id).toBe(node.id);
+      expect({ type: view.type, ...view.toObject() }).toEqual(expected);
+    });
+  }
+
+  it('views narrow on type', () => {
+    const view = nodeView(encodeNode(SAMPLE_NODES[1]!));
+    if (view.type !== 'Message') throw new Error('expected a Message');
+    expect(view.chatId).toBe('chat_1');
+    expect(view.timestamp).toBe(T);
+    expect(view.metadataOf('metadata')!.get('tokens')!.toJSON()).toBe(12);
+  });
+
+  it('sizes above 2^32 stay exact', () => {
+    const bytes = encodeNode({ ...(SAMPLE_NODES[3] as Node & { type: 'Attachment' }), sizeBytes: 2 ** 53 - 1 });
+    const view = nodeView(bytes);
+    expect(view.type === 'Attachment' && view.sizeBytes).toBe(2 ** 53 - 1);
+  });
+
+  it('edges and embeddings round-trip; an embedding view is zero-copy', () => {
+    const edge = { id: edgeId('e1'), fromNode: id('chat_1'), toNode: id('msg_1'), edgeType: 'CONTAINS_MESSAGE', createdAt: T, metadata: { confidence: 0.95 } };
+    expect(decodeEdge(encodeEdge(edge))).toEqual(edge);
+    expect(edgeView(encodeEdge(edge)).metadataOf('metadata')!.get('confidence')!.toJSON()).toBe(0.95);
+    const vector = Float32Array.from({ length: 384 }, (_, i) => i / 384);
+    const embedding = { id: embeddingId('embed_001'), vector, model: 'all-MiniLM-L6-v2', sourceText: 'Hello' };
+    const bytes = encodeEmbedding(embedding).slice();
+    const view = embeddingView(bytes);
+    expect(view.vector.buffer).toBe(bytes.buffer);
+    expect(view.vector.length).toBe(384);
+    expect(Array.from(view.vector)).toEqual(Array.from(vector));
+    expect(decodeEmbedding(bytes)).toEqual(embedding);
+  });
+
+  it('unknown node types and empty ids are rejected with CodecError', () => {
+    expect(() => encodeNode({ type: 'Nope', id: 'x' } as unknown as Node)).toThrow(expect.objectContaining({ code: 'UNKNOWN_TYPE' }));
+    expect(() => encodeNode({ ...(SAMPLE_NODES[0] as Node), id: '' } as Node)).toThrow(CodecError);
+    expect(() => nodeId('')).toThrow(TypeError);
+    const edgeBytes = encodeEdge({ id: edgeId('e'), fromNode: id('a'), toNode: id('b'), edgeType: 'X', createdAt: 0, metadata: null });
+    expect(() => nodeView(edgeBytes)).toThrow(expect.objectContaining({ code: 'UNKNOWN_TYPE' }));
+  });
+
+  it('newId is unique and sorts by creation time, within one millisecond too', () => {
+    const ids = Array.from({ length: 5000 }, () => newId());
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
+    expect(ids[0]).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    const later = newId(Date.now() + 60_000);
+    expect(ids[ids.length - 1]! < later).toBe(true);
+  });
+});

@@ -1,0 +1,292 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  CodecError,
+  decodeRecord,
+  defineRecord,
+  detectFormat,
+  encodeRecord,
+  t,
+  verifyRecord,
+  viewRecord,
+  type RecordOf,
+} from '@tabstore/sdk';
+
+/** Long fuzzing: `npm run fuzz` sets FUZZ_RUNS. */
+const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+
+const Inner = defineRecord({
+  name: 'Inner',
+  typeId: 901,
+  version: 1,
+  fields: { score: t.float64(), tags: t.stringList(), note: t.optional(t.string()) },
+});
+
+const Everything = defineRecord({
+  name: 'Everything',
+  typeId: 900,
+  version: 1,
+  fields: {
+    id: t.id(),
+    flag: t.bool(),
+    small: t.int32(),
+    count: t.uint32(),
+    ratio: t.float64(),
+    size: t.safeInt(),
+    text: t.string(),
+    list: t.stringList(),
+    blob: t.bytes(),
+    vector: t.float32Vector(),
+    level: t.enumOf(['low', 'mid', 'high']),
+    inner: t.table(Inner),
+    meta: t.metadata(),
+    maybe: t.optional(t.string()),
+    maybeInner: t.optional(t.table(Inner)),
+  },
+});
+type Everything = RecordOf<typeof Everything>;
+
+const sample = (): Everything => ({
+  id: 'rec_1',
+  flag: true,
+  small: -123456,
+  count: 4_000_000_000,
+  ratio: Math.PI,
+  size: 2 ** 53 - 1,
+  text: 'h\u00e9llo \u{1F30D} \u0000 end',
+  list: ['a', '', '\u{1F600}', 'long '.repeat(20)],
+  blob: Uint8Array.from([0, 1, 254, 255]),
+  vector: Float32Array.from({ length: 384 }, (_, i) => Math.sin(i)),
+  level: 'high',
+  inner: { score: -0.5, tags: ['x', 'y'], note: 'n' },
+  meta: { model: 'm', nested: { a: [1, 2, { b: null }] }, flag: false },
+  maybe: undefined,
+  maybeInner: { score: 1, tags: [] },
+});
+
+describe('record codec: round trips', () => {
+  it('every field kind round-trips through encode, view and decode', () => {
+    const value = sample();
+    const bytes = encodeRecord(Everything, value);
+    const decoded = decodeRecord(Everything, bytes);
+    const { maybe: _maybe, ...expected } = value;
+    expect(decoded).toEqual(expected);
+    expect('maybe' in decoded).toBe(false);
+    const view = viewRecord(Everything, bytes);
+    expect(view.text).toBe(value.text);
+    expect(view.size).toBe(2 ** 53 - 1);
+    expect(view.count).toBe(4_000_000_000);
+    expect(view.list).toEqual(value.list);
+    expect(view.inner).toEqual(value.inner);
+    expect(view.maybe).toBeUndefined();
+    expect(view.type).toBe('Everything');
+    expect(view.toObject()).toEqual(expected);
+  });
+
+  it('records from earlier encodes are never overwritten by later ones', () => {
+    const first = encodeRecord(Everything, sample());
+    const copy = first.slice();
+    for (let i = 0; i < 2000; i++) encodeRecord(Everything, { ...sample(), text: `other ${i}`.repeat(10) });
+    expect(first).toEqual(copy);
+  });
+
+  it('a float32 vector is a view over the record bytes when aligned, a copy otherwise', () => {
+    const bytes = encodeRecord(Everything, sample()).slice(); // own buffer, offset 0
+    const vector = viewRecord(Everything, bytes).vector;
+    expect(vector.buffer).toBe(bytes.buffer);
+    expect(vector[1]).toBeCloseTo(Math.sin(1), 6);
+    const shifted = new Uint8Array(bytes.length + 1);
+    shifted.set(bytes, 1);
+    const unaligned = shifted.subarray(1);
+    const copied = viewRecord(Everything, unaligned).vector;
+    expect(copied.buffer).not.toBe(unaligned.buffer);
+    expect(Array.from(copied)).toEqual(Array.from(vector));
+    // toObject always copies: nothing refers to the record afterwards.
+    expect(viewRecord(Everything, bytes).toObject().vector.buffer).not.toBe(bytes.buffer);
+  });
+
+  it('reading one field touches only its bytes: a damaged string does not stop a scalar read', () => {
+    const bytes = encodeRecord(Everything, { ...sample(), text: 'x'.repeat(40) }).slice();
+    const at = Buffer.from(bytes).indexOf(Buffer.from('x'.repeat(40)));
+    bytes[at + 5] = 0xff; // invalid UTF-8 inside `text`
+    const view = viewRecord(Everything, bytes);
+    expect(view.size).toBe(2 ** 53 - 1);
+    expect(view.ratio).toBe(Math.PI);
+    expect(() => view.text).toThrow(CodecError);
+    expect(() => view.toObject()).toThrow(/invalid UTF-8 \(at Everything\.text\)/);
+  });
+
+  it('metadataOf gives a lazily readable binary value', () => {
+    const view = viewRecord(Everything, encodeRecord(Everything, sample()));
+    const meta = view.metadataOf('meta')!;
+    expect(meta.get('model')!.toJSON()).toBe('m');
+    expect(meta.get('nested')!.get('a')!.toJSON()).toEqual([1, 2, { b: null }]);
+    expect(meta.get('missing')).toBeUndefined();
+  });
+});
+
+describe('record codec: validation', () => {
+  const bad = (patch: Partial<Record<keyof Everything, unknown>>): CodecError => {
+    try {
+      encodeRecord(Everything, { ...sample(), ...patch } as Everything);
+    } catch (error) {
+      expect(error).toBeInstanceOf(CodecError);
+      expect((error as CodecError).code).toBe('INVALID_INPUT');
+      return error as CodecError;
+    }
+    throw new Error('expected a CodecError');
+  };
+
+  it('names the field path of every invalid value', () => {
+    expect(bad({ text: 42 }).path).toBe('Everything.text');
+    expect(bad({ id: '' }).message).toContain('must not be empty');
+    expect(bad({ small: 2 ** 31 }).path).toBe('Everything.small');
+    expect(bad({ count: -1 }).path).toBe('Everything.count');
+    expect(bad({ size: 2 ** 53 }).message).toContain('safe integer');
+    expect(bad({ level: 'extreme' }).message).toContain('"low", "mid", "high"');
+    expect(bad({ list: ['a', 'b', 7] }).path).toBe('Everything.list[2]');
+    expect(bad({ vector: [1, 2] }).message).toContain('Float32Array');
+    expect(bad({ inner: { score: 'high', tags: [] } }).path).toBe('Everything.inner.score');
+    expect(bad({ flag: undefined }).message).toContain('required');
+    expect(bad({ text: 'broken \uD800 surrogate' }).message).toContain('surrogate');
+    expect(bad({ meta: { when: new Date(0) } as never }).path).toContain('meta');
+  });
+
+  it('a failed encode leaves no partial record behind', () => {
+    const before = encodeRecord(Everything, sample()).slice();
+    expect(() => encodeRecord(Everything, { ...sample(), list: ['ok', 5 as unknown as string] })).toThrow(CodecError);
+    expect(decodeRecord(Everything, encodeRecord(Everything, sample()))).toEqual(decodeRecord(Everything, before));
+  });
+});
+
+describe('record codec: schema evolution', () => {
+  const V1 = defineRecord({ name: 'Doc', typeId: 910, version: 1, fields: { id: t.id(), title: t.string(), at: t.safeInt() } });
+  const V2 = defineRecord({
+    name: 'Doc',
+    typeId: 910,
+    version: 2,
+    fields: {
+      id: t.id(),
+      title: t.string(),
+      at: t.safeInt(),
+      tags: t.stringList(),
+      score: t.float64(),
+      summary: t.optional(t.string()),
+      level: t.enumOf(['a', 'b']),
+    },
+  });
+
+  it('a v1 record reads under v2: new fields get their defaults', () => {
+    const bytes = encodeRecord(V1, { id: 'd1', title: 'old', at: 5 });
+    const view = viewRecord(V2, bytes);
+    expect(view.schemaVersion).toBe(1);
+    expect(view.toObject()).toEqual({ id: 'd1', title: 'old', at: 5, tags: [], score: 0, level: 'a' });
+    expect(view.summary).toBeUndefined();
+  });
+
+  it('a v2 record reads under v1: unknown fields are skipped', () => {
+    const bytes = encodeRecord(V2, { id: 'd2', title: 'new', at: 9, tags: ['t'], score: 2.5, summary: 's', level: 'b' });
+    const view = viewRecord(V1, bytes);
+    expect(view.schemaVersion).toBe(2);
+    expect(view.toObject()).toEqual({ id: 'd2', title: 'new', at: 9 });
+    expect(decodeRecord(V1, bytes)).toEqual({ id: 'd2', title: 'new', at: 9 });
+  });
+
+  it('a record of another type is refused with UNKNOWN_TYPE', () => {
+    const bytes = encodeRecord(V1, { id: 'd1', title: 'x', at: 1 });
+    expect(() => viewRecord(Everything, bytes)).toThrow(expect.objectContaining({ code: 'UNKNOWN_TYPE' }));
+  });
+});
+
+describe('record codec: integrity', () => {
+  it('verifyRecord checks an optional checksum', () => {
+    const plain = encodeRecord(Everything, sample());
+    expect(verifyRecord(plain)).toBe(false);
+    const summed = encodeRecord(Everything, sample(), { checksum: true }).slice();
+    expect(verifyRecord(summed)).toBe(true);
+    expect(decodeRecord(Everything, summed).text).toBe(sample().text);
+    summed[40] = summed[40]! ^ 0x10;
+    expect(() => verifyRecord(summed)).toThrow(expect.objectContaining({ code: 'CHECKSUM_MISMATCH' }));
+  });
+
+  it('detectFormat tells binary records from legacy JSON and anything else', () => {
+    const enc = new TextEncoder();
+    expect(detectFormat(encodeRecord(Everything, sample()))).toBe('binary');
+    expect(detectFormat(enc.encode('{"Message":{}}'))).toBe('legacy-json');
+    expect(detectFormat(enc.encode(' \n\t[1]'))).toBe('legacy-json');
+    expect(detectFormat(Uint8Array.of(0xef, 0xbb, 0xbf, 0x7b))).toBe('legacy-json');
+    expect(detectFormat(enc.encode('hello'))).toBe('unknown');
+    expect(detectFormat(new Uint8Array(0))).toBe('unknown');
+  });
+
+  it('random bytes never decode into anything but a CodecError', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.boolean(), (bytes, withMarker) => {
+        if (withMarker && bytes.length >= 2) {
+          bytes[0] = 0xb7;
+          bytes[1] = 1;
+        }
+        try {
+          decodeRecord(Everything, bytes);
+        } catch (error) {
+          if (!(error instanceof CodecError)) throw error;
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('mutated and truncated valid records decode or fail with CodecError, never out of bounds', () => {
+    const valid = encodeRecord(Everything, sample()).slice();
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }),
+        fc.nat(valid.length),
+        (flips, cut) => {
+          const bytes = valid.slice(0, Math.max(cut, 1));
+          for (const [at, value] of flips) if (at < bytes.length) bytes[at] = value;
+          try {
+            const view = viewRecord(Everything, bytes);
+            view.toObject();
+            view.metadataOf('meta')?.toJSON();
+          } catch (error) {
+            if (!(error instanceof CodecError)) throw error;
+          }
+        },
+      ),
+      { numRuns: RUNS * 3 },
+    );
+  });
+
+  it('random valid values round-trip exactly', () => {
+    const text = fc.string({ unit: 'grapheme', maxLength: 40 });
+    fc.assert(
+      fc.property(
+        fc.record({
+          id: fc.string({ minLength: 1, maxLength: 20, unit: 'grapheme-ascii' }),
+          flag: fc.boolean(),
+          small: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+          count: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+          ratio: fc.double(),
+          size: fc.maxSafeInteger(),
+          text,
+          list: fc.array(text, { maxLength: 5 }),
+          blob: fc.uint8Array({ maxLength: 50 }),
+          vector: fc.float32Array({ maxLength: 20, noDefaultInfinity: false }),
+          level: fc.constantFrom('low' as const, 'mid' as const, 'high' as const),
+          inner: fc.record({ score: fc.double(), tags: fc.array(text, { maxLength: 3 }) }),
+          meta: fc.jsonValue({ maxDepth: 3 }),
+          maybe: fc.option(text, { nil: undefined }),
+        }),
+        (value) => {
+          const decoded = decodeRecord(Everything, encodeRecord(Everything, value as Everything));
+          // structuredClone: fast-check builds some objects without a prototype; decoded ones are plain objects.
+          const expected: Record<string, unknown> = structuredClone(value);
+          if (expected.maybe === undefined) delete expected.maybe;
+          expect(decoded).toStrictEqual(expected);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+});
