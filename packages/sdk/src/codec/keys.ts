@@ -45,7 +45,10 @@ const TAG_NUMBER = 0x10;
 const TAG_STRING = 0x20;
 const TAG_BYTES = 0x30;
 
-/** Strings and byte strings longer than this go through native code (TextEncoder/TextDecoder, `set`, `slice`). */
+/**
+ * Parts longer than this (UTF-16 units when encoding, bytes when decoding) go through native code: TextEncoder,
+ * TextDecoder, `Uint8Array#set`. Below it a plain loop is faster than the call into native code.
+ */
 const LONG = 64;
 /** A scratch buffer that grew larger than this for one huge key is not kept. */
 const SCRATCH_KEEP = 64 * 1024;
@@ -347,7 +350,7 @@ function readString(bytes: Uint8Array, start: number): string {
 function readBytes(bytes: Uint8Array, start: number): Uint8Array {
   const stop = findTerminator(bytes, start, start - 1);
   cursor = stop + 1;
-  // Always a plain Uint8Array of its own: `bytes.slice` on a Node Buffer (lmdb-js returns them) is a view, not a copy.
+  // Always a plain Uint8Array of its own: on a Node Buffer (as Node engines return), `slice` is a view, not a copy.
   const out = new Uint8Array(stop - start - escapes);
   if (escapes === 0 && out.length > LONG) {
     out.set(bytes.subarray(start, stop));

@@ -644,9 +644,8 @@ type ViewClass = new (state: ViewState) => ViewBase;
 function viewClassOf(schema: RecordSchema<FieldMap>): ViewClass {
   const cache = cacheOf(schema);
   if (cache.View !== undefined) return cache.View;
-  let View: ViewClass;
   const plan = planOf(schema);
-  View = class extends ViewBase {};
+  const View: ViewClass = class extends ViewBase {};
   const proto = View.prototype as unknown as Viewed;
   Object.defineProperties(proto, {
     toObject: {
