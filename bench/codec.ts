@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr';
-import { decodeRecord, defineRecord, encodeRecord, MessageSchema, t, viewRecord, type RecordOf } from '@tabstore/sdk';
+import { decodeRecord, defineRecord, encodeRecord, fieldReader, MessageSchema, t, viewRecord, type RecordOf } from '@tabstore/sdk';
 import { Report, type Target } from './harness.js';
 
 const ITERATIONS = Number(process.env.BENCH_CODEC_N ?? 50_000);
@@ -96,6 +96,10 @@ export async function runCodecBench(): Promise<string[]> {
       await report.time(`${label}: one scalar field`, 'tabstore', ITERATIONS, () => {
         for (let i = 0; i < ITERATIONS; i++) sink += viewRecord(schema as typeof MessageSchema, s.tabstore).timestamp;
       });
+      const readTimestamp = fieldReader(schema as typeof MessageSchema, 'timestamp');
+      await report.time(`${label}: one scalar field`, 'tabstore fieldReader', ITERATIONS, () => {
+        for (let i = 0; i < ITERATIONS; i++) sink += readTimestamp(s.tabstore);
+      });
       await report.time(`${label}: one metadata key`, 'tabstore', ITERATIONS, () => {
         for (let i = 0; i < ITERATIONS; i++) {
           sink += (viewRecord(schema as typeof MessageSchema, s.tabstore).metadataOf('metadata')!.get('tokens')!.toJSON() as number);
@@ -133,6 +137,7 @@ export async function runCodecBench(): Promise<string[]> {
   for (const label of ['message', 'message+embedding']) {
     targets.push(
       { case: `${label}: one scalar field`, subject: 'tabstore', baseline: 'msgpackr', baselineCase: `${label}: full decode`, min: 20 },
+      { case: `${label}: one scalar field`, subject: 'tabstore fieldReader', baseline: 'msgpackr', baselineCase: `${label}: full decode`, min: 20 },
       { case: `${label}: encode`, subject: 'tabstore', baseline: 'msgpackr', min: 1 },
       { case: `${label}: full decode`, subject: 'tabstore', baseline: 'msgpackr', min: 0.8 },
       { case: `${label}: encoded size (bytes)`, subject: 'tabstore', baseline: 'msgpackr', min: 1 / 1.1 },

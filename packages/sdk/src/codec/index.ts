@@ -14,6 +14,7 @@ export {
   encodeRecord,
   viewRecord,
   decodeRecord,
+  fieldReader,
   verifyRecord,
   readHeader,
   recordTypeOf,

@@ -411,7 +411,7 @@ function enterContainer(v: object, depth: number): void {
   }
   for (let d = 0; d < depth; d++) {
     if (ancestors[d] === v) {
-      throw new InvalidValue('circular reference: this value contains itself, and JSON must be a tree; remove the cycle');
+      throw new InvalidValue('circular reference: the value contains itself and JSON must be a tree; remove the cycle');
     }
   }
   ancestors[depth] = v;
@@ -450,7 +450,7 @@ function writeArray(w: ByteWriter, arr: readonly unknown[], depth: number): void
 function writeObject(w: ByteWriter, obj: Record<string, unknown>, depth: number, ownCheck: boolean): void {
   enterContainer(obj, depth);
   const start = w.pos - w.start;
-  // The key count is unknown until the loop ends (for...in is much cheaper than Object.keys + obj[key]).
+  // The key count is not known yet: reserve a 1-byte-wide header (a bigger object moves its body once).
   const guess = 1;
   w.ensure(3);
   w.pos += 3;
@@ -478,7 +478,8 @@ function writeObject(w: ByteWriter, obj: Record<string, unknown>, depth: number,
     throw error;
   }
   const n = kp - keyBase;
-  finishContainer(w, T_OBJECT, start, guess, n, base, ENTRY, n > 1 ? sortedOrder(w, start, base, keyBase, n, ascii) : undefined);
+  const sorted = n > 1 ? sortedOrder(w, start, base, keyBase, n, ascii) : undefined;
+  finishContainer(w, T_OBJECT, start, guess, n, base, ENTRY, sorted);
   sp = base;
   kp = keyBase;
   ancestors[depth] = undefined;
@@ -498,7 +499,14 @@ let order = new Uint32Array(64);
  * The entries' indexes (0..n-1, in insertion order) sorted by key bytes, from the shape cache when this key list was
  * seen recently. Keys are at `keyStack[keyBase]`, entries at `stack[base]`.
  */
-function sortedOrder(w: ByteWriter, start: number, base: number, keyBase: number, n: number, ascii: boolean): Uint32Array {
+function sortedOrder(
+  w: ByteWriter,
+  start: number,
+  base: number,
+  keyBase: number,
+  n: number,
+  ascii: boolean,
+): Uint32Array {
   const first = keyStack[keyBase]!;
   const last = keyStack[keyBase + n - 1]!;
   const slot = (n * 0x9e5 + first.length * 0x3b + last.length * 0x1f3 + first.charCodeAt(0) + last.charCodeAt(0)) & 255;
@@ -514,21 +522,23 @@ function sortedOrder(w: ByteWriter, start: number, base: number, keyBase: number
   for (let i = 0; i < n; i++) o[i] = i;
   if (ascii) {
     // For ASCII keys, JS string order is byte order.
-    insertionSort(o, n, (x, y) => keyStack[keyBase + x]! > keyStack[keyBase + y]!);
+    sortIndexes(o, n, (x, y) => keyStack[keyBase + x]! > keyStack[keyBase + y]!);
   } else {
     const b = w.bytes;
     const abs = w.start + start;
     const st = stack;
-    const greater = (x: number, y: number): boolean =>
-      compareBytes(b, abs + st[base + ENTRY * x + 1]!, st[base + ENTRY * x + 2]!, abs + st[base + ENTRY * y + 1]!, st[base + ENTRY * y + 2]!) > 0;
-    if (n <= 16) insertionSort(o, n, greater);
-    else o.subarray(0, n).sort((x, y) => (greater(x, y) ? 1 : -1));
+    sortIndexes(o, n, (x, y) => {
+      const ex = base + ENTRY * x;
+      const ey = base + ENTRY * y;
+      return compareBytes(b, abs + st[ex + 1]!, st[ex + 2]!, abs + st[ey + 1]!, st[ey + 2]!) > 0;
+    });
   }
   if (n <= 64) shapes[slot] = { keys: keyStack.slice(keyBase, keyBase + n), order: o.slice(0, n) };
   return o;
 }
 
-function insertionSort(o: Uint32Array, n: number, greater: (x: number, y: number) => boolean): void {
+/** Sorts `o[0, n)` (distinct indexes): insertion sort when small, else the built-in sort. */
+function sortIndexes(o: Uint32Array, n: number, greater: (x: number, y: number) => boolean): void {
   if (n > 16) {
     o.subarray(0, n).sort((x, y) => (greater(x, y) ? 1 : -1));
     return;
@@ -739,12 +749,12 @@ function decodeString(b: Uint8Array, p: number, end: number): string {
 
 const fromCharCode = String.fromCharCode;
 
-/** The ASCII bytes `b[p, end)` as a string: one fromCharCode call per 16 bytes makes flat strings, fast. */
+/** The ASCII bytes `b[p, end)` as a string: one fromCharCode call per 8 bytes makes flat strings, fast. */
 function asciiString(b: Uint8Array, p: number, end: number): string {
   let s = '';
-  while (end - p > 16) {
-    s += fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!, b[p + 10]!, b[p + 11]!, b[p + 12]!, b[p + 13]!, b[p + 14]!, b[p + 15]!);
-    p += 16;
+  while (end - p > 8) {
+    s += fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!);
+    p += 8;
   }
   switch (end - p) {
     case 0:
@@ -763,24 +773,8 @@ function asciiString(b: Uint8Array, p: number, end: number): string {
       return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!);
     case 7:
       return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!);
-    case 8:
-      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!);
-    case 9:
-      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!);
-    case 10:
-      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!);
-    case 11:
-      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!, b[p + 10]!);
-    case 12:
-      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!, b[p + 10]!, b[p + 11]!);
-    case 13:
-      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!, b[p + 10]!, b[p + 11]!, b[p + 12]!);
-    case 14:
-      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!, b[p + 10]!, b[p + 11]!, b[p + 12]!, b[p + 13]!);
-    case 15:
-      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!, b[p + 10]!, b[p + 11]!, b[p + 12]!, b[p + 13]!, b[p + 14]!);
     default:
-      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!, b[p + 8]!, b[p + 9]!, b[p + 10]!, b[p + 11]!, b[p + 12]!, b[p + 13]!, b[p + 14]!, b[p + 15]!);
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!);
   }
 }
 
@@ -871,6 +865,7 @@ function decodeWtf8(b: Uint8Array, p: number, end: number): string {
   }
   let s = '';
   for (let i = 0; i < k; i += 4096) {
+    // eslint-disable-next-line prefer-spread -- apply takes the typed array as is; a spread would iterate it.
     s += fromCharCode.apply(null, u.subarray(i, Math.min(k, i + 4096)) as unknown as number[]);
   }
   return s;

@@ -48,6 +48,9 @@ type OptionalKeys<F extends FieldMap> = { [K in keyof F]: F[K]['optional'] exten
 type RequiredKeys<F extends FieldMap> = Exclude<keyof F, OptionalKeys<F>>;
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
+/** The value type of one field kind (`undefined` allowed for optional kinds). */
+export type FieldValue<K> = K extends FieldKind<infer T> ? (K['optional'] extends true ? T | undefined : T) : never;
+
 /** The plain object type of a field map: optional kinds become optional properties. */
 export type ValuesOf<F extends FieldMap> = Simplify<
   { [K in RequiredKeys<F>]: ValueOf<F[K]> } & { [K in OptionalKeys<F>]?: ValueOf<F[K]> | undefined }
