@@ -92,6 +92,22 @@ export class ByteWriter {
   utf8(s: string): number {
     // Worst case 3 bytes per UTF-16 unit.
     this.ensure(s.length * 3);
+    const n = s.length;
+    if (n <= 64) {
+      // Short ASCII (ids, keys, labels) in a plain loop: TextEncoder.encodeInto costs more to call than to run here.
+      const bytes = this.bytes;
+      const start = this.pos;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        bytes[start + i] = c;
+      }
+      if (i === n) {
+        this.pos += n;
+        return n;
+      }
+    }
     const { written } = textEncoder.encodeInto(s, this.bytes.subarray(this.pos));
     this.pos += written;
     return written;
