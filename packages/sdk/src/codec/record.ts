@@ -712,8 +712,68 @@ export function fieldReader<F extends FieldMap, K extends keyof F & string>(
   const erased = schema as unknown as RecordSchema<FieldMap>;
   const index = erased.fieldNames.indexOf(name);
   if (index < 0) throw new CodecError('INVALID_INPUT', `${schema.name} has no field ${JSON.stringify(name)}.`, { path: name });
+  const field = erased.fields[name]!;
+  const width = SCALAR_WIDTH[field.kind];
+  if (width !== undefined) {
+    // Fixed-size scalars: check the header and this field's slot, then read; no state object, no indirection.
+    const typeId = erased.typeId;
+    const slot = HEADER + index * 4;
+    const path = `${schema.name}.${name}`;
+    const absent = planOf(erased).defaults[index]!;
+    const decode = scalarDecoder(field, path);
+    return (bytes) => {
+      const length = bytes.length;
+      if (length < HEADER || bytes[0] !== RECORD_MARKER || bytes[1] !== FORMAT_VERSION || u16(bytes, 2) !== typeId) {
+        return fieldReaderSlow(erased, index, bytes) as FieldValue<F[K]>;
+      }
+      const fieldCount = bytes[7]!;
+      const end = length - ((bytes[6]! & FLAG_CHECKSUM) !== 0 ? 4 : 0);
+      if (HEADER + fieldCount * 4 > end) throw malformed('field table past the end', path);
+      if (index >= fieldCount) return absent() as FieldValue<F[K]>;
+      const rel = u32(bytes, slot);
+      if (rel === 0) return absent() as FieldValue<F[K]>;
+      if (rel < HEADER + fieldCount * 4 || rel + width > end) throw malformed('field offset out of bounds', path);
+      return decode(bytes, rel) as FieldValue<F[K]>;
+    };
+  }
   const read = planOf(erased).readers[index]!;
   return (bytes) => read(openState(bytes, 0, bytes.length, erased, schema.name), false) as FieldValue<F[K]>;
+}
+
+/** Bytes of the fixed-size scalar kinds. */
+const SCALAR_WIDTH: Partial<Record<FieldKind<unknown>['kind'], number>> = {
+  bool: 1,
+  enum: 1,
+  int32: 4,
+  uint32: 4,
+  float64: 8,
+  safeInt: 8,
+};
+
+function scalarDecoder(field: FieldKind<unknown>, path: string): (b: Uint8Array, o: number) => unknown {
+  switch (field.kind) {
+    case 'bool':
+      return (b, o) => b[o] !== 0;
+    case 'enum': {
+      const values = field.values!;
+      return (b, o) => {
+        const value = values[b[o]!];
+        if (value === undefined) throw malformed(`enum index ${b[o]} unknown`, path);
+        return value;
+      };
+    }
+    case 'int32':
+      return i32;
+    case 'uint32':
+      return u32;
+    default:
+      return f64;
+  }
+}
+
+/** The general path of a fast field reader: full checks and the precise error. */
+function fieldReaderSlow(schema: RecordSchema<FieldMap>, index: number, bytes: Uint8Array): unknown {
+  return planOf(schema).readers[index]!(openState(bytes, 0, bytes.length, schema, schema.name), false);
 }
 
 /** Decodes every field (a copy: nothing refers to `bytes` afterwards). */
