@@ -1,4 +1,5 @@
 import { ByteWriter } from './byte-writer.js';
+import { copyByteRange, copyFloat32 } from './copy-pool.js';
 import { CodecError } from './errors.js';
 import { decodeMetadata, metadataView, writeMetadata, type JsonValue, type MetadataView } from './metadata.js';
 import { SCHEMA_CACHE, type FieldKind, type FieldMap, type FieldValue, type RecordSchema, type ValuesOf } from './schema.js';
@@ -509,7 +510,7 @@ function makeReader(i: number, field: FieldKind<unknown>, path: string, absent: 
         need(s, o, 4, path);
         const n = u32(s.bytes, o);
         need(s, o + 4, n, path);
-        return copy ? s.bytes.slice(o + 4, o + 4 + n) : s.bytes.subarray(o + 4, o + 4 + n);
+        return copy ? copyByteRange(s.bytes, o + 4, o + 4 + n) : s.bytes.subarray(o + 4, o + 4 + n);
       };
     case 'stringList':
       return (s) => {
@@ -538,8 +539,8 @@ function makeReader(i: number, field: FieldKind<unknown>, path: string, absent: 
         const dims = u32(b, o);
         need(s, o + 4, dims * 4, path);
         const at = b.byteOffset + o + 4;
-        if (!copy && at % 4 === 0) return new Float32Array(b.buffer, at, dims);
-        if (at % 4 === 0) return new Float32Array(b.buffer.slice(at, at + dims * 4));
+        if (!copy && at % 4 === 0 && LITTLE_ENDIAN) return new Float32Array(b.buffer, at, dims);
+        if (LITTLE_ENDIAN) return copyFloat32(b, o + 4, dims);
         const out = new Float32Array(dims);
         for (let j = 0; j < dims; j++) out[j] = f32(b, o + 4 + j * 4);
         return out;
