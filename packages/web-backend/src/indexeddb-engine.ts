@@ -254,6 +254,8 @@ export class IndexedDbEngine extends SnapshotEngine {
   protected override readonly ownValueBuffers = true;
   private db: IDBPDatabase | undefined;
   private connecting: Promise<IDBPDatabase> | undefined;
+  /** Set once the first connection opened: later connections are reopens (and emit `reopen`). */
+  private everConnected = false;
   private readonly blockedTimeoutMs: number;
   private readonly pageSize: number;
   private readonly listeners = new Map<keyof IndexedDbEngineEvents, Set<(event: never) => void>>();
@@ -346,8 +348,6 @@ export class IndexedDbEngine extends SnapshotEngine {
     );
     return this.connecting;
   }
-
-  private everConnected = false;
 
   /** A transaction on the open connection without waiting, or undefined when there is none (or it just closed). */
   private transactionNow(stores: readonly string[], mode: 'readonly' | 'readwrite'): Tx | undefined {
