@@ -7,12 +7,14 @@ export interface Change {
   readonly value: Uint8Array | null;
 }
 
-const CHUNK = 256 * 1024;
+const FIRST_CHUNK = 4 * 1024;
+const MAX_CHUNK = 256 * 1024;
 const OWN_CHUNK_ABOVE = 16 * 1024;
 
 /**
- * Copies of the bytes a transaction was given, packed into large chunks: one allocation per 256 KiB instead of one
- * per record, so callers may reuse their buffers as soon as `put` returns.
+ * Copies of the bytes a transaction was given, packed into chunks: one allocation per chunk instead of one per
+ * record, so callers may reuse their buffers as soon as `put` returns. Chunks start at 4 KiB and double up to
+ * 256 KiB, so a one-put transaction does not pay for zeroing a large chunk.
  */
 export class ByteArena {
   private chunk = new Uint8Array(0);
@@ -22,7 +24,8 @@ export class ByteArena {
     const n = bytes.length;
     if (n > OWN_CHUNK_ABOVE) return bytes.slice();
     if (this.used + n > this.chunk.length) {
-      this.chunk = new Uint8Array(CHUNK);
+      const next = Math.min(Math.max(this.chunk.length * 2, FIRST_CHUNK), MAX_CHUNK);
+      this.chunk = new Uint8Array(Math.max(next, n));
       this.used = 0;
     }
     const out = this.chunk.subarray(this.used, this.used + n);
