@@ -127,8 +127,11 @@ function writeStringField(w: ByteWriter, s: unknown, path: string, nonEmpty: boo
   w.patchU32(at, w.utf8(s));
 }
 
-/** Writes one field's value; validates it first. */
-type FieldWriter = (w: ByteWriter, value: unknown) => void;
+/**
+ * Writes one field's value (validating it first) and returns the record offset where its data starts, after any
+ * alignment padding it wrote: the field table points there.
+ */
+type FieldWriter = (w: ByteWriter, value: unknown) => number;
 
 /** A writer specialised for one field, chosen once per schema (see {@link makeReader} for why). */
 function makeWriter(field: FieldKind<unknown>, path: string): FieldWriter {
@@ -136,14 +139,18 @@ function makeWriter(field: FieldKind<unknown>, path: string): FieldWriter {
     case 'bool':
       return (w, value) => {
         if (typeof value !== 'boolean') throw invalid(path, 'a boolean', value);
+        const at = w.offset;
         w.u8(value ? 1 : 0);
+        return at;
       };
     case 'enum': {
       const values = field.values!;
       return (w, value) => {
         const index = typeof value === 'string' ? values.indexOf(value) : -1;
         if (index < 0) throw invalid(path, `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, value);
+        const at = w.offset;
         w.u8(index);
+        return at;
       };
     }
     case 'int32':
@@ -152,7 +159,9 @@ function makeWriter(field: FieldKind<unknown>, path: string): FieldWriter {
           throw invalid(path, 'a 32-bit signed integer', value);
         }
         w.align(4);
+        const at = w.offset;
         w.i32(value);
+        return at;
       };
     case 'uint32':
       return (w, value) => {
@@ -160,29 +169,41 @@ function makeWriter(field: FieldKind<unknown>, path: string): FieldWriter {
           throw invalid(path, 'a 32-bit unsigned integer', value);
         }
         w.align(4);
+        const at = w.offset;
         w.u32(value);
+        return at;
       };
     case 'float64':
       return (w, value) => {
         if (typeof value !== 'number') throw invalid(path, 'a number', value);
         w.align(8);
+        const at = w.offset;
         w.f64(value);
+        return at;
       };
     case 'safeInt':
       return (w, value) => {
         if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw invalid(path, 'a safe integer (|n| < 2^53)', value);
         w.align(8);
+        const at = w.offset;
         w.f64(value);
+        return at;
       };
     case 'string': {
       const nonEmpty = field.nonEmpty === true;
-      return (w, value) => writeStringField(w, value, path, nonEmpty);
+      return (w, value) => {
+        const at = w.offset;
+        writeStringField(w, value, path, nonEmpty);
+        return at;
+      };
     }
     case 'bytes':
       return (w, value) => {
         if (!(value instanceof Uint8Array)) throw invalid(path, 'a Uint8Array', value);
+        const at = w.offset;
         w.u32(value.length);
         w.raw(value);
+        return at;
       };
     case 'stringList':
       return (w, value) => {
@@ -196,20 +217,25 @@ function makeWriter(field: FieldKind<unknown>, path: string): FieldWriter {
           w.patchU32(table + 4 + i * 4, w.offset - table); // relative to the list: valid inside nested tables too
           writeStringField(w, value[i], `${path}[${i}]`, false);
         }
+        return table;
       };
     case 'float32Vector':
       return (w, value) => {
         if (!(value instanceof Float32Array)) throw invalid(path, 'a Float32Array', value);
         w.align(4);
+        const at = w.offset;
         w.u32(value.length);
         w.raw(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+        return at;
       };
     case 'metadata':
       return (w, value) => {
+        const start = w.offset;
         w.u32(0);
         const at = w.offset; // an offset, not a position: the record may move to a larger chunk while writing
         writeMetadata(w, value as JsonValue, path);
-        w.patchU32(at - 4, w.offset - at);
+        w.patchU32(start, w.offset - at);
+        return start;
       };
     case 'table': {
       const schema = field.schema!;
@@ -221,6 +247,7 @@ function makeWriter(field: FieldKind<unknown>, path: string): FieldWriter {
         const at = w.offset;
         writeBody(w, schema, value as Record<string, unknown>, path, at, false);
         w.patchU32(at - 8, w.offset - at);
+        return at;
       };
     }
   }
@@ -256,10 +283,7 @@ function writeBody(
       const path = `${parentPath}.${name}`;
       throw new CodecError('INVALID_INPUT', `${path} is required.`, { path });
     }
-    const before = w.offset;
-    writers[i]!(w, value);
-    // The field's data starts after any alignment padding: recompute from the kind's alignment.
-    w.patchU32(table + i * 4, dataStart(field, before) - base);
+    w.patchU32(table + i * 4, writers[i]!(w, value) - base);
   }
 }
 
@@ -273,24 +297,6 @@ function writersOf(schema: RecordSchema<FieldMap>, parentPath: string): readonly
     cache.writers.set(parentPath, writers);
   }
   return writers;
-}
-
-/** Where a field writer put a field's data, given where it started writing (alignment it applied first). */
-function dataStart(field: FieldKind<unknown>, before: number): number {
-  switch (field.kind) {
-    case 'int32':
-    case 'uint32':
-    case 'stringList':
-    case 'float32Vector':
-      return (before + 3) & ~3;
-    case 'float64':
-    case 'safeInt':
-      return (before + 7) & ~7;
-    case 'table':
-      return ((before + 7) & ~7) + 8;
-    default:
-      return before;
-  }
 }
 
 /**
