@@ -201,8 +201,7 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
   override async getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
     this.assertOpen();
     this.assertStore(store);
-    if (!Array.isArray(keys)) throw new StorageError('INVALID_ARGUMENT', 'getMany takes an array of keys.', { store });
-    for (const key of keys) this.checkKey(store, key);
+    this.checkKeys(store, keys);
     return this.guard(() => this.reads.getMany(store, keys), store);
   }
 

@@ -393,8 +393,7 @@ export class IndexedDbEngine extends SnapshotEngine {
   override async getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
     this.assertOpen();
     this.assertStore(store);
-    if (!Array.isArray(keys)) throw new StorageError('INVALID_ARGUMENT', 'getMany takes an array of keys.', { store });
-    for (const key of keys) this.checkKey(store, key);
+    this.checkKeys(store, keys);
     return this.readOne(store, (snapshot) => snapshot.getMany(store, keys));
   }
 

@@ -555,9 +555,7 @@ function makeReader(i: number, field: FieldKind<unknown>, path: string, absent: 
       return (s) => {
         const o = fieldOffset(s, i);
         if (o === 0) return absent();
-        need(s, o, 4, path);
-        const n = u32(s.bytes, o);
-        need(s, o + 4, n, path);
+        const n = metadataLength(s, o, path);
         try {
           return decodeMetadata(s.bytes, o + 4, n);
         } catch (error) {
@@ -576,6 +574,14 @@ function makeReader(i: number, field: FieldKind<unknown>, path: string, absent: 
       };
     }
   }
+}
+
+/** Length of the metadata value whose u32 length prefix is at `o`, checked to lie within the record. */
+function metadataLength(s: ViewState, o: number, path: string): number {
+  need(s, o, 4, path);
+  const n = u32(s.bytes, o);
+  need(s, o + 4, n, path);
+  return n;
 }
 
 /** What a schema compiles to, once: its field names, readers and absent-value factories. */
@@ -671,11 +677,7 @@ function viewClassOf(schema: RecordSchema<FieldMap>): ViewClass {
         }
         const s = this[STATE];
         const o = fieldOffset(s, i);
-        if (o === 0) return undefined;
-        need(s, o, 4, name);
-        const n = u32(s.bytes, o);
-        need(s, o + 4, n, name);
-        return metadataView(s.bytes, o + 4, n);
+        return o === 0 ? undefined : metadataView(s.bytes, o + 4, metadataLength(s, o, `${schema.name}.${name}`));
       },
     },
     schemaVersion: {

@@ -129,3 +129,9 @@ export function assertValue(value: unknown, maxValueSize: number, store?: string
     );
   }
 }
+
+/** Throws INVALID_ARGUMENT unless `keys` is an array, and INVALID_KEY / KEY_TOO_LARGE for any unusable key in it. */
+export function assertKeys(keys: unknown, maxKeySize: number, store?: string): asserts keys is readonly Uint8Array[] {
+  if (!Array.isArray(keys)) throw new StorageError('INVALID_ARGUMENT', 'getMany takes an array of keys.', { store });
+  for (const key of keys) assertKey(key, maxKeySize, store);
+}

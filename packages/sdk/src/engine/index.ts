@@ -9,6 +9,7 @@ export {
   isDetached,
   bytesToMapKey,
   assertKey,
+  assertKeys,
   assertValue,
 } from './bytes.js';
 export { normalizeRange, normalizeScan, inBounds, type Bounds, type NormalizedScan } from './range.js';

@@ -1,4 +1,4 @@
-import { assertKey, assertValue, compareBytes, copyBytes } from './bytes.js';
+import { assertKey, assertKeys, assertValue, compareBytes, copyBytes } from './bytes.js';
 import { ChangeSet, type Change } from './change-set.js';
 import { StorageError, isStorageError } from './errors.js';
 import { normalizeRange, normalizeScan, type Bounds, type NormalizedScan } from './range.js';
@@ -163,6 +163,10 @@ export abstract class SnapshotEngine implements StorageEngine {
 
   protected checkKey(store: string, key: Uint8Array): void {
     assertKey(key, this.supports.maxKeySize, store);
+  }
+
+  protected checkKeys(store: string, keys: readonly Uint8Array[]): void {
+    assertKeys(keys, this.supports.maxKeySize, store);
   }
 
   private checkScope(stores: readonly string[]): ReadonlySet<string> {
@@ -418,7 +422,7 @@ class SnapshotReadTransaction implements ReadTransaction {
 
   async getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
     this.check(store);
-    checkKeyList(keys, this.engine.supports.maxKeySize, store);
+    assertKeys(keys, this.engine.supports.maxKeySize, store);
     return this.engine.run(() => this.snapshot.getMany(store, keys), store);
   }
 
@@ -444,10 +448,6 @@ class SnapshotReadTransaction implements ReadTransaction {
   }
 }
 
-function checkKeyList(keys: readonly Uint8Array[], maxKeySize: number, store: string): void {
-  if (!Array.isArray(keys)) throw new StorageError('INVALID_ARGUMENT', 'getMany takes an array of keys.', { store });
-  for (const key of keys) assertKey(key, maxKeySize, store);
-}
 
 /** A write transaction that buffers its writes in a {@link ChangeSet}; its reads merge the buffer over the snapshot. */
 class BufferedWriteTransaction implements WriteTransaction {
@@ -527,7 +527,7 @@ class BufferedWriteTransaction implements WriteTransaction {
 
   async getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
     this.check(store);
-    checkKeyList(keys, this.engine.supports.maxKeySize, store);
+    assertKeys(keys, this.engine.supports.maxKeySize, store);
     const changes = this.changes.stores.get(store);
     if (changes === undefined) return this.engine.run(() => this.snapshot.getMany(store, keys), store);
     const base = changes.cleared ? [] : await this.engine.run(() => this.snapshot.getMany(store, keys), store);
