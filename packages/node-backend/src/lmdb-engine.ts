@@ -12,9 +12,7 @@ import {
   type EngineStats,
   type EngineSupports,
   type Entry,
-  type KeyRange,
   type NormalizedScan,
-  type ScanOptions,
   type Snapshot,
   type SnapshotEngineOptions,
 } from '@tabstore/sdk';
@@ -187,39 +185,9 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     }
   }
 
-  // ---- fast paths: one read outside a transaction uses lmdb-js's current read snapshot directly ----
-
-  override async get(store: string, key: Uint8Array): Promise<Uint8Array | undefined> {
-    this.check(store, key);
-    try {
-      return own(this.dbs.get(store)!.getBinaryFast(key));
-    } catch (error) {
-      throw this.toStorageError(error, store);
-    }
-  }
-
-  override async getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    this.assertOpen();
-    this.assertStore(store);
-    this.checkKeys(store, keys);
-    return this.guard(() => this.reads.getMany(store, keys), store);
-  }
-
-  override async scan(store: string, options?: ScanOptions): Promise<Entry[]> {
-    const scan = this.scanOf(store, options);
-    return scan === undefined ? [] : this.guard(() => this.reads.scan(store, scan), store);
-  }
-
-  override async scanKeys(store: string, options?: ScanOptions): Promise<Uint8Array[]> {
-    const scan = this.scanOf(store, options);
-    return scan === undefined ? [] : this.guard(() => this.reads.scanKeys(store, scan), store);
-  }
-
-  override async count(store: string, range?: KeyRange): Promise<number> {
-    this.assertOpen();
-    this.assertStore(store);
-    const bounds = this.rangeArgs(store, range);
-    return bounds.empty ? 0 : this.guard(() => this.reads.count(store, bounds), store);
+  /** One operation outside a transaction reads in lmdb-js's current read transaction (renewed every event turn). */
+  protected override openOperationReads(): Snapshot {
+    return this.reads;
   }
 
   /**
@@ -253,13 +221,6 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     this.assertOpen();
     this.assertStore(store);
     this.checkKey(store, key);
-  }
-
-  private scanOf(store: string, options: ScanOptions | undefined): NormalizedScan | undefined {
-    this.assertOpen();
-    this.assertStore(store);
-    const scan = this.scanArgs(store, options);
-    return scan.empty || scan.limit === 0 ? undefined : scan;
   }
 
   // ---- SnapshotEngine ----

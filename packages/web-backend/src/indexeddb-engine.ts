@@ -373,28 +373,14 @@ export class IndexedDbEngine extends SnapshotEngine {
     }
   }
 
-  /** One read in its own transaction, without the bookkeeping of a read() callback. Arguments are checked first. */
-  private async readOne<T>(store: string, read: (snapshot: IdbSnapshot) => Promise<T>): Promise<T> {
-    try {
-      const tx = this.transactionNow([store], 'readonly') ?? (await this.transaction([store], 'readonly'));
-      return await read(new IdbSnapshot(tx, this.pageSize, false));
-    } catch (error) {
-      throw idbError(error, 'read from IndexedDB', store);
-    }
-  }
-
-  override async get(store: string, key: Uint8Array): Promise<Uint8Array | undefined> {
-    this.assertOpen();
-    this.assertStore(store);
-    this.checkKey(store, key);
-    return this.readOne(store, (snapshot) => snapshot.get(store, key));
-  }
-
-  override async getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    this.assertOpen();
-    this.assertStore(store);
-    this.checkKeys(store, keys);
-    return this.readOne(store, (snapshot) => snapshot.getMany(store, keys));
+  /**
+   * One operation outside a transaction: one readonly transaction, taken without waiting when the connection is
+   * open, and without watching for its completion (no callback runs in it).
+   */
+  protected override openOperationReads(stores: readonly string[]): Snapshot | Promise<Snapshot> {
+    const tx = this.transactionNow(stores, 'readonly');
+    if (tx !== undefined) return new IdbSnapshot(tx, this.pageSize, false);
+    return this.transaction(stores, 'readonly').then((created) => new IdbSnapshot(created, this.pageSize, false));
   }
 
   protected async openSnapshot(stores: readonly string[]): Promise<Snapshot> {

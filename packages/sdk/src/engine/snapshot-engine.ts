@@ -242,24 +242,115 @@ export abstract class SnapshotEngine implements StorageEngine {
 
   // ---- single operations, each in its own transaction ----
 
+  /**
+   * Reads for one engine-level operation outside a transaction. No user code runs between its reads, so it needs
+   * no time limit and no transaction object; engines whose single operations are consistent without a snapshot
+   * (LMDB's current read transaction, one IndexedDB transaction) override this. Default: a snapshot.
+   */
+  protected openOperationReads(stores: readonly string[]): MaybePromise<Snapshot> {
+    return this.openSnapshot(stores);
+  }
+
+  /** Runs one read operation: synchronous engines pay for one promise, not a chain of them. */
+  private operation<T>(store: string, read: (reads: Snapshot) => MaybePromise<T>): Promise<T> {
+    let opened: MaybePromise<Snapshot>;
+    try {
+      opened = this.openOperationReads([store]);
+    } catch (error) {
+      return Promise.reject(this.asStorageError(error, store));
+    }
+    if (opened instanceof Promise) {
+      return opened.then(
+        (reads) => this.readWith(reads, read, store),
+        (error: unknown) => Promise.reject(this.asStorageError(error, store)),
+      );
+    }
+    return this.readWith(opened, read, store);
+  }
+
+  private readWith<T>(reads: Snapshot, read: (reads: Snapshot) => MaybePromise<T>, store: string): Promise<T> {
+    let result: MaybePromise<T>;
+    try {
+      result = read(reads);
+    } catch (error) {
+      reads.release();
+      return Promise.reject(this.asStorageError(error, store));
+    }
+    if (!(result instanceof Promise)) {
+      reads.release();
+      return Promise.resolve(result);
+    }
+    return result.then(
+      (value) => {
+        reads.release();
+        return value;
+      },
+      (error: unknown) => {
+        reads.release();
+        return Promise.reject(this.asStorageError(error, store));
+      },
+    );
+  }
+
+  private asStorageError(error: unknown, store: string): StorageError {
+    return isStorageError(error) ? error : this.toStorageError(error, store);
+  }
+
+  /** Rejects (never throws) with the validation error of a single operation's arguments. */
+  private validated<T>(check: () => T): T | Promise<never> {
+    try {
+      return check();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
   get(store: string, key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.read([store], (tx) => tx.get(store, key));
+    const invalid = this.validated(() => {
+      this.assertOpen();
+      this.assertStore(store);
+      this.checkKey(store, key);
+    });
+    return invalid ?? this.operation(store, (reads) => reads.get(store, key));
   }
 
   getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    return this.read([store], (tx) => tx.getMany(store, keys));
+    const invalid = this.validated(() => {
+      this.assertOpen();
+      this.assertStore(store);
+      this.checkKeys(store, keys);
+    });
+    return invalid ?? this.operation(store, (reads) => reads.getMany(store, keys));
   }
 
   scan(store: string, options?: ScanOptions): Promise<Entry[]> {
-    return this.read([store], (tx) => tx.scan(store, options));
+    const scan = this.validated(() => this.operationScan(store, options));
+    if (scan instanceof Promise) return scan;
+    return scan === undefined ? Promise.resolve([]) : this.operation(store, (reads) => reads.scan(store, scan));
   }
 
   scanKeys(store: string, options?: ScanOptions): Promise<Uint8Array[]> {
-    return this.read([store], (tx) => tx.scanKeys(store, options));
+    const scan = this.validated(() => this.operationScan(store, options));
+    if (scan instanceof Promise) return scan;
+    return scan === undefined ? Promise.resolve([]) : this.operation(store, (reads) => reads.scanKeys(store, scan));
   }
 
   count(store: string, range?: KeyRange): Promise<number> {
-    return this.read([store], (tx) => tx.count(store, range));
+    const bounds = this.validated(() => {
+      this.assertOpen();
+      this.assertStore(store);
+      return this.rangeArgs(store, range);
+    });
+    if (bounds instanceof Promise) return bounds;
+    return bounds.empty ? Promise.resolve(0) : this.operation(store, (reads) => reads.count(store, bounds));
+  }
+
+  /** Validated scan options, or undefined when the scan can return nothing. */
+  private operationScan(store: string, options: ScanOptions | undefined): NormalizedScan | undefined {
+    this.assertOpen();
+    this.assertStore(store);
+    const scan = this.scanArgs(store, options);
+    return scan.empty || scan.limit === 0 ? undefined : scan;
   }
 
   put(store: string, key: Uint8Array, value: Uint8Array, options?: WriteOptions): Promise<void> {
