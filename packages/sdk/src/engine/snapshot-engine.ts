@@ -46,6 +46,17 @@ export interface WriteSession {
   abort(): void;
 }
 
+/** What a transaction needs from its engine. */
+interface TxContext {
+  readonly kind: string;
+  readonly maxKeySize: number;
+  validateRead(store: string, scope: ReadonlySet<string>): void;
+  scanArgs(store: string, options: ScanOptions | undefined): NormalizedScan;
+  rangeArgs(store: string, range: KeyRange | undefined): Bounds;
+  valueArg(store: string, value: Uint8Array): void;
+  run<T>(work: () => MaybePromise<T>, store: string): Promise<T>;
+}
+
 /** Options shared by every engine built on {@link SnapshotEngine}. */
 export interface SnapshotEngineOptions {
   /**
@@ -93,6 +104,7 @@ export abstract class SnapshotEngine implements StorageEngine {
   private readonly writeLock = new WriteLock();
   private readonly storeSet: ReadonlySet<string>;
   private readonly readTimeoutMs: number;
+  private contextCache: TxContext | undefined;
 
   protected constructor(stores: readonly string[], options: SnapshotEngineOptions = {}) {
     this.stores = Object.freeze(validateStoreNames(stores));
@@ -192,7 +204,7 @@ export abstract class SnapshotEngine implements StorageEngine {
     this.assertOpen();
     const scope = this.checkScope(stores);
     const snapshot = await this.guard(() => this.openSnapshot([...scope]));
-    const tx = new SnapshotReadTransaction(this, snapshot, scope);
+    const tx = new SnapshotReadTransaction(this.context, snapshot, scope);
     // setTimeout cannot wait longer than 2^31-1 ms; a longer limit means none.
     const timer = this.readTimeoutMs <= MAX_TIMER_MS ? setTimeout(() => tx.end('timeout'), this.readTimeoutMs) : undefined;
     (timer as { unref?: () => void } | undefined)?.unref?.();
@@ -216,7 +228,7 @@ export abstract class SnapshotEngine implements StorageEngine {
     return this.writeLock.run(async () => {
       const session = this.beginWrite([...scope], durability);
       const changes = new ChangeSet({ ownValueBuffers: this.ownValueBuffers });
-      const tx = new BufferedWriteTransaction(this, session.snapshot, scope, changes);
+      const tx = new BufferedWriteTransaction(this.context, session.snapshot, scope, changes);
       let result: T;
       try {
         result = await fn(tx);
@@ -391,30 +403,39 @@ export abstract class SnapshotEngine implements StorageEngine {
     return this.closing;
   }
 
-  /** @internal Validation shared with the transaction classes: a transaction may finish while the engine closes. */
-  validateRead(store: string, scope: ReadonlySet<string>): void {
+  /**
+   * What this engine's transactions use of it, kept off the engine's public API. Made on first use: subclasses
+   * define `kind` and their frozen `supports` after the base constructor runs.
+   */
+  private get context(): TxContext {
+    this.contextCache ??= {
+      kind: this.kind,
+      maxKeySize: this.supports.maxKeySize,
+      validateRead: (store, scope) => this.validateRead(store, scope),
+      scanArgs: (store, options) => this.scanArgs(store, options),
+      rangeArgs: (store, range) => this.rangeArgs(store, range),
+      valueArg: (store, value) => this.valueArg(store, value),
+      run: (work, store) => this.guard(work, store),
+    };
+    return this.contextCache;
+  }
+
+  /** A transaction may finish while the engine closes; after close, nothing. */
+  private validateRead(store: string, scope: ReadonlySet<string>): void {
     if (this.state === 'closed') this.assertOpen();
     this.assertStore(store, scope);
   }
 
-  /** @internal */
-  scanArgs(store: string, options: ScanOptions | undefined): NormalizedScan {
+  private scanArgs(store: string, options: ScanOptions | undefined): NormalizedScan {
     return normalizeScan(options, this.supports.maxKeySize, store);
   }
 
-  /** @internal */
-  rangeArgs(store: string, range: KeyRange | undefined): Bounds {
+  private rangeArgs(store: string, range: KeyRange | undefined): Bounds {
     return normalizeRange(range, this.supports.maxKeySize, store);
   }
 
-  /** @internal */
-  valueArg(store: string, value: Uint8Array): void {
+  private valueArg(store: string, value: Uint8Array): void {
     assertValue(value, this.supports.maxValueSize, store);
-  }
-
-  /** @internal */
-  run<T>(work: () => MaybePromise<T>, store: string): Promise<T> {
-    return this.guard(work, store);
   }
 }
 
@@ -489,7 +510,7 @@ class SnapshotReadTransaction implements ReadTransaction {
   private ended: 'done' | 'timeout' | undefined;
 
   constructor(
-    protected readonly engine: SnapshotEngine,
+    protected readonly engine: TxContext,
     protected readonly snapshot: Snapshot,
     protected readonly scope: ReadonlySet<string>,
   ) {}
@@ -507,13 +528,13 @@ class SnapshotReadTransaction implements ReadTransaction {
 
   async get(store: string, key: Uint8Array): Promise<Uint8Array | undefined> {
     this.check(store);
-    assertKey(key, this.engine.supports.maxKeySize, store);
+    assertKey(key, this.engine.maxKeySize, store);
     return this.engine.run(() => this.snapshot.get(store, key), store);
   }
 
   async getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
     this.check(store);
-    assertKeys(keys, this.engine.supports.maxKeySize, store);
+    assertKeys(keys, this.engine.maxKeySize, store);
     return this.engine.run(() => this.snapshot.getMany(store, keys), store);
   }
 
@@ -547,7 +568,7 @@ class BufferedWriteTransaction implements WriteTransaction {
   failure: unknown;
 
   constructor(
-    private readonly engine: SnapshotEngine,
+    private readonly engine: TxContext,
     private readonly snapshot: Snapshot,
     private readonly scope: ReadonlySet<string>,
     private readonly changes: ChangeSet,
@@ -570,7 +591,7 @@ class BufferedWriteTransaction implements WriteTransaction {
   put(store: string, key: Uint8Array, value: Uint8Array): Promise<void> {
     try {
       this.check(store);
-      assertKey(key, this.engine.supports.maxKeySize, store);
+      assertKey(key, this.engine.maxKeySize, store);
       this.engine.valueArg(store, value);
     } catch (error) {
       return this.fail(error);
@@ -582,7 +603,7 @@ class BufferedWriteTransaction implements WriteTransaction {
   async delete(store: string, key: Uint8Array): Promise<boolean> {
     try {
       this.check(store);
-      assertKey(key, this.engine.supports.maxKeySize, store);
+      assertKey(key, this.engine.maxKeySize, store);
     } catch (error) {
       return this.fail(error);
     }
@@ -608,7 +629,7 @@ class BufferedWriteTransaction implements WriteTransaction {
 
   async get(store: string, key: Uint8Array): Promise<Uint8Array | undefined> {
     this.check(store);
-    assertKey(key, this.engine.supports.maxKeySize, store);
+    assertKey(key, this.engine.maxKeySize, store);
     const changes = this.changes.stores.get(store);
     const pending = changes?.lookup(key);
     if (pending !== undefined) return pending.value === null ? undefined : copyBytes(pending.value);
@@ -618,7 +639,7 @@ class BufferedWriteTransaction implements WriteTransaction {
 
   async getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
     this.check(store);
-    assertKeys(keys, this.engine.supports.maxKeySize, store);
+    assertKeys(keys, this.engine.maxKeySize, store);
     const changes = this.changes.stores.get(store);
     if (changes === undefined) return this.engine.run(() => this.snapshot.getMany(store, keys), store);
     const base = changes.cleared ? [] : await this.engine.run(() => this.snapshot.getMany(store, keys), store);
