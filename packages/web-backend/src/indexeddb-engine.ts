@@ -1,5 +1,6 @@
 import { deleteDB, unwrap, wrap, type IDBPDatabase, type IDBPObjectStore, type IDBPTransaction } from 'idb';
 import {
+  DEFAULT_MAX_KEY_SIZE,
   LazySnapshot,
   SnapshotEngine,
   compareBytes,
@@ -56,6 +57,12 @@ type RawStoreWithRecords = IDBObjectStore & {
 type WriteTx = IDBPTransaction<unknown, string[], 'readwrite'>;
 
 const textName = (store: string): string => JSON.stringify(store);
+
+/**
+ * The key flush() deletes: one byte longer than any key `put` accepts, so no stored record can ever have it and
+ * the delete never removes data.
+ */
+const FLUSH_MARK = new Uint8Array(DEFAULT_MAX_KEY_SIZE + 1).fill(0xff) as Uint8Array<ArrayBuffer>;
 
 /** A key for IndexedDB: a binary key is copied from exactly the view's bytes. */
 const idbKey = (key: Uint8Array): IDBValidKey => key as Uint8Array<ArrayBuffer>;
@@ -467,10 +474,15 @@ export class IndexedDbEngine extends SnapshotEngine {
     return { entries: Object.fromEntries(this.stores.map((store, i) => [store, counts[i]!])), bytesOnDisk: undefined };
   }
 
-  /** A strict (fsynced) commit: Chromium's backend flushes earlier relaxed commits with it. */
+  /**
+   * A strict commit that writes something: the delete of a key no record can have (see FLUSH_MARK), which changes no data but
+   * makes the backend sync its log, and with it every relaxed commit before. (An empty transaction may never reach
+   * the backend at all.)
+   */
   protected async flushEngine(): Promise<void> {
-    const tx = await this.transaction([this.stores[0]!], 'readwrite', 'strict');
-    await tx.done;
+    const tx = (await this.transaction([this.stores[0]!], 'readwrite', 'strict')) as WriteTx;
+    const done = Promise.all([tx.objectStore(this.stores[0]!).delete(FLUSH_MARK), tx.done]);
+    await done;
   }
 
   protected async closeEngine(): Promise<void> {

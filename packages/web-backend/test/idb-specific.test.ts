@@ -252,6 +252,19 @@ describe('IndexedDbEngine: storage format and reads', () => {
     expect(await engine.scan('a', { lte: k(9) })).toHaveLength(10);
   });
 
+  it('flush is a strict write that removes nothing, even the record whose key is closest to its mark', async () => {
+    const engine = await openEngine(freshName(), ['a']);
+    const longest = new Uint8Array(engine.supports.maxKeySize).fill(0xff);
+    await engine.put('a', longest, k(1));
+    await engine.put('a', k(2), k(2), { durability: 'relaxed' });
+    const spy = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    await engine.flush();
+    const flushCall = spy.mock.calls.find((call) => call[1] === 'readwrite');
+    expect((flushCall?.[2] as { durability?: string } | undefined)?.durability).toBe('strict');
+    expect(await engine.get('a', longest)).toEqual(k(1));
+    expect(await engine.count('a')).toBe(2);
+  });
+
   it('write transactions ask IndexedDB for the durability given, relaxed by default', async () => {
     const engine = await openEngine(freshName(), ['a']);
     const spy = vi.spyOn(IDBDatabase.prototype, 'transaction');
