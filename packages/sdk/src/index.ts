@@ -5,3 +5,4 @@
 export * from './engine/index.js';
 export * from './codec/index.js';
 export * from './model/index.js';
+export * from './storage/index.js';

@@ -1,2 +1,6 @@
-/** @tabstore/sdk/testing: the conformance suite every engine runs, and helpers for engine tests. */
+/** @tabstore/sdk/testing: the suites every engine runs, and helpers for engine and storage tests. */
 export { testEngineConformance, expectStorageError, k, utf8, SUITE_STORES, type EngineFixture } from './engine-suite.js';
+export { testStorageManager, withReadLog } from './storage-suite.js';
+export { testDatabaseCoordinator } from './coordinator-suite.js';
+export { withFailingWrites, type WriteFault } from './faulty-engine.js';
+export { sampleNodes, allSampleNodes, message, logEntry, edge, embedding, randomVectors } from './samples.js';

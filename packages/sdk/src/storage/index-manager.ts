@@ -1,0 +1,390 @@
+/**
+ * The indexes of one namespace: structural (property value -> node ids), time orders, graph (edges out of and into
+ * a node) and vectors. Entries are composite keys with empty values (graph entries hold the other end's id), written
+ * by the StorageManager in the same transaction as the record; a lookup is one prefix scan.
+ */
+import { decodeKey, encodeKey, type KeyPart } from '../codec/keys.js';
+import { StorageError } from '../engine/errors.js';
+import type { ReadTransaction, ScanOptions, StorageEngine, WriteTransaction } from '../engine/types.js';
+import type { EdgeId, EmbeddingId, NodeId } from '../model/ids.js';
+import { decodeEdge, decodeEmbedding, decodeNode } from '../model/nodes.js';
+import type { Edge, Node, NodeType } from '../model/schemas.js';
+import { NODE_TYPES } from '../model/schemas.js';
+import {
+  CHAT_TIME_INDEX,
+  EMBEDDING_INDEX,
+  LOG_LEVEL_TIME_INDEX,
+  MAX_INDEXED_VALUE,
+  STRUCTURAL_PROPERTIES,
+  TIME_FIELDS,
+  TYPE_INDEX,
+  indexedValue,
+  nodeIndexTuples,
+  structuralIndexName,
+  timeIndexName,
+  type StructuralProperty,
+  type TimedNodeType,
+} from './index-spec.js';
+import { EMPTY, checkId, fromUtf8, nsKey, utf8 } from './layout.js';
+import { normalized } from './vector-block.js';
+import type { VectorIndex, VectorMatch } from './vector-index.js';
+
+/** A time range: `from` inclusive, `to` exclusive (epoch ms), newest first with `reverse`, at most `limit`. */
+export interface TimeQuery {
+  from?: number;
+  to?: number;
+  limit?: number;
+  reverse?: boolean;
+}
+
+/** Which edges of a node: leaving it (`out`), arriving (`in`) or both; optionally of one edge type. */
+export interface EdgeQuery {
+  direction?: 'out' | 'in' | 'both';
+  edgeType?: string;
+}
+
+/** Options of a k-NN query. */
+export interface NearestOptions {
+  /** Consider only these embedding ids (e.g. the embeddings of a structural lookup's nodes). */
+  candidates?: Iterable<EmbeddingId | string>;
+}
+
+/** One index entry found missing or extra by {@link IndexManager.verify}: its store and decoded key. */
+export interface IndexDrift {
+  readonly store: 'index' | 'outgoing' | 'incoming' | 'vectors';
+  readonly key: readonly KeyPart[];
+}
+
+/** What {@link IndexManager.verify} found. `ok` when nothing drifted. */
+export interface IndexReport {
+  readonly ok: boolean;
+  readonly checked: { readonly nodes: number; readonly edges: number; readonly embeddings: number };
+  /** Entries the records call for that are not stored. */
+  readonly missing: readonly IndexDrift[];
+  /** Stored entries no record calls for (or with a wrong value). */
+  readonly extra: readonly IndexDrift[];
+  /** Embedding ids whose indexed vector differs from the record's. */
+  readonly vectorMismatches: readonly string[];
+}
+
+/** What {@link IndexManager.rebuild} wrote. */
+export interface RebuildReport {
+  readonly removed: number;
+  readonly written: number;
+  readonly vectors: number;
+}
+
+const INDEX_STORES = ['index', 'outgoing', 'incoming', 'vectors'] as const;
+
+/** The index keys and values an edge has. */
+function edgeEntries(namespace: string, edge: Edge): { store: 'outgoing' | 'incoming'; key: Uint8Array; value: Uint8Array }[] {
+  return [
+    { store: 'outgoing', key: nsKey(namespace, edge.fromNode, edge.edgeType, edge.id), value: utf8(edge.toNode) },
+    { store: 'incoming', key: nsKey(namespace, edge.toNode, edge.edgeType, edge.id), value: utf8(edge.fromNode) },
+  ];
+}
+
+const hexOf = (bytes: Uint8Array): string => {
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += (bytes[i]! < 16 ? '0' : '') + bytes[i]!.toString(16);
+  return s;
+};
+
+/** Index lookups and upkeep for one namespace. Get it from `StorageManager.indexes`. */
+export class IndexManager {
+  constructor(
+    private readonly engine: StorageEngine,
+    readonly namespace: string,
+    /** @internal */
+    readonly vectors: VectorIndex,
+  ) {}
+
+  // ---- structural ----
+
+  /** Ids of the nodes of `type` whose `property` equals `value` (in id order). */
+  async findNodeIds<K extends NodeType>(type: K, property: StructuralProperty<K>, value: string, options: { limit?: number } = {}): Promise<NodeId[]> {
+    checkProperty(type, property);
+    if (typeof value !== 'string') throw new StorageError('INVALID_ARGUMENT', `The value of ${type}.${property} to look up must be a string.`);
+    const name = structuralIndexName(type, property);
+    if (value.length <= MAX_INDEXED_VALUE) return this.idsWithPrefix([name, value], options.limit);
+    // A long value is indexed by its prefix: keep the nodes whose field really equals it.
+    return this.engine.read(['index', 'nodes'], async (tx) => {
+      const ids = await this.idsWithPrefix([name, indexedValue(value)], undefined, tx);
+      const records = await tx.getMany('nodes', ids.map((id) => nsKey(this.namespace, id)));
+      const out: NodeId[] = [];
+      records.forEach((bytes, i) => {
+        if (bytes !== undefined && (decodeNode(bytes) as unknown as Record<string, unknown>)[property] === value) out.push(ids[i]!);
+      });
+      return options.limit === undefined ? out : out.slice(0, options.limit);
+    });
+  }
+
+  /** Ids of the nodes of `type`, in id order (`after`: continue after this id). */
+  async nodeIdsOfType(type: NodeType, options: { limit?: number; after?: string; reverse?: boolean } = {}, tx?: ReadTransaction): Promise<NodeId[]> {
+    checkType(type);
+    const prefix = nsKey(this.namespace, TYPE_INDEX, type);
+    const scan: ScanOptions = { prefix, limit: options.limit, reverse: options.reverse };
+    if (options.after !== undefined) {
+      const bound = nsKey(this.namespace, TYPE_INDEX, type, options.after);
+      if (options.reverse) scan.lt = bound;
+      else scan.gt = bound;
+    }
+    return this.lastParts<NodeId>(await (tx ?? this.engine).scanKeys('index', scan));
+  }
+
+  /** Ids of the nodes that point at embedding `embeddingId`. */
+  async nodeIdsOfEmbedding(embeddingId: string, tx?: ReadTransaction): Promise<NodeId[]> {
+    checkId(embeddingId, 'The embedding id');
+    return this.idsWithPrefix([EMBEDDING_INDEX, embeddingId], undefined, tx);
+  }
+
+  // ---- time ----
+
+  /** Ids of the nodes of `type` by their own time (createdAt, timestamp, scrapedAt, ...). */
+  async nodeIdsInTime(type: TimedNodeType, query: TimeQuery = {}, tx?: ReadTransaction): Promise<NodeId[]> {
+    checkType(type);
+    if (TIME_FIELDS[type] === undefined) throw new StorageError('INVALID_ARGUMENT', `${type} nodes have no time to query by.`);
+    return this.timeScan([timeIndexName(type)], query, tx);
+  }
+
+  /** Ids of a chat's messages in timestamp order. */
+  async messageIdsOfChat(chatId: string, query: TimeQuery = {}, tx?: ReadTransaction): Promise<NodeId[]> {
+    checkId(chatId, 'The chat id');
+    return this.timeScan([CHAT_TIME_INDEX, chatId], query, tx);
+  }
+
+  /** Ids of log entries in time order, optionally of one level. */
+  async logIds(query: TimeQuery & { level?: string } = {}, tx?: ReadTransaction): Promise<NodeId[]> {
+    if (query.level === undefined) return this.timeScan([timeIndexName('Log')], query, tx);
+    return this.timeScan([LOG_LEVEL_TIME_INDEX, query.level], query, tx);
+  }
+
+  /** Entries `[..., time, id]` under `parts` in a time range; resolves to the ids. */
+  async timeScan(parts: KeyPart[], query: TimeQuery, tx?: ReadTransaction): Promise<NodeId[]> {
+    const scan: ScanOptions = { prefix: nsKey(this.namespace, ...parts), limit: query.limit, reverse: query.reverse };
+    if (query.from !== undefined) scan.gte = nsKey(this.namespace, ...parts, checkTime(query.from, 'from'));
+    if (query.to !== undefined) scan.lt = nsKey(this.namespace, ...parts, checkTime(query.to, 'to'));
+    return this.lastParts<NodeId>(await (tx ?? this.engine).scanKeys('index', scan));
+  }
+
+  /** `[time, id]` pairs of the age index before `before` (oldest first), for tier moves. */
+  async agedBefore(before: number, limit: number, tx?: ReadTransaction): Promise<{ id: NodeId; time: number }[]> {
+    const keys = await (tx ?? this.engine).scanKeys('index', {
+      prefix: nsKey(this.namespace, 'age'),
+      lt: nsKey(this.namespace, 'age', before),
+      limit,
+    });
+    return keys.map((key) => {
+      const parts = decodeKey(key);
+      return { time: parts[2] as number, id: parts[3] as NodeId };
+    });
+  }
+
+  // ---- graph ----
+
+  /** Ids of a node's edges (outgoing first when `both`), in edge type then id order. */
+  async edgeIds(nodeId: string, query: EdgeQuery = {}, tx?: ReadTransaction): Promise<EdgeId[]> {
+    return (await this.edgeEntries(nodeId, query, tx)).map((e) => e.edgeId);
+  }
+
+  /** Ids of the nodes at the other end of a node's edges, each once, in the order first met. */
+  async neighbourIds(nodeId: string, query: EdgeQuery = {}, tx?: ReadTransaction): Promise<NodeId[]> {
+    const seen = new Set<NodeId>();
+    for (const entry of await this.edgeEntries(nodeId, query, tx)) seen.add(entry.other);
+    return [...seen];
+  }
+
+  /** Graph index entries of a node: edge id, edge type and the node at the other end. */
+  async edgeEntries(
+    nodeId: string,
+    query: EdgeQuery = {},
+    tx?: ReadTransaction,
+  ): Promise<{ edgeId: EdgeId; edgeType: string; other: NodeId; direction: 'out' | 'in' }[]> {
+    checkId(nodeId, 'The node id');
+    const direction = query.direction ?? 'both';
+    if (direction !== 'out' && direction !== 'in' && direction !== 'both') {
+      throw new StorageError('INVALID_ARGUMENT', `direction must be "out", "in" or "both", got ${JSON.stringify(direction)}.`);
+    }
+    if (query.edgeType !== undefined && typeof query.edgeType !== 'string') throw new StorageError('INVALID_ARGUMENT', 'edgeType must be a string.');
+    const prefix = query.edgeType === undefined ? nsKey(this.namespace, nodeId) : nsKey(this.namespace, nodeId, query.edgeType);
+    const reader = tx ?? this.engine;
+    const out: { edgeId: EdgeId; edgeType: string; other: NodeId; direction: 'out' | 'in' }[] = [];
+    for (const dir of direction === 'both' ? (['out', 'in'] as const) : [direction]) {
+      for (const entry of await reader.scan(dir === 'out' ? 'outgoing' : 'incoming', { prefix })) {
+        const parts = decodeKey(entry.key);
+        out.push({ edgeType: parts[2] as string, edgeId: parts[3] as EdgeId, other: fromUtf8(entry.value) as NodeId, direction: dir });
+      }
+    }
+    return out;
+  }
+
+  // ---- vectors ----
+
+  /** The `k` embeddings most similar to `query` (cosine), best first: `{id, score, distance}`. */
+  async nearest(query: Float32Array | readonly number[], k: number, options: NearestOptions = {}): Promise<VectorMatch[]> {
+    return this.vectors.nearest(query, k, options.candidates);
+  }
+
+  // ---- writes (inside the record's transaction) ----
+
+  /** Replaces the index entries of `before` with those of `after` (either may be absent). */
+  async writeNodeEntries(tx: WriteTransaction, before: Node | undefined, after: Node | undefined): Promise<void> {
+    const old = new Map<string, Uint8Array>();
+    if (before !== undefined) for (const t of nodeIndexTuples(before)) {
+      const key = nsKey(this.namespace, ...t);
+      old.set(hexOf(key), key);
+    }
+    if (after !== undefined) {
+      for (const t of nodeIndexTuples(after)) {
+        const key = nsKey(this.namespace, ...t);
+        if (!old.delete(hexOf(key))) await tx.put('index', key, EMPTY);
+      }
+    }
+    for (const key of old.values()) await tx.delete('index', key);
+  }
+
+  /** Replaces the graph entries of `before` with those of `after`. */
+  async writeEdgeEntries(tx: WriteTransaction, before: Edge | undefined, after: Edge | undefined): Promise<void> {
+    if (before !== undefined) for (const e of edgeEntries(this.namespace, before)) await tx.delete(e.store, e.key);
+    if (after !== undefined) for (const e of edgeEntries(this.namespace, after)) await tx.put(e.store, e.key, e.value);
+  }
+
+  // ---- upkeep ----
+
+  /** Compares every index entry with what the records call for, in one snapshot. Writes nothing. */
+  async verify(): Promise<IndexReport> {
+    return this.engine.read(['nodes', 'edges', 'embeddings', ...INDEX_STORES], async (tx) => {
+      const expected = await this.expectedEntries(tx);
+      const missing: IndexDrift[] = [];
+      const extra: IndexDrift[] = [];
+      for (const store of ['index', 'outgoing', 'incoming'] as const) {
+        const want = expected.entries[store];
+        for (const entry of await tx.scan(store, { prefix: encodeKey([this.namespace]) })) {
+          const hex = hexOf(entry.key);
+          const value = want.get(hex);
+          if (value === undefined || hexOf(value.value) !== hexOf(entry.value)) extra.push({ store, key: decodeKey(entry.key) });
+          if (value !== undefined && hexOf(value.value) === hexOf(entry.value)) want.delete(hex);
+        }
+        for (const { key } of want.values()) missing.push({ store, key: decodeKey(key) });
+      }
+      const stored = await this.vectors.readAll(tx);
+      const vectorMismatches: string[] = [];
+      for (const [id, vector] of expected.vectors) {
+        const have = stored.vectors.get(id);
+        if (have === undefined || !stored.slots.has(id)) missing.push({ store: 'vectors', key: [this.namespace, 's', id] });
+        else if (!sameFloats(have, vector)) vectorMismatches.push(id);
+      }
+      for (const id of new Set([...stored.vectors.keys(), ...stored.slots.keys()])) {
+        if (!expected.vectors.has(id)) extra.push({ store: 'vectors', key: [this.namespace, 's', id] });
+      }
+      return {
+        ok: missing.length === 0 && extra.length === 0 && vectorMismatches.length === 0,
+        checked: expected.counts,
+        missing,
+        extra,
+        vectorMismatches,
+      };
+    });
+  }
+
+  /**
+   * Rewrites every index of the namespace from its records in one write transaction (the vector blocks come out
+   * packed, without free slots). Records are not touched.
+   */
+  async rebuild(): Promise<RebuildReport> {
+    let vectorsWritten = 0;
+    const report = await this.engine.write(['nodes', 'edges', 'embeddings', ...INDEX_STORES], async (tx) => {
+      const expected = await this.expectedEntries(tx);
+      const generation = (await this.vectors.state(tx))?.generation ?? 0;
+      let removed = 0;
+      for (const store of INDEX_STORES) {
+        for (const key of await tx.scanKeys(store, { prefix: encodeKey([this.namespace]) })) {
+          await tx.delete(store, key);
+          removed++;
+        }
+      }
+      let written = 0;
+      for (const store of ['index', 'outgoing', 'incoming'] as const) {
+        for (const { key, value } of expected.entries[store].values()) {
+          await tx.put(store, key, value);
+          written++;
+        }
+      }
+      const writer = this.vectors.writer(tx, generation);
+      for (const [id, vector] of expected.rawVectors) {
+        await writer.upsert(id, vector);
+        vectorsWritten++;
+      }
+      await writer.finish();
+      return { removed, written, vectors: vectorsWritten };
+    });
+    this.vectors.invalidate();
+    return report;
+  }
+
+  private async expectedEntries(tx: ReadTransaction) {
+    const entries = {
+      index: new Map<string, { key: Uint8Array; value: Uint8Array }>(),
+      outgoing: new Map<string, { key: Uint8Array; value: Uint8Array }>(),
+      incoming: new Map<string, { key: Uint8Array; value: Uint8Array }>(),
+    };
+    const prefix = encodeKey([this.namespace]);
+    const counts = { nodes: 0, edges: 0, embeddings: 0 };
+    for (const entry of await tx.scan('nodes', { prefix })) {
+      counts.nodes++;
+      for (const t of nodeIndexTuples(decodeNode(entry.value))) {
+        const key = nsKey(this.namespace, ...t);
+        entries.index.set(hexOf(key), { key, value: EMPTY });
+      }
+    }
+    for (const entry of await tx.scan('edges', { prefix })) {
+      counts.edges++;
+      for (const e of edgeEntries(this.namespace, decodeEdge(entry.value))) entries[e.store].set(hexOf(e.key), { key: e.key, value: e.value });
+    }
+    const vectors = new Map<string, Float32Array>();
+    const rawVectors = new Map<string, Float32Array>();
+    for (const entry of await tx.scan('embeddings', { prefix })) {
+      counts.embeddings++;
+      const embedding = decodeEmbedding(entry.value);
+      rawVectors.set(embedding.id, embedding.vector);
+      vectors.set(embedding.id, normalized(embedding.vector));
+    }
+    return { entries, vectors, rawVectors, counts };
+  }
+
+  private async idsWithPrefix(parts: KeyPart[], limit?: number, tx?: ReadTransaction): Promise<NodeId[]> {
+    return this.lastParts<NodeId>(await (tx ?? this.engine).scanKeys('index', { prefix: nsKey(this.namespace, ...parts), limit }));
+  }
+
+  private lastParts<T extends string>(keys: readonly Uint8Array[]): T[] {
+    return keys.map((key) => {
+      const parts = decodeKey(key);
+      return parts[parts.length - 1] as T;
+    });
+  }
+}
+
+function sameFloats(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function checkType(type: unknown): asserts type is NodeType {
+  if (typeof type !== 'string' || !NODE_TYPES.includes(type as NodeType)) {
+    throw new StorageError('INVALID_ARGUMENT', `Unknown node type ${JSON.stringify(type)}; expected one of ${NODE_TYPES.join(', ')}.`);
+  }
+}
+
+function checkProperty(type: NodeType, property: string): void {
+  checkType(type);
+  if (!(STRUCTURAL_PROPERTIES[type] as readonly string[]).includes(property)) {
+    const known = (STRUCTURAL_PROPERTIES[type] as readonly string[]).join(', ') || 'none';
+    throw new StorageError('INVALID_ARGUMENT', `${type}.${property} is not indexed; indexed properties of ${type}: ${known}.`);
+  }
+}
+
+function checkTime(time: unknown, what: string): number {
+  if (typeof time !== 'number' || !Number.isFinite(time)) throw new StorageError('INVALID_ARGUMENT', `${what} must be a finite number of epoch milliseconds.`);
+  return time;
+}

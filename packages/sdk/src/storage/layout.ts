@@ -1,0 +1,79 @@
+/**
+ * Where the storage layer keeps things: the engine stores it declares and the tuple keys inside them.
+ *
+ * Every key starts with the manager's namespace (`''` for a standalone manager; `Conversations/Active`,
+ * `Conversations/Archive/2024-Q1`, ... under a DatabaseCoordinator), so many managers share one engine and one set of
+ * stores, and a namespace is one prefix. IndexedDB fixes its stores at upgrade time, so namespaces are never stores.
+ *
+ * | store      | key                                         | value                                |
+ * | ---------- | ------------------------------------------- | ------------------------------------ |
+ * | nodes      | [ns, nodeId]                                | node record                          |
+ * | edges      | [ns, edgeId]                                | edge record                          |
+ * | embeddings | [ns, embeddingId]                           | embedding record                     |
+ * | index      | [ns, indexName, ...values, nodeId]          | empty (structural and time indexes)  |
+ * | outgoing   | [ns, fromNode, edgeType, edgeId]            | UTF-8 of toNode                      |
+ * | incoming   | [ns, toNode, edgeType, edgeId]              | UTF-8 of fromNode                    |
+ * | vectors    | [ns, 'b', blockNo] / [ns, 's', embeddingId] / [ns, 'm'] | vector block / slot / index state |
+ * | meta       | [ns, ...]                                   | coordinator bookkeeping              |
+ */
+import { encodeKey, type KeyPart } from '../codec/keys.js';
+import { StorageError } from '../engine/errors.js';
+
+/** The engine stores the storage layer uses. Open engines with at least these (e.g. `[...STORAGE_STORES]`). */
+export const STORAGE_STORES = [
+  'nodes',
+  'edges',
+  'embeddings',
+  'index',
+  'outgoing',
+  'incoming',
+  'vectors',
+  'meta',
+] as const;
+
+/** One of {@link STORAGE_STORES}. */
+export type StorageStore = (typeof STORAGE_STORES)[number];
+
+/** Longest id accepted, in UTF-16 units: keeps every index key far below LMDB's 1978-byte key limit. */
+export const MAX_ID_LENGTH = 256;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Checks an id argument; throws StorageError INVALID_ARGUMENT naming what is wrong. */
+export function checkId(id: unknown, what: string): asserts id is string {
+  if (typeof id !== 'string') {
+    throw new StorageError('INVALID_ARGUMENT', `${what} must be a string, got ${id === null ? 'null' : typeof id}.`);
+  }
+  if (id.length === 0) throw new StorageError('INVALID_ARGUMENT', `${what} is empty; ids are non-empty strings (newId() makes one).`);
+  if (id.length > MAX_ID_LENGTH) {
+    throw new StorageError('INVALID_ARGUMENT', `${what} is ${id.length} characters long; ids are at most ${MAX_ID_LENGTH}.`);
+  }
+  if (LONE_SURROGATE.test(id)) {
+    throw new StorageError('INVALID_ARGUMENT', `${what} ${JSON.stringify(id)} contains a lone surrogate; ids must be well-formed Unicode.`);
+  }
+}
+
+/** Encodes `[namespace, ...parts]`. */
+export function nsKey(namespace: string, ...parts: KeyPart[]): Uint8Array {
+  return encodeKey([namespace, ...parts]);
+}
+
+/**
+ * The prefix of every key `[namespace, ...parts, s, ...]` whose string part `s` starts with `stringPrefix`: the
+ * encoding without the string's terminator (a string encodes as its escaped UTF-8 followed by one 0x00).
+ */
+export function stringPrefixKey(namespace: string, parts: readonly KeyPart[], stringPrefix: string): Uint8Array {
+  const full = encodeKey([namespace, ...parts, stringPrefix]);
+  return full.subarray(0, full.length - 1);
+}
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** UTF-8 bytes of a string. */
+export const utf8 = (text: string): Uint8Array => utf8Encoder.encode(text);
+/** The string of UTF-8 bytes (strict). */
+export const fromUtf8 = (bytes: Uint8Array): string => utf8Decoder.decode(bytes);
+
+/** The empty value of index entries (never mutated). */
+export const EMPTY = new Uint8Array(0);

@@ -1,0 +1,467 @@
+/**
+ * The agent-facing store: typed nodes, edges and embeddings over any {@link StorageEngine}, in the binary record
+ * format, with the IndexManager's entries written in the same transaction as each record.
+ */
+import { StorageError } from '../engine/errors.js';
+import type { Durability, ReadTransaction, StorageEngine, WriteTransaction } from '../engine/types.js';
+import {
+  decodeEdge,
+  decodeEmbedding,
+  decodeNode,
+  encodeEdge,
+  encodeEmbedding,
+  encodeNode,
+  nodeView,
+  type NodeView,
+} from '../model/nodes.js';
+import type { Edge, Embedding, Log, Message, Node, NodeOf, NodeType } from '../model/schemas.js';
+import { IndexManager, type EdgeQuery, type NearestOptions, type TimeQuery } from './index-manager.js';
+import type { StructuralProperty, TimedNodeType } from './index-spec.js';
+import { STORAGE_STORES, checkId, nsKey, stringPrefixKey } from './layout.js';
+import { VectorIndex, toFloat32, type VectorMatch, type VectorWriter } from './vector-index.js';
+
+/** Options of a {@link StorageManager}. */
+export interface StorageManagerOptions {
+  /**
+   * Keys of this manager start with this namespace, so several managers share one engine ('' by default). The
+   * DatabaseCoordinator gives each database and tier its own.
+   */
+  namespace?: string;
+  /** The dimensions every embedding of this namespace must have. Default: fixed by the first one stored. */
+  vectorDimensions?: number;
+  /** Durability of this manager's writes (default: the engine's). */
+  durability?: Durability;
+}
+
+/** Options of node deletion. */
+export interface DeleteNodeOptions {
+  /** Also delete every edge into or out of the node (in the same transaction). */
+  cascadeEdges?: boolean;
+}
+
+/** Several writes applied in one transaction by {@link StorageManager.batch}. Deletions run first. */
+export interface Batch {
+  deleteNodes?: readonly string[];
+  deleteEdges?: readonly string[];
+  deleteEmbeddings?: readonly string[];
+  nodes?: readonly Node[];
+  edges?: readonly Edge[];
+  embeddings?: readonly Embedding[];
+}
+
+/** A page of nodes: `limit` caps it, `after` continues after an id. */
+export interface PageQuery {
+  limit?: number;
+  after?: string;
+  reverse?: boolean;
+}
+
+/**
+ * Typed CRUD of nodes, edges and embeddings, their indexes, and time-ordered, graph and vector queries, over any
+ * engine that declares {@link STORAGE_STORES}.
+ */
+export class StorageManager<E extends StorageEngine = StorageEngine> {
+  /** Index lookups and upkeep (structural, graph, vector; verify and rebuild). */
+  readonly indexes: IndexManager;
+  readonly namespace: string;
+  /** @internal */
+  readonly vectors: VectorIndex;
+  private readonly durability: Durability | undefined;
+
+  constructor(
+    readonly engine: E,
+    options: StorageManagerOptions = {},
+  ) {
+    const missing = STORAGE_STORES.filter((store) => !engine.stores.includes(store));
+    if (missing.length > 0) {
+      throw new StorageError(
+        'STORE_NOT_FOUND',
+        `The engine lacks the stores ${missing.join(', ')}; open it with the stores in STORAGE_STORES (e.g. stores: [...STORAGE_STORES]).`,
+      );
+    }
+    this.namespace = options.namespace ?? '';
+    if (typeof this.namespace !== 'string') throw new StorageError('INVALID_ARGUMENT', 'namespace must be a string.');
+    this.durability = options.durability;
+    this.vectors = new VectorIndex(engine, this.namespace, options.vectorDimensions);
+    this.indexes = new IndexManager(engine, this.namespace, this.vectors);
+  }
+
+  // ---- transactions ----
+
+  /**
+   * Runs `fn` in one atomic write transaction: every write through the {@link ManagerWriter} commits together, or
+   * none does. Await only the writer's own calls inside `fn` (IndexedDB commits on any other await).
+   */
+  async write<T>(fn: (writer: ManagerWriter) => Promise<T>): Promise<T> {
+    return writeTogether(this.engine, (bind) => fn(bind(this)), this.durability);
+  }
+
+  /** Runs `fn` over one snapshot of the manager's stores. */
+  async read<T>(fn: (reader: ManagerReader) => Promise<T>): Promise<T> {
+    return this.engine.read(STORAGE_STORES, (tx) => fn(new ManagerReader(this, tx)));
+  }
+
+  // ---- nodes ----
+
+  /** The node `id`, or undefined. */
+  async getNode(id: string): Promise<Node | undefined> {
+    checkId(id, 'The node id');
+    const bytes = await this.engine.get('nodes', nsKey(this.namespace, id));
+    return bytes === undefined ? undefined : decodeNode(bytes);
+  }
+
+  /** A lazy view of node `id` (fields decoded only when read), or undefined. */
+  async getNodeView(id: string): Promise<NodeView | undefined> {
+    checkId(id, 'The node id');
+    const bytes = await this.engine.get('nodes', nsKey(this.namespace, id));
+    return bytes === undefined ? undefined : nodeView(bytes);
+  }
+
+  /** The nodes `ids`, in order, undefined where absent. */
+  async getNodes(ids: readonly string[]): Promise<(Node | undefined)[]> {
+    for (const id of ids) checkId(id, 'A node id');
+    const values = await this.engine.getMany('nodes', ids.map((id) => nsKey(this.namespace, id)));
+    return values.map((bytes) => (bytes === undefined ? undefined : decodeNode(bytes)));
+  }
+
+  /** Inserts or replaces a node, updating its index entries. */
+  async insertNode(node: Node): Promise<void> {
+    await this.write((w) => w.insertNode(node));
+  }
+
+  /** Inserts or replaces several nodes in one transaction. */
+  async insertNodes(nodes: readonly Node[]): Promise<void> {
+    await this.write(async (w) => {
+      for (const node of nodes) await w.insertNode(node);
+    });
+  }
+
+  /** Deletes a node (and its index entries; its edges too with `cascadeEdges`); resolves to the removed node. */
+  async deleteNode(id: string, options?: DeleteNodeOptions): Promise<Node | undefined> {
+    return this.write((w) => w.deleteNode(id, options));
+  }
+
+  /** Deletes several nodes in one transaction; resolves to the removed ones (undefined where absent). */
+  async deleteNodes(ids: readonly string[], options?: DeleteNodeOptions): Promise<(Node | undefined)[]> {
+    return this.write(async (w) => {
+      const removed: (Node | undefined)[] = [];
+      for (const id of ids) removed.push(await w.deleteNode(id, options));
+      return removed;
+    });
+  }
+
+  /** Nodes of one type, in id order (pages with `limit` and `after`). */
+  async nodesOfType<K extends NodeType>(type: K, query: PageQuery = {}): Promise<NodeOf<K>[]> {
+    return this.read(async (r) => r.nodesById<NodeOf<K>>(await this.indexes.nodeIdsOfType(type, query, r.tx)));
+  }
+
+  /** Nodes whose id starts with `prefix`, in id order. */
+  async nodesWithIdPrefix(prefix: string, query: { limit?: number; reverse?: boolean } = {}): Promise<Node[]> {
+    if (typeof prefix !== 'string') throw new StorageError('INVALID_ARGUMENT', 'The id prefix must be a string.');
+    const entries = await this.engine.scan('nodes', { prefix: stringPrefixKey(this.namespace, [], prefix), limit: query.limit, reverse: query.reverse });
+    return entries.map((e) => decodeNode(e.value));
+  }
+
+  /** Nodes of `type` whose indexed `property` equals `value`. */
+  async findNodes<K extends NodeType>(type: K, property: StructuralProperty<K>, value: string, options: { limit?: number } = {}): Promise<NodeOf<K>[]> {
+    const ids = await this.indexes.findNodeIds(type, property, value, options);
+    return this.read((r) => r.nodesById<NodeOf<K>>(ids));
+  }
+
+  // ---- time ----
+
+  /** A chat's messages in timestamp order (`reverse` + `limit` for the newest). */
+  async messagesOfChat(chatId: string, query: TimeQuery = {}): Promise<Message[]> {
+    return this.read(async (r) => r.nodesById<Message>(await this.indexes.messageIdsOfChat(chatId, query, r.tx)));
+  }
+
+  /** Log entries in time order, optionally of one level. */
+  async logs(query: TimeQuery & { level?: Log['level'] } = {}): Promise<Log[]> {
+    return this.read(async (r) => r.nodesById<Log>(await this.indexes.logIds(query, r.tx)));
+  }
+
+  /** Nodes of `type` whose own time (createdAt, timestamp, ...) is in `[from, to)`. */
+  async nodesInTimeRange<K extends TimedNodeType>(type: K, query: TimeQuery = {}): Promise<NodeOf<K>[]> {
+    return this.read(async (r) => r.nodesById<NodeOf<K>>(await this.indexes.nodeIdsInTime(type, query, r.tx)));
+  }
+
+  // ---- edges ----
+
+  /** The edge `id`, or undefined. */
+  async getEdge(id: string): Promise<Edge | undefined> {
+    checkId(id, 'The edge id');
+    const bytes = await this.engine.get('edges', nsKey(this.namespace, id));
+    return bytes === undefined ? undefined : decodeEdge(bytes);
+  }
+
+  /** Inserts or replaces an edge, updating the graph index. */
+  async insertEdge(edge: Edge): Promise<void> {
+    await this.write((w) => w.insertEdge(edge));
+  }
+
+  /** Inserts or replaces several edges in one transaction. */
+  async insertEdges(edges: readonly Edge[]): Promise<void> {
+    await this.write(async (w) => {
+      for (const edge of edges) await w.insertEdge(edge);
+    });
+  }
+
+  /** Deletes an edge; resolves to the removed edge. */
+  async deleteEdge(id: string): Promise<Edge | undefined> {
+    return this.write((w) => w.deleteEdge(id));
+  }
+
+  /** A node's edges (both directions by default), optionally of one type. */
+  async edgesOf(nodeId: string, query: EdgeQuery = {}): Promise<Edge[]> {
+    return this.read(async (r) => r.edgesOf(nodeId, query));
+  }
+
+  /** The nodes at the other end of a node's edges, each once. */
+  async neighbours(nodeId: string, query: EdgeQuery = {}): Promise<Node[]> {
+    return this.read(async (r) => r.nodesById(await this.indexes.neighbourIds(nodeId, query, r.tx)));
+  }
+
+  // ---- embeddings ----
+
+  /** The embedding `id`, or undefined. */
+  async getEmbedding(id: string): Promise<Embedding | undefined> {
+    checkId(id, 'The embedding id');
+    const bytes = await this.engine.get('embeddings', nsKey(this.namespace, id));
+    return bytes === undefined ? undefined : decodeEmbedding(bytes);
+  }
+
+  /** The embedding node `nodeId` points at (through its `embeddingId`), or undefined. */
+  async getEmbeddingByNode(nodeId: string): Promise<Embedding | undefined> {
+    return this.read((r) => r.embeddingOfNode(nodeId));
+  }
+
+  /** Inserts or replaces an embedding and its vector in the index. */
+  async insertEmbedding(embedding: Embedding): Promise<void> {
+    await this.write((w) => w.insertEmbedding(embedding));
+  }
+
+  /** Inserts or replaces several embeddings in one transaction. */
+  async insertEmbeddings(embeddings: readonly Embedding[]): Promise<void> {
+    await this.write(async (w) => {
+      for (const embedding of embeddings) await w.insertEmbedding(embedding);
+    });
+  }
+
+  /** Deletes an embedding and its vector; resolves to the removed embedding. */
+  async deleteEmbedding(id: string): Promise<Embedding | undefined> {
+    return this.write((w) => w.deleteEmbedding(id));
+  }
+
+  /** The `k` embeddings most similar to `query` by cosine similarity: `{id, score, distance}`, best first. */
+  async searchSimilar(query: Float32Array | readonly number[], k: number, options: NearestOptions = {}): Promise<VectorMatch[]> {
+    return this.indexes.nearest(query, k, options);
+  }
+
+  // ---- several at once ----
+
+  /** Applies a {@link Batch} in one transaction: deletions first, then nodes, edges and embeddings. */
+  async batch(batch: Batch, options?: DeleteNodeOptions): Promise<void> {
+    await this.write(async (w) => {
+      for (const id of batch.deleteNodes ?? []) await w.deleteNode(id, options);
+      for (const id of batch.deleteEdges ?? []) await w.deleteEdge(id);
+      for (const id of batch.deleteEmbeddings ?? []) await w.deleteEmbedding(id);
+      for (const node of batch.nodes ?? []) await w.insertNode(node);
+      for (const edge of batch.edges ?? []) await w.insertEdge(edge);
+      for (const embedding of batch.embeddings ?? []) await w.insertEmbedding(embedding);
+    });
+  }
+}
+
+/** Reads of one manager inside one snapshot ({@link StorageManager.read}) or one write transaction. */
+export class ManagerReader {
+  constructor(
+    /** @internal */
+    readonly manager: StorageManager,
+    /** The engine transaction (for IndexManager calls that take one). */
+    readonly tx: ReadTransaction,
+  ) {}
+
+  protected key(id: string): Uint8Array {
+    return nsKey(this.manager.namespace, id);
+  }
+
+  async getNode(id: string): Promise<Node | undefined> {
+    checkId(id, 'The node id');
+    const bytes = await this.tx.get('nodes', this.key(id));
+    return bytes === undefined ? undefined : decodeNode(bytes);
+  }
+
+  async getEdge(id: string): Promise<Edge | undefined> {
+    checkId(id, 'The edge id');
+    const bytes = await this.tx.get('edges', this.key(id));
+    return bytes === undefined ? undefined : decodeEdge(bytes);
+  }
+
+  async getEmbedding(id: string): Promise<Embedding | undefined> {
+    checkId(id, 'The embedding id');
+    const bytes = await this.tx.get('embeddings', this.key(id));
+    return bytes === undefined ? undefined : decodeEmbedding(bytes);
+  }
+
+  /** The nodes of `ids` that exist, in order. */
+  async nodesById<T = Node>(ids: readonly string[]): Promise<T[]> {
+    if (ids.length === 0) return [];
+    const values = await this.tx.getMany('nodes', ids.map((id) => this.key(id)));
+    const out: T[] = [];
+    for (const bytes of values) if (bytes !== undefined) out.push(decodeNode(bytes) as unknown as T);
+    return out;
+  }
+
+  /** The edges of a node, in the graph index's order. */
+  async edgesOf(nodeId: string, query: EdgeQuery = {}): Promise<Edge[]> {
+    const ids = await this.manager.indexes.edgeIds(nodeId, query, this.tx);
+    if (ids.length === 0) return [];
+    const values = await this.tx.getMany('edges', ids.map((id) => this.key(id)));
+    const out: Edge[] = [];
+    for (const bytes of values) if (bytes !== undefined) out.push(decodeEdge(bytes));
+    return out;
+  }
+
+  /** The embedding a node points at. */
+  async embeddingOfNode(nodeId: string): Promise<Embedding | undefined> {
+    checkId(nodeId, 'The node id');
+    const bytes = await this.tx.get('nodes', this.key(nodeId));
+    if (bytes === undefined) return undefined;
+    const embeddingId = (nodeView(bytes) as { embeddingId?: string }).embeddingId;
+    return embeddingId === undefined ? undefined : this.getEmbedding(embeddingId);
+  }
+}
+
+/** Writes of one manager inside one write transaction (see {@link StorageManager.write}). */
+export class ManagerWriter extends ManagerReader {
+  private vectorWriter: VectorWriter | undefined;
+
+  constructor(
+    manager: StorageManager,
+    override readonly tx: WriteTransaction,
+  ) {
+    super(manager, tx);
+  }
+
+  /** Inserts or replaces a node and its index entries. */
+  async insertNode(node: Node): Promise<void> {
+    if (typeof node !== 'object' || node === null) throw new StorageError('INVALID_ARGUMENT', 'A node must be an object.');
+    checkId(node.id, 'The node id');
+    const bytes = encodeNode(node); // validates every field before anything is written
+    const key = this.key(node.id);
+    const old = await this.tx.get('nodes', key);
+    await this.tx.put('nodes', key, bytes);
+    await this.manager.indexes.writeNodeEntries(this.tx, old === undefined ? undefined : decodeNode(old), node);
+  }
+
+  /** Deletes a node and its index entries (and its edges with `cascadeEdges`); resolves to the removed node. */
+  async deleteNode(id: string, options: DeleteNodeOptions = {}): Promise<Node | undefined> {
+    checkId(id, 'The node id');
+    const key = this.key(id);
+    const old = await this.tx.get('nodes', key);
+    if (old === undefined) return undefined;
+    const node = decodeNode(old);
+    await this.tx.delete('nodes', key);
+    await this.manager.indexes.writeNodeEntries(this.tx, node, undefined);
+    if (options.cascadeEdges === true) {
+      for (const edgeId of new Set(await this.manager.indexes.edgeIds(id, {}, this.tx))) await this.deleteEdge(edgeId);
+    }
+    return node;
+  }
+
+  /** Inserts or replaces an edge and its graph entries. */
+  async insertEdge(edge: Edge): Promise<void> {
+    if (typeof edge !== 'object' || edge === null) throw new StorageError('INVALID_ARGUMENT', 'An edge must be an object.');
+    checkId(edge.id, 'The edge id');
+    checkId(edge.fromNode, `Edge ${JSON.stringify(edge.id)}: fromNode`);
+    checkId(edge.toNode, `Edge ${JSON.stringify(edge.id)}: toNode`);
+    const bytes = encodeEdge(edge);
+    const key = this.key(edge.id);
+    const old = await this.tx.get('edges', key);
+    await this.tx.put('edges', key, bytes);
+    await this.manager.indexes.writeEdgeEntries(this.tx, old === undefined ? undefined : decodeEdge(old), edge);
+  }
+
+  /** Deletes an edge and its graph entries; resolves to the removed edge. */
+  async deleteEdge(id: string): Promise<Edge | undefined> {
+    checkId(id, 'The edge id');
+    const key = this.key(id);
+    const old = await this.tx.get('edges', key);
+    if (old === undefined) return undefined;
+    const edge = decodeEdge(old);
+    await this.tx.delete('edges', key);
+    await this.manager.indexes.writeEdgeEntries(this.tx, edge, undefined);
+    return edge;
+  }
+
+  /** Inserts or replaces an embedding and its indexed vector. */
+  async insertEmbedding(embedding: Embedding): Promise<void> {
+    if (typeof embedding !== 'object' || embedding === null) throw new StorageError('INVALID_ARGUMENT', 'An embedding must be an object.');
+    checkId(embedding.id, 'The embedding id');
+    const vector = toFloat32(embedding.vector, `Embedding ${JSON.stringify(embedding.id)}: vector`);
+    const bytes = encodeEmbedding(embedding);
+    await this.vectorsWriter().check(embedding.id, vector);
+    await this.tx.put('embeddings', this.key(embedding.id), bytes);
+    await this.vectorsWriter().upsert(embedding.id, vector);
+  }
+
+  /** Deletes an embedding and its vector; resolves to the removed embedding. */
+  async deleteEmbedding(id: string): Promise<Embedding | undefined> {
+    checkId(id, 'The embedding id');
+    const key = this.key(id);
+    const old = await this.tx.get('embeddings', key);
+    if (old === undefined) return undefined;
+    await this.tx.delete('embeddings', key);
+    await this.vectorsWriter().remove(id);
+    return decodeEmbedding(old);
+  }
+
+  /** @internal Writes what was buffered (vector blocks); called once before the commit. */
+  async finish(): Promise<(() => void) | undefined> {
+    if (this.vectorWriter === undefined) return undefined;
+    const changes = await this.vectorWriter.finish();
+    return () => this.manager.vectors.committed(changes);
+  }
+
+  private vectorsWriter(): VectorWriter {
+    this.vectorWriter ??= this.manager.vectors.writer(this.tx);
+    return this.vectorWriter;
+  }
+}
+
+/**
+ * Runs `fn` in one write transaction of `engine` in which any number of managers of that engine write (the
+ * DatabaseCoordinator moves records between namespaces this way): `bind(manager)` gives that manager's writer.
+ */
+export async function writeTogether<T>(
+  engine: StorageEngine,
+  fn: (bind: (manager: StorageManager) => ManagerWriter) => Promise<T>,
+  durability?: Durability,
+): Promise<T> {
+  const afterCommit: (() => void)[] = [];
+  const result = await engine.write(
+    STORAGE_STORES,
+    async (tx) => {
+      const writers = new Map<StorageManager, ManagerWriter>();
+      const bind = (manager: StorageManager): ManagerWriter => {
+        if (manager.engine !== engine) throw new StorageError('INVALID_ARGUMENT', 'A manager of another engine cannot join this transaction.');
+        let writer = writers.get(manager);
+        if (writer === undefined) {
+          writer = new ManagerWriter(manager, tx);
+          writers.set(manager, writer);
+        }
+        return writer;
+      };
+      const value = await fn(bind);
+      for (const writer of writers.values()) {
+        const done = await writer.finish();
+        if (done !== undefined) afterCommit.push(done);
+      }
+      return value;
+    },
+    durability === undefined ? undefined : { durability },
+  );
+  for (const done of afterCommit) done();
+  return result;
+}
+

@@ -1,0 +1,93 @@
+/**
+ * DatabaseType x TemperatureTier, as DOMAIN.md lists them, the routing of node types to databases, and the
+ * namespaces the DatabaseCoordinator gives each (database, tier, archive quarter).
+ */
+import { StorageError } from '../engine/errors.js';
+import type { NodeType } from '../model/schemas.js';
+
+/** The tiers of each database type. `Single` is the one tier of an untiered database. */
+export const DATABASE_TIERS = {
+  Conversations: ['Active', 'Recent', 'Archive'],
+  Knowledge: ['Active', 'Stable', 'Inferred'],
+  Embeddings: ['Active', 'Recent', 'Archive'],
+  ToolResults: ['Single'],
+  Experience: ['Single'],
+  Summaries: ['Session', 'Daily', 'Weekly', 'Monthly'],
+  Meta: ['Single'],
+  Logs: ['Single'],
+} as const;
+
+/** A database type of DOMAIN.md. */
+export type DatabaseType = keyof typeof DATABASE_TIERS;
+/** The database types. */
+export const DATABASE_TYPES = Object.keys(DATABASE_TIERS) as DatabaseType[];
+/** A tier of database `D`. */
+export type TierOf<D extends DatabaseType> = (typeof DATABASE_TIERS)[D][number];
+/** Any temperature tier. */
+export type TemperatureTier = TierOf<DatabaseType>;
+
+/**
+ * Which database holds each node type. DOMAIN.md places nine types; the other four are placed here: Bookmark,
+ * ImageMetadata and AudioTranscript are knowledge the agent derives or keeps (Knowledge), ModelInfo describes the
+ * installation (Meta). Edges live in Knowledge/Active whatever tier their nodes are in.
+ */
+export const NODE_DATABASE = {
+  Chat: 'Conversations',
+  Message: 'Conversations',
+  Attachment: 'Conversations',
+  Summary: 'Summaries',
+  Entity: 'Knowledge',
+  Bookmark: 'Knowledge',
+  ImageMetadata: 'Knowledge',
+  AudioTranscript: 'Knowledge',
+  WebSearch: 'ToolResults',
+  ScrapedPage: 'ToolResults',
+  ActionOutcome: 'Experience',
+  ModelInfo: 'Meta',
+  Log: 'Logs',
+} as const satisfies { readonly [K in NodeType]: DatabaseType };
+
+/** Where a record lives: database, tier and, for an Archive tier, the quarter (`2024-Q1`). */
+export interface Location {
+  readonly database: DatabaseType;
+  readonly tier: TemperatureTier;
+  readonly quarter?: string;
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+/** Conversation data older than this (by its own time) leaves Active for Recent. */
+export const ACTIVE_MAX_AGE = 30 * DAY;
+/** ... and older than this leaves Recent for its Archive quarter. */
+export const RECENT_MAX_AGE = 90 * DAY;
+
+/** The UTC quarter of an epoch-ms time: `2024-Q1` for January to March 2024. */
+export function quarterOf(time: number): string {
+  if (!Number.isFinite(time)) throw new StorageError('INVALID_ARGUMENT', `A time must be a finite number of epoch milliseconds, got ${time}.`);
+  const date = new Date(time);
+  return `${date.getUTCFullYear()}-Q${Math.floor(date.getUTCMonth() / 3) + 1}`;
+}
+
+const QUARTER = /^\d{4}-Q[1-4]$/;
+
+/** The namespace of a location: `Conversations/Active`, `Conversations/Archive/2024-Q1`, `Logs/Single`. */
+export function namespaceOf(location: Location): string {
+  const tiers = DATABASE_TIERS[location.database] as readonly string[] | undefined;
+  if (tiers === undefined) throw new StorageError('INVALID_ARGUMENT', `Unknown database ${JSON.stringify(location.database)}; expected one of ${DATABASE_TYPES.join(', ')}.`);
+  if (!tiers.includes(location.tier)) {
+    throw new StorageError('INVALID_ARGUMENT', `${location.database} has no tier ${JSON.stringify(location.tier)}; its tiers: ${tiers.join(', ')}.`);
+  }
+  if (location.tier === 'Archive') {
+    if (location.quarter === undefined || !QUARTER.test(location.quarter)) {
+      throw new StorageError('INVALID_ARGUMENT', `An Archive location needs a quarter like "2024-Q1", got ${JSON.stringify(location.quarter)}.`);
+    }
+    return `${location.database}/Archive/${location.quarter}`;
+  }
+  return `${location.database}/${location.tier}`;
+}
+
+/** The Summaries tier a summary's length calls for: < 1000 characters Daily, < 5000 Weekly, else Monthly. */
+export function summaryTier(content: string): TierOf<'Summaries'> {
+  if (content.length < 1000) return 'Daily';
+  if (content.length < 5000) return 'Weekly';
+  return 'Monthly';
+}

@@ -1,0 +1,433 @@
+/**
+ * Exact k-NN by cosine similarity over embeddings stored as blocks of unit vectors (see vector-block.ts).
+ *
+ * Writes go through a {@link VectorWriter} bound to the caller's write transaction, so a vector changes in the same
+ * atomic commit as its embedding record. Queries read every block once and keep them in memory (`cache`), keyed by
+ * the index's generation: each query reads the state (one small get), and only a generation this process did not
+ * produce (another process or tab wrote) makes it read the blocks again. A restart reads the blocks, never the
+ * embeddings: the index is persistent.
+ */
+import { decodeKey } from '../codec/keys.js';
+import { StorageError } from '../engine/errors.js';
+import type { ReadTransaction, StorageEngine, WriteTransaction } from '../engine/types.js';
+import { nsKey } from './layout.js';
+import {
+  blockCapacity,
+  decodeBlock,
+  decodeSlot,
+  decodeState,
+  encodeBlock,
+  encodeSlot,
+  encodeState,
+  normalized,
+  type SlotRef,
+  type VectorBlock,
+  type VectorIndexState,
+} from './vector-block.js';
+
+const STORE = 'vectors';
+/** Blocks read per scan page when loading the index. */
+const LOAD_PAGE = 256;
+
+/** One k-NN result: the embedding's id, its cosine similarity `score`, and `distance` = 1 - score. */
+export interface VectorMatch {
+  readonly id: string;
+  readonly score: number;
+  readonly distance: number;
+}
+
+/** What a query runs over: the blocks by number, and where each id lives. */
+interface LoadedIndex {
+  readonly generation: number;
+  readonly dimensions: number;
+  readonly blocks: Map<number, VectorBlock>;
+  readonly slots: Map<string, SlotRef>;
+}
+
+/** A committed writer's changes, applied to the cache after the commit. */
+interface CommittedChanges {
+  readonly fromGeneration: number;
+  readonly state: VectorIndexState;
+  readonly blocks: ReadonlyMap<number, VectorBlock>;
+  readonly slots: ReadonlyMap<string, SlotRef | undefined>;
+}
+
+/** The vector index of one namespace. */
+export class VectorIndex {
+  private cache: LoadedIndex | undefined;
+  private readonly stateKey: Uint8Array;
+
+  constructor(
+    private readonly engine: StorageEngine,
+    readonly namespace: string,
+    private readonly configuredDimensions?: number,
+  ) {
+    if (configuredDimensions !== undefined && (!Number.isSafeInteger(configuredDimensions) || configuredDimensions < 1 || configuredDimensions > 65536)) {
+      throw new StorageError('INVALID_ARGUMENT', `vectorDimensions must be an integer from 1 to 65536, got ${configuredDimensions}.`);
+    }
+    this.stateKey = nsKey(namespace, 'm');
+  }
+
+  /** A writer for one write transaction. */
+  writer(tx: WriteTransaction, baseGeneration = 0): VectorWriter {
+    return new VectorWriter(tx, this.namespace, this.stateKey, this.configuredDimensions, baseGeneration);
+  }
+
+  /** The stored state, or undefined before the first vector. */
+  async state(reader: ReadTransaction | StorageEngine = this.engine): Promise<VectorIndexState | undefined> {
+    const bytes = await reader.get(STORE, this.stateKey);
+    return bytes === undefined ? undefined : decodeState(bytes);
+  }
+
+  /** Called after a write transaction that used `writer` committed. */
+  committed(changes: CommittedChanges | undefined): void {
+    if (changes === undefined) return;
+    const cache = this.cache;
+    if (cache === undefined) return;
+    if (cache.generation !== changes.fromGeneration) {
+      this.cache = undefined; // someone else wrote in between: reload on the next query
+      return;
+    }
+    for (const [no, block] of changes.blocks) cache.blocks.set(no, block);
+    for (const [id, ref] of changes.slots) {
+      if (ref === undefined) cache.slots.delete(id);
+      else cache.slots.set(id, ref);
+    }
+    this.cache = { ...cache, generation: changes.state.generation, dimensions: changes.state.dimensions };
+  }
+
+  /** Forgets the in-memory copy (the next query reads the blocks). */
+  invalidate(): void {
+    this.cache = undefined;
+  }
+
+  /**
+   * The `k` stored vectors most similar to `query` by cosine similarity, best first (ties by id). With `candidates`,
+   * only those embedding ids are considered (ids without a vector are ignored).
+   */
+  async nearest(query: Float32Array | readonly number[], k: number, candidates?: Iterable<string>): Promise<VectorMatch[]> {
+    if (!Number.isSafeInteger(k) || k < 0) throw new StorageError('INVALID_ARGUMENT', `k must be a non-negative integer, got ${String(k)}.`);
+    const q = toFloat32(query, 'The query vector');
+    const index = await this.load();
+    if (index === undefined || k === 0) return [];
+    if (q.length !== index.dimensions) {
+      throw new StorageError(
+        'INVALID_ARGUMENT',
+        `The query vector has ${q.length} dimensions; this index (namespace ${JSON.stringify(this.namespace)}) holds ${index.dimensions}-dimensional vectors.`,
+      );
+    }
+    const unit = normalized(q);
+    if (unit.every((x) => x === 0)) throw new StorageError('INVALID_ARGUMENT', 'The query vector is all zeros; cosine similarity needs a direction.');
+    const top = new TopK(k);
+    const dims = index.dimensions;
+    if (candidates !== undefined) {
+      for (const id of new Set(candidates)) {
+        const ref = index.slots.get(id);
+        if (ref === undefined) continue;
+        const block = index.blocks.get(ref.block);
+        if (block === undefined) continue;
+        top.offer(dot(unit, block.vectors, ref.slot * dims, dims), id);
+      }
+    } else {
+      for (const block of index.blocks.values()) {
+        const { ids, vectors } = block;
+        for (let s = 0; s < ids.length; s++) {
+          const id = ids[s];
+          if (id === undefined) continue;
+          top.offer(dot(unit, vectors, s * dims, dims), id);
+        }
+      }
+    }
+    return top.sorted();
+  }
+
+  /** Every stored slot: id -> normalised vector (for verification). Reads inside `tx`. */
+  async readAll(tx: ReadTransaction): Promise<{ state: VectorIndexState | undefined; vectors: Map<string, Float32Array>; slots: Map<string, SlotRef> }> {
+    const state = await this.state(tx);
+    const vectors = new Map<string, Float32Array>();
+    const slots = new Map<string, SlotRef>();
+    if (state === undefined) return { state, vectors, slots };
+    const blocks = await readBlocks(tx, this.namespace);
+    for (const block of blocks.values()) {
+      block.ids.forEach((id, s) => {
+        if (id !== undefined) vectors.set(id, block.vectors.subarray(s * block.dimensions, (s + 1) * block.dimensions));
+      });
+    }
+    for (const entry of await tx.scan(STORE, { prefix: nsKey(this.namespace, 's') })) {
+      const id = decodeKey(entry.key)[2];
+      if (typeof id === 'string') slots.set(id, decodeSlot(entry.value));
+    }
+    return { state, vectors, slots };
+  }
+
+  private async load(): Promise<LoadedIndex | undefined> {
+    const state = await this.state();
+    if (state === undefined) {
+      this.cache = undefined;
+      return undefined;
+    }
+    if (this.cache?.generation === state.generation) return this.cache;
+    const loaded = await this.engine.read([STORE], async (tx) => {
+      const current = await this.state(tx);
+      if (current === undefined) return undefined;
+      const blocks = await readBlocks(tx, this.namespace);
+      const slots = new Map<string, SlotRef>();
+      for (const [no, block] of blocks) {
+        block.ids.forEach((id, slot) => {
+          if (id !== undefined) slots.set(id, { block: no, slot });
+        });
+      }
+      return { generation: current.generation, dimensions: current.dimensions, blocks, slots };
+    });
+    this.cache = loaded;
+    return loaded;
+  }
+}
+
+/** Every block of a namespace, read in pages (one snapshot: `tx`). */
+async function readBlocks(tx: ReadTransaction, namespace: string): Promise<Map<number, VectorBlock>> {
+  const blocks = new Map<number, VectorBlock>();
+  const prefix = nsKey(namespace, 'b');
+  let after: Uint8Array | undefined;
+  for (;;) {
+    const page = await tx.scan(STORE, after === undefined ? { prefix, limit: LOAD_PAGE } : { prefix, gt: after, limit: LOAD_PAGE });
+    for (const entry of page) {
+      const no = decodeKey(entry.key)[2];
+      if (typeof no !== 'number') throw new StorageError('CORRUPTED', 'A vector block key is damaged; run rebuildIndexes().', { store: STORE });
+      blocks.set(no, decodeBlock(entry.value));
+    }
+    if (page.length < LOAD_PAGE) return blocks;
+    after = page[page.length - 1]!.key;
+  }
+}
+
+/**
+ * Vector changes inside one write transaction. Blocks it touches are read once, changed in memory and written by
+ * {@link finish}, so a batch of inserts rewrites each block once.
+ */
+export class VectorWriter {
+  private state: VectorIndexState | undefined;
+  private loaded = false;
+  private fromGeneration = 0;
+  private readonly dirty = new Map<number, VectorBlock>();
+  private readonly slotChanges = new Map<string, SlotRef | undefined>();
+
+  constructor(
+    private readonly tx: WriteTransaction,
+    private readonly namespace: string,
+    private readonly stateKey: Uint8Array,
+    private readonly configuredDimensions: number | undefined,
+    /** The generation to continue from when no state is stored (a rebuild deleted it): generations never repeat. */
+    private readonly baseGeneration: number,
+  ) {}
+
+  /** Checks a vector against the index's dimensions before anything is written. */
+  async check(id: string, vector: Float32Array): Promise<void> {
+    const state = await this.loadState();
+    const expected = state?.dimensions ?? this.configuredDimensions;
+    if (vector.length === 0) throw new StorageError('INVALID_ARGUMENT', `Embedding ${JSON.stringify(id)} has an empty vector.`);
+    if (expected !== undefined && vector.length !== expected) {
+      throw new StorageError(
+        'INVALID_ARGUMENT',
+        `Embedding ${JSON.stringify(id)} has ${vector.length} dimensions; this index (namespace ${JSON.stringify(this.namespace)}) holds ${expected}-dimensional vectors. Store other models' vectors in another namespace.`,
+      );
+    }
+  }
+
+  /** Inserts or replaces the vector of `id`. */
+  async upsert(id: string, vector: Float32Array): Promise<void> {
+    await this.check(id, vector);
+    let state = this.state ?? this.initialState(vector.length);
+    const dims = state.dimensions;
+    const unit = normalized(vector);
+    let ref = await this.slotOf(id);
+    if (ref === undefined) {
+      const tail = state.blocks - 1;
+      const tailBlock = tail >= 0 ? await this.block(tail, state) : undefined;
+      if (tailBlock !== undefined && tailBlock.ids.length < state.capacity) {
+        ref = { block: tail, slot: tailBlock.ids.length };
+      } else {
+        ref = { block: state.blocks, slot: 0 };
+        this.dirty.set(ref.block, { dimensions: dims, ids: [], vectors: new Float32Array(state.capacity * dims) });
+        state = { ...state, blocks: state.blocks + 1 };
+      }
+      state = { ...state, live: state.live + 1 };
+      this.slotChanges.set(id, ref);
+      await this.tx.put(STORE, nsKey(this.namespace, 's', id), encodeSlot(ref));
+    }
+    const block = await this.block(ref.block, state);
+    if (block === undefined) throw this.missingBlock(ref.block);
+    block.ids[ref.slot] = id;
+    block.vectors.set(unit, ref.slot * dims);
+    this.state = state;
+  }
+
+  /** Removes the vector of `id`; resolves to whether there was one. */
+  async remove(id: string): Promise<boolean> {
+    const state = await this.loadState();
+    if (state === undefined) return false;
+    const ref = await this.slotOf(id);
+    if (ref === undefined) return false;
+    const block = await this.block(ref.block, state);
+    if (block === undefined) throw this.missingBlock(ref.block);
+    block.ids[ref.slot] = undefined;
+    block.vectors.fill(0, ref.slot * state.dimensions, (ref.slot + 1) * state.dimensions);
+    this.slotChanges.set(id, undefined);
+    await this.tx.delete(STORE, nsKey(this.namespace, 's', id));
+    this.state = { ...state, live: state.live - 1 };
+    return true;
+  }
+
+  /** Writes the changed blocks and the new state; returns what the cache must learn once the commit is done. */
+  async finish(): Promise<CommittedChanges | undefined> {
+    if (this.dirty.size === 0 && this.slotChanges.size === 0) return undefined;
+    const state = { ...this.state!, generation: this.fromGeneration + 1 };
+    for (const [no, block] of this.dirty) await this.tx.put(STORE, nsKey(this.namespace, 'b', no), encodeBlock(trimmed(block)));
+    await this.tx.put(STORE, this.stateKey, encodeState(state));
+    const blocks = new Map<number, VectorBlock>();
+    for (const [no, block] of this.dirty) blocks.set(no, trimmed(block));
+    return { fromGeneration: this.fromGeneration, state, blocks, slots: this.slotChanges };
+  }
+
+  private initialState(dimensions: number): VectorIndexState {
+    return { dimensions, capacity: blockCapacity(dimensions), blocks: 0, live: 0, generation: this.fromGeneration };
+  }
+
+  private async loadState(): Promise<VectorIndexState | undefined> {
+    if (!this.loaded) {
+      const bytes = await this.tx.get(STORE, this.stateKey);
+      this.state = bytes === undefined ? undefined : decodeState(bytes);
+      this.fromGeneration = this.state?.generation ?? this.baseGeneration;
+      this.loaded = true;
+      if (this.state !== undefined && this.configuredDimensions !== undefined && this.state.dimensions !== this.configuredDimensions) {
+        throw new StorageError(
+          'INVALID_ARGUMENT',
+          `This manager was opened with vectorDimensions ${this.configuredDimensions}, but the stored index (namespace ${JSON.stringify(this.namespace)}) holds ${this.state.dimensions}-dimensional vectors.`,
+        );
+      }
+    }
+    return this.state;
+  }
+
+  private async slotOf(id: string): Promise<SlotRef | undefined> {
+    if (this.slotChanges.has(id)) return this.slotChanges.get(id);
+    const bytes = await this.tx.get(STORE, nsKey(this.namespace, 's', id));
+    return bytes === undefined ? undefined : decodeSlot(bytes);
+  }
+
+  private async block(no: number, state: VectorIndexState): Promise<VectorBlock | undefined> {
+    const cached = this.dirty.get(no);
+    if (cached !== undefined) return cached;
+    const bytes = await this.tx.get(STORE, nsKey(this.namespace, 'b', no));
+    if (bytes === undefined) return undefined;
+    const block = decodeBlock(bytes, state.capacity);
+    if (block.dimensions !== state.dimensions) throw this.missingBlock(no);
+    this.dirty.set(no, block);
+    return block;
+  }
+
+  private missingBlock(no: number): StorageError {
+    return new StorageError('CORRUPTED', `Vector block ${no} of namespace ${JSON.stringify(this.namespace)} is missing or damaged; run rebuildIndexes().`, {
+      store: STORE,
+    });
+  }
+}
+
+/** The block with its vector array cut to its slots (blocks being filled keep spare room). */
+function trimmed(block: VectorBlock): VectorBlock {
+  const used = block.ids.length * block.dimensions;
+  return block.vectors.length === used ? block : { ...block, vectors: block.vectors.slice(0, used) };
+}
+
+/** A Float32Array of `vector` (the same object when it already is one); rejects non-finite numbers. */
+export function toFloat32(vector: Float32Array | readonly number[], what: string): Float32Array {
+  const out = vector instanceof Float32Array ? vector : Float32Array.from(vector as readonly number[]);
+  if (!(vector instanceof Float32Array) && !Array.isArray(vector)) {
+    throw new StorageError('INVALID_ARGUMENT', `${what} must be a Float32Array or an array of numbers.`);
+  }
+  for (let i = 0; i < out.length; i++) {
+    if (!Number.isFinite(out[i])) throw new StorageError('INVALID_ARGUMENT', `${what} has a non-finite number at index ${i}.`);
+  }
+  return out;
+}
+
+/** Dot product of `q` with `dims` floats of `v` from `offset`, four lanes at a time. */
+function dot(q: Float32Array, v: Float32Array, offset: number, dims: number): number {
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  let i = 0;
+  const end4 = dims - (dims % 4);
+  for (; i < end4; i += 4) {
+    a += q[i]! * v[offset + i]!;
+    b += q[i + 1]! * v[offset + i + 1]!;
+    c += q[i + 2]! * v[offset + i + 2]!;
+    d += q[i + 3]! * v[offset + i + 3]!;
+  }
+  for (; i < dims; i++) a += q[i]! * v[offset + i]!;
+  return a + b + c + d;
+}
+
+/** The best `k` (score, id) pairs seen: a min-heap on score (ties: the larger id is worse). */
+class TopK {
+  private readonly scores: number[] = [];
+  private readonly ids: string[] = [];
+
+  constructor(private readonly k: number) {}
+
+  offer(score: number, id: string): void {
+    const n = this.scores.length;
+    if (n < this.k) {
+      this.scores.push(score);
+      this.ids.push(id);
+      this.up(n);
+    } else if (n > 0 && worse(this.scores[0]!, this.ids[0]!, score, id)) {
+      this.scores[0] = score;
+      this.ids[0] = id;
+      this.down(0);
+    }
+  }
+
+  sorted(): VectorMatch[] {
+    const order = this.scores.map((_, i) => i);
+    order.sort((x, y) => this.scores[y]! - this.scores[x]! || (this.ids[x]! < this.ids[y]! ? -1 : this.ids[x]! > this.ids[y]! ? 1 : 0));
+    return order.map((i) => {
+      const score = Math.min(1, Math.max(-1, this.scores[i]!));
+      return { id: this.ids[i]!, score, distance: 1 - score };
+    });
+  }
+
+  private up(i: number): void {
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!worse(this.scores[i]!, this.ids[i]!, this.scores[parent]!, this.ids[parent]!)) break;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  private down(i: number): void {
+    const n = this.scores.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < n && worse(this.scores[l]!, this.ids[l]!, this.scores[m]!, this.ids[m]!)) m = l;
+      if (r < n && worse(this.scores[r]!, this.ids[r]!, this.scores[m]!, this.ids[m]!)) m = r;
+      if (m === i) return;
+      this.swap(i, m);
+      i = m;
+    }
+  }
+
+  private swap(i: number, j: number): void {
+    [this.scores[i], this.scores[j]] = [this.scores[j]!, this.scores[i]!];
+    [this.ids[i], this.ids[j]] = [this.ids[j]!, this.ids[i]!];
+  }
+}
+
+/** Whether (s1, id1) ranks below (s2, id2). */
+function worse(s1: number, id1: string, s2: number, id2: string): boolean {
+  return s1 < s2 || (s1 === s2 && id1 > id2);
+}

@@ -1,0 +1,195 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StorageError } from '../engine/errors.js';
+import type { StorageEngine } from '../engine/types.js';
+import type { Node } from '../model/schemas.js';
+import { NODE_TYPES } from '../model/schemas.js';
+import { DatabaseCoordinator, type LifecycleReport } from '../storage/coordinator.js';
+import { STORAGE_STORES } from '../storage/layout.js';
+import { NODE_DATABASE, namespaceOf, type Location } from '../storage/tiers.js';
+import type { EngineFixture } from './engine-suite.js';
+import { expectStorageError } from './engine-suite.js';
+import { withFailingWrites } from './faulty-engine.js';
+import { allSampleNodes, edge, embedding, message, sampleNodes } from './samples.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+/** "Now" of the lifecycle tests: 2024-06-15 UTC. */
+const NOW = Date.UTC(2024, 5, 15);
+
+/** The namespaces holding node `id`, found by reading every location's manager directly. */
+async function whereIs(coordinator: DatabaseCoordinator, id: string, locations: readonly Location[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const location of locations) if ((await coordinator.manager(location).getNode(id)) !== undefined) found.push(namespaceOf(location));
+  return found;
+}
+
+const CONVERSATION_LOCATIONS: Location[] = [
+  { database: 'Conversations', tier: 'Active' },
+  { database: 'Conversations', tier: 'Recent' },
+  { database: 'Conversations', tier: 'Archive', quarter: '2024-Q1' },
+  { database: 'Conversations', tier: 'Archive', quarter: '2023-Q4' },
+];
+
+/**
+ * The DatabaseCoordinator behaviour every engine must show: routing, read cascade, lifecycle moves in bounded
+ * batches, promotion, summary tiers, cross-tier queries, and atomic moves under a write that fails part-way.
+ */
+export function testDatabaseCoordinator<E extends StorageEngine>(name: string, createFixture: () => EngineFixture<E> | Promise<EngineFixture<E>>): void {
+  describe(`${name} DatabaseCoordinator`, () => {
+    let fixture: EngineFixture<E>;
+    let engine: E;
+    let coordinator: DatabaseCoordinator<E>;
+
+    beforeEach(async () => {
+      fixture = await createFixture();
+      engine = await fixture.open(STORAGE_STORES);
+      coordinator = new DatabaseCoordinator(engine);
+    });
+
+    afterEach(async () => {
+      await engine.close();
+      await fixture.destroy?.();
+    });
+
+    /** Messages 10, 40 and 100 days old in one chat (the last from 2024-Q1), a chat updated 45 days ago. */
+    const seedAges = async (c: DatabaseCoordinator): Promise<void> => {
+      await c.insertEmbedding(embedding('emb_old', [1, 0, 0]));
+      await c.insertEmbedding(embedding('emb_new', [0, 1, 0]));
+      await c.insertNode(message('m_new', 'chat', NOW - 10 * DAY, { embeddingId: 'emb_new' as never }));
+      await c.insertNode(message('m_mid', 'chat', NOW - 40 * DAY));
+      await c.insertNode(message('m_old', 'chat', NOW - 100 * DAY, { embeddingId: 'emb_old' as never }));
+      await c.insertNode({ ...sampleNodes().Chat, id: 'chat', createdAt: NOW - 200 * DAY, updatedAt: NOW - 45 * DAY } as Node);
+    };
+
+    it('routes every node type to its database and reads it back through the cascade', async () => {
+      for (const node of allSampleNodes()) {
+        const location = await coordinator.insertNode(node);
+        expect(location.database, node.type).toBe(NODE_DATABASE[node.type]);
+        expect((await coordinator.getNode(node.id))?.type).toBe(node.type);
+        expect(await coordinator.locateNode(node.id, { type: node.type })).toEqual(location);
+      }
+      expect(NODE_TYPES.every((type) => NODE_DATABASE[type] !== undefined)).toBe(true);
+      expect(await coordinator.getNode('absent')).toBeUndefined();
+      await expectStorageError(() => coordinator.getNode(''), 'INVALID_ARGUMENT');
+      await expectStorageError(() => coordinator.insertNode({ ...sampleNodes().Entity, id: '' } as Node), 'INVALID_ARGUMENT');
+      await expectStorageError(() => coordinator.manager({ database: 'Logs', tier: 'Active' } as never), 'INVALID_ARGUMENT');
+    });
+
+    it('runLifecycle moves Active -> Recent after 30 days and Recent -> Archive/quarter after 90, embeddings along', async () => {
+      await seedAges(coordinator);
+      const report = await coordinator.runLifecycle(NOW);
+      expect(report).toMatchObject({ toRecent: 3, toArchive: 1, embeddingsMoved: 2, done: true });
+      expect(await whereIs(coordinator, 'm_new', CONVERSATION_LOCATIONS)).toEqual(['Conversations/Active']);
+      expect(await whereIs(coordinator, 'm_mid', CONVERSATION_LOCATIONS)).toEqual(['Conversations/Recent']);
+      expect(await whereIs(coordinator, 'chat', CONVERSATION_LOCATIONS)).toEqual(['Conversations/Recent']);
+      expect(await whereIs(coordinator, 'm_old', CONVERSATION_LOCATIONS)).toEqual(['Conversations/Archive/2024-Q1']);
+      expect(await coordinator.archiveQuarters('Conversations')).toEqual(['2024-Q1']);
+      expect(await coordinator.locateEmbedding('emb_old')).toEqual({ database: 'Embeddings', tier: 'Archive', quarter: '2024-Q1' });
+      expect(await coordinator.locateEmbedding('emb_new')).toEqual({ database: 'Embeddings', tier: 'Active' });
+      // The cascade finds every record, with or without a hint; the embedding follows the node.
+      for (const id of ['m_new', 'm_mid', 'm_old', 'chat']) expect((await coordinator.getNode(id))?.id).toBe(id);
+      expect((await coordinator.getNode('m_old', { type: 'Message', timestampHint: NOW - 100 * DAY }))?.id).toBe('m_old');
+      expect((await coordinator.getEmbeddingByNode('m_old'))?.id).toBe('emb_old');
+      // Nothing more is due; every tier's indexes agree with its records.
+      expect(await coordinator.runLifecycle(NOW)).toMatchObject({ toRecent: 0, toArchive: 0, batches: 0, done: true });
+      for (const location of [...CONVERSATION_LOCATIONS.slice(0, 3), { database: 'Embeddings', tier: 'Archive', quarter: '2024-Q1' } as Location]) {
+        expect((await coordinator.manager(location).indexes.verify()).ok, namespaceOf(location)).toBe(true);
+      }
+    });
+
+    it('works in bounded batches, reports progress, and a later run continues', async () => {
+      for (let i = 0; i < 7; i++) await coordinator.insertNode(message(`m${i}`, 'c', NOW - (35 + i) * DAY));
+      const progress: LifecycleReport[] = [];
+      const first = await coordinator.runLifecycle(NOW, { batchSize: 2, maxBatches: 2, onProgress: (p) => progress.push(p) });
+      expect(first).toMatchObject({ toRecent: 4, batches: 2, done: false });
+      expect(progress.map((p) => p.toRecent)).toEqual([2, 4]);
+      const second = await coordinator.runLifecycle(NOW, { batchSize: 2 });
+      expect(second).toMatchObject({ toRecent: 3, done: true });
+      expect((await coordinator.manager({ database: 'Conversations', tier: 'Recent' }).indexes.nodeIdsOfType('Message')).length).toBe(7);
+      await expectStorageError(() => coordinator.runLifecycle(NOW, { batchSize: 0 }), 'INVALID_ARGUMENT');
+    });
+
+    it("a chat's messages across tiers, in timestamp order", async () => {
+      await seedAges(coordinator);
+      await coordinator.runLifecycle(NOW);
+      await coordinator.insertNode(message('m_newest', 'chat', NOW - DAY));
+      expect((await coordinator.messagesOfChat('chat')).map((m) => m.id)).toEqual(['m_old', 'm_mid', 'm_new', 'm_newest']);
+      expect((await coordinator.messagesOfChat('chat', { reverse: true, limit: 3 })).map((m) => m.id)).toEqual(['m_newest', 'm_new', 'm_mid']);
+    });
+
+    it('updating a node keeps it in the tier that holds it', async () => {
+      await seedAges(coordinator);
+      await coordinator.runLifecycle(NOW);
+      await coordinator.insertNode(message('m_mid', 'chat', NOW - 40 * DAY, { textContent: 'edited' }));
+      expect(await whereIs(coordinator, 'm_mid', CONVERSATION_LOCATIONS)).toEqual(['Conversations/Recent']);
+      expect(((await coordinator.getNode('m_mid')) as { textContent: string }).textContent).toBe('edited');
+    });
+
+    it('entity promotion, explicit tiers, and summaries tiered by length', async () => {
+      const entity = { ...sampleNodes().Entity, id: 'ada' } as Node;
+      expect(await coordinator.insertNode(entity)).toEqual({ database: 'Knowledge', tier: 'Active' });
+      expect(await coordinator.promoteEntity('ada')).toBe(true);
+      expect(await coordinator.locateNode('ada')).toEqual({ database: 'Knowledge', tier: 'Stable' });
+      expect(await coordinator.promoteEntity('ada')).toBe(false);
+      expect(await coordinator.insertNode({ ...entity, id: 'guess' } as Node, { tier: 'Inferred' })).toEqual({ database: 'Knowledge', tier: 'Inferred' });
+      await coordinator.insertNode(sampleNodes().Bookmark);
+      await expectStorageError(() => coordinator.promoteEntity('Bookmark'), 'INVALID_ARGUMENT');
+
+      const summary = (length: number) => ({ ...sampleNodes().Summary, id: 's1', content: 'x'.repeat(length) }) as Node;
+      expect(await coordinator.insertNode(summary(999))).toEqual({ database: 'Summaries', tier: 'Daily' });
+      expect(await coordinator.insertNode(summary(1000))).toEqual({ database: 'Summaries', tier: 'Weekly' });
+      expect(await coordinator.insertNode(summary(5000))).toEqual({ database: 'Summaries', tier: 'Monthly' });
+      const summaryTiers = (['Session', 'Daily', 'Weekly', 'Monthly'] as const).map((tier) => ({ database: 'Summaries', tier }) as Location);
+      expect(await whereIs(coordinator, 's1', summaryTiers)).toEqual(['Summaries/Monthly']);
+      expect(await coordinator.insertNode(summary(10), { tier: 'Session' })).toEqual({ database: 'Summaries', tier: 'Session' });
+      expect(await whereIs(coordinator, 's1', summaryTiers)).toEqual(['Summaries/Session']);
+    });
+
+    it('edges live in one graph whatever tier their nodes are in; delete can cascade them', async () => {
+      await seedAges(coordinator);
+      await coordinator.insertEdge(edge('e1', 'chat', 'm_old', 'CONTAINS_MESSAGE'));
+      await coordinator.insertEdge(edge('e2', 'chat', 'm_new', 'CONTAINS_MESSAGE'));
+      await coordinator.runLifecycle(NOW);
+      expect((await coordinator.neighbours('chat')).map((n) => n.id).sort()).toEqual(['m_new', 'm_old']);
+      expect((await coordinator.deleteNode('m_old', { cascadeEdges: true }))?.id).toBe('m_old');
+      expect((await coordinator.edgesOf('chat')).map((e) => e.id)).toEqual(['e2']);
+      expect(await coordinator.getNode('m_old')).toBeUndefined();
+    });
+
+    it('k-NN across the Embeddings tiers', async () => {
+      await seedAges(coordinator);
+      await coordinator.runLifecycle(NOW);
+      const all = await coordinator.searchSimilar([1, 0.1, 0], 2);
+      expect(all.map((m) => [m.id, namespaceOf(m.location)])).toEqual([
+        ['emb_old', 'Embeddings/Archive/2024-Q1'],
+        ['emb_new', 'Embeddings/Active'],
+      ]);
+      expect((await coordinator.searchSimilar([1, 0.1, 0], 2, { tiers: ['Active'] })).map((m) => m.id)).toEqual(['emb_new']);
+    });
+
+    it('a move failing at any point leaves each record in exactly one tier', async () => {
+      const faulty = withFailingWrites(engine);
+      const c = new DatabaseCoordinator(faulty.engine);
+      await seedAges(c);
+      const ids = ['m_new', 'm_mid', 'm_old', 'chat'];
+      let failAt = 0;
+      for (; ; failAt++) {
+        faulty.fault.failAtOperation = failAt;
+        let failed = false;
+        try {
+          await c.runLifecycle(NOW);
+        } catch (error) {
+          expect(error).toBeInstanceOf(StorageError);
+          failed = true;
+        }
+        for (const id of ids) expect(await whereIs(c, id, CONVERSATION_LOCATIONS), `${id}, failing at write ${failAt}`).toHaveLength(1);
+        for (const id of ['emb_old', 'emb_new']) expect(await c.locateEmbedding(id), `${id} at ${failAt}`).toBeDefined();
+        if (!failed) break;
+        expect(failAt).toBeLessThan(200);
+      }
+      expect(failAt).toBeGreaterThan(5); // the faults really landed inside moves
+      faulty.fault.failAtOperation = undefined;
+      await c.runLifecycle(NOW);
+      expect(await whereIs(c, 'm_old', CONVERSATION_LOCATIONS)).toEqual(['Conversations/Archive/2024-Q1']);
+    });
+  });
+}

@@ -1,0 +1,478 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeKey } from '../codec/keys.js';
+import { CodecError } from '../codec/errors.js';
+import { StorageError } from '../engine/errors.js';
+import type { ReadTransaction, StorageEngine } from '../engine/types.js';
+import type { Node } from '../model/schemas.js';
+import { NODE_TYPES } from '../model/schemas.js';
+import { STORAGE_STORES } from '../storage/layout.js';
+import { StorageManager } from '../storage/storage-manager.js';
+import type { EngineFixture } from './engine-suite.js';
+import { expectStorageError } from './engine-suite.js';
+import { withFailingWrites } from './faulty-engine.js';
+import { allSampleNodes, edge, embedding, logEntry, message, randomVectors, sampleNodes } from './samples.js';
+
+const T = 1_700_000_000_000;
+
+/** Wraps `engine` to record which stores its reads touch (engine-level and inside read transactions). */
+export function withReadLog<E extends StorageEngine>(engine: E): { engine: E; storesRead: string[] } {
+  const storesRead: string[] = [];
+  const logTx = (tx: ReadTransaction): ReadTransaction => ({
+    get: (store, key) => (storesRead.push(store), tx.get(store, key)),
+    getMany: (store, keys) => (storesRead.push(store), tx.getMany(store, keys)),
+    scan: (store, options) => (storesRead.push(store), tx.scan(store, options)),
+    scanKeys: (store, options) => (storesRead.push(store), tx.scanKeys(store, options)),
+    count: (store, range) => (storesRead.push(store), tx.count(store, range)),
+  });
+  const wrapped = new Proxy(engine, {
+    get(target, property) {
+      if (property === 'read') {
+        return <T>(stores: readonly string[], fn: (tx: ReadTransaction) => Promise<T> | T) => target.read(stores, (tx) => fn(logTx(tx)));
+      }
+      if (property === 'get' || property === 'getMany' || property === 'scan' || property === 'scanKeys' || property === 'count') {
+        return (store: string, ...rest: unknown[]) => {
+          storesRead.push(store);
+          return (target[property] as (...args: unknown[]) => unknown).call(target, store, ...rest);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { engine: wrapped, storesRead };
+}
+
+/** Cosine similarity computed the plain way, for checking k-NN results. */
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+/** Plain objects of nodes (drops undefined optionals) for comparisons. */
+const plain = (value: unknown): unknown =>
+  JSON.parse(JSON.stringify(value, (_k, v: unknown) => (v instanceof Float32Array ? Array.from(v) : v))) as unknown;
+
+/**
+ * The StorageManager behaviour every engine must show: records, indexes in the record's transaction, time, graph
+ * and vector queries, verification and repair. Run it in one line per engine, like the conformance suite.
+ */
+export function testStorageManager<E extends StorageEngine>(
+  name: string,
+  createFixture: () => EngineFixture<E> | Promise<EngineFixture<E>>,
+  options: { vectorCount?: number } = {},
+): void {
+  describe(`${name} StorageManager`, () => {
+    let fixture: EngineFixture<E>;
+    let engine: E;
+    let manager: StorageManager<E>;
+    const opened: StorageEngine[] = [];
+
+    const reopen = async (): Promise<StorageManager<E>> => {
+      await engine.close();
+      engine = await fixture.open(STORAGE_STORES);
+      opened.push(engine);
+      manager = new StorageManager(engine);
+      return manager;
+    };
+
+    beforeEach(async () => {
+      fixture = await createFixture();
+      engine = await fixture.open(STORAGE_STORES);
+      opened.push(engine);
+      manager = new StorageManager(engine);
+    });
+
+    afterEach(async () => {
+      for (const e of opened.splice(0)) await e.close();
+      await fixture.destroy?.();
+    });
+
+    describe('nodes', () => {
+      it('stores and reads back a node of every type, as objects and as views', async () => {
+        const nodes = allSampleNodes();
+        await manager.insertNodes(nodes);
+        for (const node of nodes) {
+          expect(plain(await manager.getNode(node.id)), node.type).toEqual(plain(node));
+          const view = await manager.getNodeView(node.id);
+          expect(view?.type).toBe(node.type);
+          expect(view?.id).toBe(node.id);
+        }
+        const message = await manager.getNodeView('Message');
+        expect(message?.type === 'Message' && message.timestamp).toBe(T);
+        expect(await manager.getNode('absent')).toBeUndefined();
+        expect((await manager.getNodes(['Chat', 'nope', 'Log'])).map((n) => n?.type)).toEqual(['Chat', undefined, 'Log']);
+      });
+
+      it('insert is an upsert and moves the index entries with the value', async () => {
+        await manager.insertNode(message('m1', 'chat_a', T));
+        await manager.insertNode(message('m1', 'chat_b', T + 5, { sender: 'assistant' }));
+        expect((await manager.getNode('m1')) as { chatId: string }).toMatchObject({ chatId: 'chat_b', timestamp: T + 5 });
+        expect(await manager.indexes.findNodeIds('Message', 'chatId', 'chat_a')).toEqual([]);
+        expect(await manager.indexes.findNodeIds('Message', 'chatId', 'chat_b')).toEqual(['m1']);
+        expect(await manager.indexes.findNodeIds('Message', 'sender', 'user')).toEqual([]);
+        expect(await manager.indexes.findNodeIds('Message', 'sender', 'assistant')).toEqual(['m1']);
+        expect((await manager.messagesOfChat('chat_a')).length).toBe(0);
+        expect((await manager.indexes.verify()).ok).toBe(true);
+      });
+
+      it('delete returns the removed node and removes its index entries', async () => {
+        const nodes = allSampleNodes();
+        await manager.insertNodes(nodes);
+        const removed = await manager.deleteNode('Entity');
+        expect(plain(removed)).toEqual(plain(sampleNodes().Entity));
+        expect(await manager.deleteNode('Entity')).toBeUndefined();
+        expect(await manager.getNode('Entity')).toBeUndefined();
+        expect(await manager.indexes.findNodeIds('Entity', 'entityType', 'PERSON')).toEqual([]);
+        expect(await manager.indexes.nodeIdsOfType('Entity')).toEqual([]);
+        const report = await manager.indexes.verify();
+        expect(report).toMatchObject({ ok: true, checked: { nodes: nodes.length - 1 } });
+        const removedMany = await manager.deleteNodes(['Chat', 'missing', 'Log']);
+        expect(removedMany.map((n) => n?.type)).toEqual(['Chat', undefined, 'Log']);
+      });
+
+      it('rejects empty and malformed ids with a typed error and writes nothing', async () => {
+        const before = await engine.stats();
+        await expectStorageError(() => manager.getNode(''), 'INVALID_ARGUMENT');
+        await expectStorageError(() => manager.getNode(42 as unknown as string), 'INVALID_ARGUMENT');
+        await expectStorageError(() => manager.insertNode({ ...sampleNodes().Chat, id: '' as Node['id'] }), 'INVALID_ARGUMENT');
+        await expectStorageError(() => manager.insertNode({ ...sampleNodes().Chat, id: 'bad\uD800' as Node['id'] }), 'INVALID_ARGUMENT');
+        await expectStorageError(() => manager.insertNode({ ...sampleNodes().Chat, id: 'x'.repeat(1000) as Node['id'] }), 'INVALID_ARGUMENT');
+        await expectStorageError(() => manager.deleteNode(''), 'INVALID_ARGUMENT');
+        await expectStorageError(() => manager.insertEdge(edge('e1', '', 'b', 'REPLY')), 'INVALID_ARGUMENT');
+        await expectStorageError(() => manager.getEmbeddingByNode(''), 'INVALID_ARGUMENT');
+        const error = await expectStorageError(() => manager.getEdge(''), 'INVALID_ARGUMENT');
+        expect(error.message).toMatch(/empty/);
+        expect((await engine.stats()).entries).toEqual(before.entries);
+      });
+
+      it('a batch with one invalid record writes none of it (CodecError names the field)', async () => {
+        const bad = { ...sampleNodes().Message, id: 'm_bad', timestamp: 'yesterday' } as unknown as Node;
+        let caught: unknown;
+        try {
+          await manager.batch({ nodes: [message('m_ok', 'c1', T), bad], edges: [edge('e1', 'm_ok', 'c1', 'IN')] });
+        } catch (error) {
+          caught = error;
+        }
+        expect(caught).toBeInstanceOf(CodecError);
+        expect((caught as CodecError).message).toMatch(/timestamp/);
+        expect(await manager.getNode('m_ok')).toBeUndefined();
+        const stats = await engine.stats();
+        for (const store of STORAGE_STORES) expect(stats.entries[store], store).toBe(0);
+      });
+
+      it('scans nodes by type (paged) and by id prefix', async () => {
+        await manager.insertNodes([...allSampleNodes(), ...['m3', 'm1', 'm2', 'x1'].map((id) => message(id, 'c', T))]);
+        expect((await manager.nodesOfType('Message')).map((n) => n.id)).toEqual(['Message', 'm1', 'm2', 'm3', 'x1']);
+        const page1 = await manager.nodesOfType('Message', { limit: 2 });
+        const page2 = await manager.nodesOfType('Message', { limit: 2, after: page1[1]!.id });
+        expect([...page1, ...page2].map((n) => n.id)).toEqual(['Message', 'm1', 'm2', 'm3']);
+        expect((await manager.nodesWithIdPrefix('m')).map((n) => n.id)).toEqual(['m1', 'm2', 'm3']);
+        expect((await manager.nodesWithIdPrefix('m', { reverse: true, limit: 1 })).map((n) => n.id)).toEqual(['m3']);
+        expect((await manager.nodesWithIdPrefix('')).length).toBe(NODE_TYPES.length + 4);
+      });
+    });
+
+    describe('structural and time indexes', () => {
+      it('finds nodes by every indexed property of DOMAIN.md', async () => {
+        await manager.insertNodes(allSampleNodes());
+        const s = sampleNodes();
+        const cases: [Node['type'], string, string, string][] = [
+          ['Chat', 'topic', 'travel', 'Chat'],
+          ['Message', 'chatId', 'Chat', 'Message'],
+          ['Message', 'sender', 'user', 'Message'],
+          ['Entity', 'entityType', 'PERSON', 'Entity'],
+          ['Entity', 'label', 'Ada Lovelace', 'Entity'],
+          ['Summary', 'chatId', 'Chat', 'Summary'],
+          ['Attachment', 'messageId', 'Message', 'Attachment'],
+          ['Attachment', 'mimeType', 'image/png', 'Attachment'],
+          ['ScrapedPage', 'url', s.ScrapedPage.url, 'ScrapedPage'],
+          ['Bookmark', 'url', s.Bookmark.url, 'Bookmark'],
+          ['ModelInfo', 'name', 'llama', 'ModelInfo'],
+          ['ActionOutcome', 'actionType', 'search', 'ActionOutcome'],
+          ['ActionOutcome', 'conversationContext', 'ctx-1', 'ActionOutcome'],
+          ['Log', 'level', 'info', 'Log'],
+        ];
+        for (const [type, property, value, id] of cases) {
+          expect(await manager.indexes.findNodeIds(type, property as never, value), `${type}.${property}`).toEqual([id]);
+          expect(await manager.indexes.findNodeIds(type, property as never, `${value}-other`), `${type}.${property}`).toEqual([]);
+        }
+        expect((await manager.findNodes('Entity', 'entityType', 'PERSON')).map((n) => n.label)).toEqual(['Ada Lovelace']);
+        expect(await manager.indexes.nodeIdsOfEmbedding('emb_1')).toEqual(['Message']);
+        await expectStorageError(() => manager.indexes.findNodeIds('Entity', 'nickname' as never, 'x'), 'INVALID_ARGUMENT');
+      });
+
+      it('long property values are found exactly, not by their indexed prefix', async () => {
+        const long = 'c'.repeat(300);
+        const a = { ...sampleNodes().ActionOutcome, id: 'a1', conversationContext: `${long}-a` } as Node;
+        const b = { ...sampleNodes().ActionOutcome, id: 'a2', conversationContext: `${long}-b` } as Node;
+        await manager.insertNodes([a, b]);
+        expect(await manager.indexes.findNodeIds('ActionOutcome', 'conversationContext', `${long}-b`)).toEqual(['a2']);
+        expect(await manager.indexes.findNodeIds('ActionOutcome', 'conversationContext', long)).toEqual([]);
+      });
+
+      it("a chat's messages in timestamp order, by range, newest first with a limit", async () => {
+        const times = [50, 10, 40, 20, 30];
+        await manager.insertNodes(times.map((t, i) => message(`m${i}`, 'chat_1', T + t)));
+        await manager.insertNode(message('other', 'chat_2', T + 15));
+        expect((await manager.messagesOfChat('chat_1')).map((m) => m.timestamp - T)).toEqual([10, 20, 30, 40, 50]);
+        expect((await manager.messagesOfChat('chat_1', { from: T + 20, to: T + 40 })).map((m) => m.timestamp - T)).toEqual([20, 30]);
+        expect((await manager.messagesOfChat('chat_1', { reverse: true, limit: 2 })).map((m) => m.timestamp - T)).toEqual([50, 40]);
+        expect((await manager.messagesOfChat('chat_2')).map((m) => m.id)).toEqual(['other']);
+      });
+
+      it('logs by time and level, and nodes of a type in a time range', async () => {
+        await manager.insertNodes([logEntry('l1', T + 1, 'info'), logEntry('l2', T + 2, 'error'), logEntry('l3', T + 3, 'info'), logEntry('l4', T + 4, 'warn')]);
+        expect((await manager.logs()).map((l) => l.id)).toEqual(['l1', 'l2', 'l3', 'l4']);
+        expect((await manager.logs({ level: 'info' })).map((l) => l.id)).toEqual(['l1', 'l3']);
+        expect((await manager.logs({ level: 'info', reverse: true, limit: 1 })).map((l) => l.id)).toEqual(['l3']);
+        expect((await manager.logs({ from: T + 2, to: T + 4 })).map((l) => l.id)).toEqual(['l2', 'l3']);
+        const chats = [0, 100, 200].map((d, i) => ({ ...sampleNodes().Chat, id: `chat${i}`, createdAt: T + d }) as Node);
+        await manager.insertNodes(chats);
+        expect((await manager.nodesInTimeRange('Chat', { from: T + 50 })).map((c) => c.id)).toEqual(['chat1', 'chat2']);
+        await expectStorageError(() => manager.nodesInTimeRange('Entity' as never), 'INVALID_ARGUMENT');
+        await expectStorageError(() => manager.logs({ from: Number.NaN }), 'INVALID_ARGUMENT');
+      });
+    });
+
+    describe('graph', () => {
+      beforeEach(async () => {
+        await manager.insertNodes(['a', 'b', 'c', 'd'].map((id) => ({ ...sampleNodes().Entity, id }) as Node));
+        await manager.insertEdges([
+          edge('e1', 'a', 'b', 'MENTIONS'),
+          edge('e2', 'a', 'c', 'REPLY'),
+          edge('e3', 'd', 'a', 'MENTIONS'),
+          edge('e4', 'a', 'b', 'REPLY'),
+        ]);
+      });
+
+      it('outgoing and incoming edges, by edge type, and neighbours in one call', async () => {
+        expect(await manager.indexes.edgeIds('a', { direction: 'out' })).toEqual(['e1', 'e2', 'e4']);
+        expect(await manager.indexes.edgeIds('a', { direction: 'out', edgeType: 'REPLY' })).toEqual(['e2', 'e4']);
+        expect(await manager.indexes.edgeIds('a', { direction: 'in' })).toEqual(['e3']);
+        expect((await manager.edgesOf('a', { direction: 'in' })).map((e) => e.fromNode)).toEqual(['d']);
+        expect((await manager.edgesOf('b')).map((e) => e.id)).toEqual(['e1', 'e4']);
+        expect(await manager.indexes.neighbourIds('a')).toEqual(['b', 'c', 'd']);
+        expect((await manager.neighbours('a', { direction: 'out', edgeType: 'MENTIONS' })).map((n) => n.id)).toEqual(['b']);
+        await expectStorageError(() => manager.edgesOf('a', { direction: 'sideways' as never }), 'INVALID_ARGUMENT');
+      });
+
+      it('re-pointing an edge moves its graph entries', async () => {
+        await manager.insertEdge(edge('e1', 'c', 'd', 'MENTIONS'));
+        expect(await manager.indexes.edgeIds('a', { direction: 'out', edgeType: 'MENTIONS' })).toEqual([]);
+        expect(await manager.indexes.edgeIds('c', { direction: 'out' })).toEqual(['e1']);
+        expect(await manager.indexes.edgeIds('b', { direction: 'in' })).toEqual(['e4']);
+        expect((await manager.indexes.verify()).ok).toBe(true);
+      });
+
+      it('deleting a node keeps its edges, unless cascadeEdges', async () => {
+        await manager.deleteNode('b');
+        expect(await manager.indexes.edgeIds('a', { direction: 'out' })).toEqual(['e1', 'e2', 'e4']);
+        await manager.deleteNode('a', { cascadeEdges: true });
+        for (const id of ['e1', 'e2', 'e3', 'e4']) expect(await manager.getEdge(id)).toBeUndefined();
+        expect(await manager.indexes.edgeIds('d')).toEqual([]);
+        expect(await manager.indexes.edgeIds('c')).toEqual([]);
+        expect((await manager.indexes.verify()).ok).toBe(true);
+        expect(await manager.deleteEdge('e1')).toBeUndefined();
+      });
+    });
+
+    describe('embeddings and vector search', () => {
+      const dims = 16;
+      const count = options.vectorCount ?? 150;
+      const vectors = randomVectors(count, dims);
+      const ids = vectors.map((_, i) => `emb_${String(i).padStart(4, '0')}`);
+      const insertAll = (m: StorageManager<E>) => m.insertEmbeddings(vectors.map((v, i) => embedding(ids[i]!, v)));
+      const bruteForce = (query: Float32Array, k: number, among: readonly number[] = vectors.map((_, i) => i)) =>
+        among
+          .map((i) => ({ id: ids[i]!, score: cosine(query, vectors[i]!) }))
+          .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1))
+          .slice(0, k);
+
+      it('k-NN returns the exact top k by cosine similarity, with score and distance', async () => {
+        await insertAll(manager);
+        for (const query of randomVectors(5, dims, 7)) {
+          const got = await manager.searchSimilar(query, 10);
+          const want = bruteForce(query, 10);
+          expect(got.map((m) => m.id)).toEqual(want.map((m) => m.id));
+          got.forEach((m, i) => {
+            expect(m.score).toBeCloseTo(want[i]!.score, 5);
+            expect(m.distance).toBeCloseTo(1 - m.score, 12);
+          });
+        }
+        const exact = await manager.searchSimilar(vectors[3]!, 1);
+        expect(exact[0]).toMatchObject({ id: ids[3] });
+        expect(exact[0]!.score).toBeCloseTo(1, 5);
+        expect(await manager.searchSimilar(vectors[0]!, 0)).toEqual([]);
+      });
+
+      it('restricts k-NN to a candidate set', async () => {
+        await insertAll(manager);
+        const among = [5, 17, 42, 99, 120].filter((i) => i < count);
+        const query = randomVectors(1, dims, 9)[0]!;
+        const got = await manager.searchSimilar(query, 3, { candidates: [...among.map((i) => ids[i]!), 'unknown'] });
+        expect(got.map((m) => m.id)).toEqual(bruteForce(query, 3, among).map((m) => m.id));
+      });
+
+      it('updates and deletions change the results; wrong dimensions are rejected and nothing is written', async () => {
+        await insertAll(manager);
+        const target = randomVectors(1, dims, 11)[0]!;
+        await manager.insertEmbedding(embedding(ids[7]!, target));
+        expect((await manager.searchSimilar(target, 1))[0]!.id).toBe(ids[7]);
+        const removed = await manager.deleteEmbedding(ids[7]!);
+        expect(removed?.id).toBe(ids[7]);
+        expect((await manager.searchSimilar(target, 5)).map((m) => m.id)).not.toContain(ids[7]);
+        const before = await engine.stats();
+        await expectStorageError(() => manager.insertEmbedding(embedding('wrong', new Float32Array(dims + 1).fill(1))), 'INVALID_ARGUMENT');
+        await expectStorageError(() => manager.searchSimilar(new Float32Array(dims - 1).fill(1), 3), 'INVALID_ARGUMENT');
+        await expectStorageError(() => manager.searchSimilar(new Float32Array(dims), 3), 'INVALID_ARGUMENT');
+        await expectStorageError(() => manager.insertEmbedding(embedding('nan', new Float32Array(dims).fill(Number.NaN))), 'INVALID_ARGUMENT');
+        expect((await engine.stats()).entries).toEqual(before.entries);
+        expect(await manager.getEmbedding('wrong')).toBeUndefined();
+        expect((await manager.indexes.verify()).ok).toBe(true);
+      });
+
+      it('getEmbeddingByNode follows the node\'s embeddingId', async () => {
+        await manager.insertEmbedding(embedding('emb_1', vectors[0]!));
+        await manager.insertNodes(allSampleNodes());
+        const found = await manager.getEmbeddingByNode('Message');
+        expect(found?.id).toBe('emb_1');
+        expect(Array.from(found!.vector)).toEqual(Array.from(vectors[0]!));
+        expect(await manager.getEmbeddingByNode('Chat')).toBeUndefined();
+        expect(await manager.getEmbeddingByNode('absent')).toBeUndefined();
+      });
+
+      it('is persistent: after a restart queries read the vector blocks, not the embeddings', async () => {
+        await insertAll(manager);
+        const query = randomVectors(1, dims, 3)[0]!;
+        const before = await manager.searchSimilar(query, 5);
+        await engine.close();
+        engine = await fixture.open(STORAGE_STORES);
+        opened.push(engine);
+        const logged = withReadLog(engine);
+        const reopened = new StorageManager(logged.engine);
+        expect(await reopened.searchSimilar(query, 5)).toEqual(before);
+        expect(logged.storesRead).toContain('vectors');
+        expect(logged.storesRead).not.toContain('embeddings');
+        // A warm query reads only the index state.
+        logged.storesRead.length = 0;
+        await reopened.searchSimilar(query, 5);
+        expect(logged.storesRead).toEqual(['vectors']);
+      });
+
+      it('another manager (process, tab) writing makes a warm index reload', async () => {
+        await insertAll(manager);
+        const query = randomVectors(1, dims, 5)[0]!;
+        await manager.searchSimilar(query, 3); // warm
+        const other = new StorageManager(engine);
+        const near = Float32Array.from(query, (x) => x * 2);
+        await other.insertEmbedding(embedding('from-other', near));
+        expect((await manager.searchSimilar(query, 1))[0]!.id).toBe('from-other');
+      });
+    });
+
+    describe('atomicity, verification and repair', () => {
+      it('a write failing part-way leaves neither the record nor any index entry', async () => {
+        const faulty = withFailingWrites(engine);
+        const m = new StorageManager(faulty.engine);
+        await m.insertNodes([message('keep', 'c', T)]);
+        await m.insertEmbedding(embedding('v0', [1, 0, 0, 0]));
+        for (let failAt = 0; ; failAt++) {
+          faulty.fault.failAtOperation = failAt;
+          const work = m.batch({
+            nodes: [message('m1', 'c', T + 1, { embeddingId: 'v1' as never })],
+            edges: [edge('e1', 'm1', 'keep', 'REPLY')],
+            embeddings: [embedding('v1', [0, 1, 0, 0])],
+            deleteNodes: ['keep'],
+          });
+          let failed = false;
+          try {
+            await work;
+          } catch (error) {
+            expect(error).toBeInstanceOf(StorageError);
+            failed = true;
+          }
+          if (!failed) break;
+          expect(await m.getNode('m1'), `failAt ${failAt}`).toBeUndefined();
+          expect(await m.getNode('keep'), `failAt ${failAt}`).toBeDefined();
+          expect((await m.indexes.verify()).ok, `failAt ${failAt}`).toBe(true);
+          expect((await m.searchSimilar([0, 1, 0, 0], 5)).map((x) => x.id)).toEqual(['v0']);
+          expect(failAt).toBeLessThan(100);
+        }
+        faulty.fault.failAtOperation = undefined;
+        expect(await m.getNode('m1')).toBeDefined();
+        expect(await m.getNode('keep')).toBeUndefined();
+        expect((await m.indexes.verify()).ok).toBe(true);
+        expect((await m.searchSimilar([0, 1, 0, 0], 1))[0]!.id).toBe('v1');
+      });
+
+      it('verifyIndexes reports drift and rebuildIndexes repairs it', async () => {
+        await manager.insertNodes(allSampleNodes());
+        await manager.insertEdges([edge('e1', 'Chat', 'Message', 'CONTAINS_MESSAGE')]);
+        await manager.insertEmbeddings(randomVectors(40, 8).map((v, i) => embedding(`v${i}`, v)));
+        await manager.deleteEmbedding('v3'); // leaves a free slot
+        expect((await manager.indexes.verify()).ok).toBe(true);
+
+        const typeKey = encodeKey(['', 'type', 'Chat', 'Chat']);
+        await engine.write(STORAGE_STORES, async (tx) => {
+          await tx.delete('index', typeKey);
+          await tx.put('index', encodeKey(['', 'type', 'Chat', 'ghost']), new Uint8Array(0));
+          await tx.delete('outgoing', encodeKey(['', 'Chat', 'CONTAINS_MESSAGE', 'e1']));
+          await tx.delete('embeddings', encodeKey(['', 'v5']));
+        });
+        const report = await manager.indexes.verify();
+        expect(report.ok).toBe(false);
+        expect(report.missing).toEqual(
+          expect.arrayContaining([
+            { store: 'index', key: ['', 'type', 'Chat', 'Chat'] },
+            { store: 'outgoing', key: ['', 'Chat', 'CONTAINS_MESSAGE', 'e1'] },
+          ]),
+        );
+        expect(report.extra).toEqual(
+          expect.arrayContaining([
+            { store: 'index', key: ['', 'type', 'Chat', 'ghost'] },
+            { store: 'vectors', key: ['', 's', 'v5'] },
+          ]),
+        );
+        const rebuilt = await manager.indexes.rebuild();
+        expect(rebuilt.vectors).toBe(38);
+        expect((await manager.indexes.verify()).ok).toBe(true);
+        expect(await manager.indexes.nodeIdsOfType('Chat')).toEqual(['Chat']);
+        expect((await manager.searchSimilar(randomVectors(1, 8, 1)[0]!, 50)).length).toBe(38);
+      });
+
+      it('namespaces on one engine are isolated', async () => {
+        const a = new StorageManager(engine, { namespace: 'A' });
+        const b = new StorageManager(engine, { namespace: 'AB' });
+        await a.insertNodes(allSampleNodes());
+        await a.insertEmbedding(embedding('e', [1, 2, 3]));
+        await b.insertEmbedding(embedding('e', [1, 2, 3, 4]));
+        expect(await b.getNode('Chat')).toBeUndefined();
+        expect(await manager.getNode('Chat')).toBeUndefined();
+        expect(await b.indexes.nodeIdsOfType('Chat')).toEqual([]);
+        expect((await b.searchSimilar([1, 2, 3, 4], 3)).map((m) => m.id)).toEqual(['e']);
+        expect((await a.indexes.verify()).ok && (await b.indexes.verify()).ok).toBe(true);
+        await a.deleteNode('Chat');
+        expect((await reopen()) && (await new StorageManager(engine, { namespace: 'A' }).getNode('Message'))?.type).toBe('Message');
+      });
+
+      it('an engine without the storage stores is refused with a clear error', async () => {
+        const other = await createFixture();
+        const small = await other.open(['only']);
+        try {
+          const error = await expectStorageError(() => new StorageManager(small), 'STORE_NOT_FOUND');
+          expect(error.message).toMatch(/STORAGE_STORES/);
+        } finally {
+          await small.close();
+          await other.destroy?.();
+        }
+      });
+    });
+  });
+}
