@@ -5,6 +5,7 @@ import {
   decodeRecord,
   defineRecord,
   detectFormat,
+  FORMAT_VERSION,
   encodeRecord,
   t,
   verifyRecord,
@@ -99,6 +100,26 @@ describe('record codec: round trips', () => {
       expect(decoded.list).toEqual(big.list);
       expect(decoded.meta).toEqual(big.meta);
     }
+  });
+
+  it('a field that starts past 64 KiB switches the record to a wide (u32) field table', () => {
+    const small = encodeRecord(Everything, sample());
+    expect(small[6]! & 2).toBe(0);
+    const value = { ...sample(), text: 'x'.repeat(70_000), list: ['after', 'the text'] };
+    const bytes = encodeRecord(Everything, value).slice();
+    expect(bytes[6]! & 2).toBe(2);
+    const { maybe: _maybe, ...expected } = value;
+    expect(decodeRecord(Everything, bytes)).toEqual(expected);
+    expect(viewRecord(Everything, bytes).vector.buffer).toBe(bytes.buffer);
+    expect(viewRecord(Everything, bytes).meta).toEqual(value.meta);
+  });
+
+  it('safe integers are stored as short varints and keep their sign, -0 included', () => {
+    const Ints = defineRecord({ name: 'Ints', typeId: 920, version: 1, fields: { n: t.safeInt() } });
+    for (const n of [0, -0, 1, -1, 63, 64, -64, 2 ** 31, -(2 ** 31), 1_700_000_123_456, 2 ** 53 - 1, -(2 ** 53 - 1)]) {
+      expect(Object.is(decodeRecord(Ints, encodeRecord(Ints, { n })).n, n), String(n)).toBe(true);
+    }
+    expect(encodeRecord(Ints, { n: 5 }).length).toBe(8 + 2 + 1);
   });
 
   it('records from earlier encodes are never overwritten by later ones', () => {
@@ -242,7 +263,7 @@ describe('record codec: integrity', () => {
       fc.property(fc.uint8Array({ maxLength: 300 }), fc.boolean(), (bytes, withMarker) => {
         if (withMarker && bytes.length >= 2) {
           bytes[0] = 0xb7;
-          bytes[1] = 1;
+          bytes[1] = FORMAT_VERSION;
         }
         try {
           decodeRecord(Everything, bytes);

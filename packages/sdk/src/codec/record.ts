@@ -10,20 +10,26 @@ import { SCHEMA_CACHE, type FieldKind, type FieldMap, type FieldValue, type Reco
  * Layout (little-endian; offsets relative to the record start, which encoders keep 8-byte aligned):
  * ```
  *  0  u8   marker 0xB7 (never the first byte of JSON text)     4  u16  schema version
- *  1  u8   format version (1)                                   6  u8   flags (bit 0: checksum at the end)
- *  2  u16  record type                                          7  u8   field count N
- *  8  u32 × N  field offsets (0: absent)
- *  ...  field data, each where its offset says:
- *       bool/enum u8 · int32/uint32 u32 (4-aligned) · float64/safeInt f64 (8-aligned)
- *       string/bytes/metadata: u32 byte length + bytes · stringList: u32 count + u32 offsets (from the list) of strings
- *       float32Vector: u32 dims + f32 × dims (4-aligned) · table: a nested record (8-aligned), u32 length before it
+ *  1  u8   format version (2)                                   6  u8   flags (bit 0: checksum at the end,
+ *  2  u16  record type                                                   bit 1: wide field table)
+ *                                                               7  u8   field count N
+ *  8  u16 × N field offsets (u32 × N when wide; 0: absent). Encoders use u16 unless a field starts past 64 KiB.
+ *  ...  field data: the present fields in field order, each from its offset to the next present field's offset
+ *       (the last one to the end of the data), so no field stores its own length:
+ *       bool/enum u8 · int32/uint32 4 bytes · float64 8 bytes · safeInt zigzag LEB128 varint (1..8 bytes)
+ *       string: UTF-8 · bytes: the bytes · metadata: the binary value (see metadata.ts)
+ *       stringList: per string a LEB128 byte length + UTF-8
+ *       float32Vector: 0-3 zero bytes so the floats start 4-aligned relative to the record start, then f32 × dims
+ *       table: 0-3 zero bytes to the next 4-aligned offset, then a nested record (without a checksum)
  *  [u32 FNV-1a checksum of everything before it, when flagged]
  * ```
+ * Scalars are read byte by byte, so nothing but float32 vectors (viewed in place) needs alignment.
  */
 export const RECORD_MARKER = 0xb7;
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 const HEADER = 8;
 const FLAG_CHECKSUM = 1;
+const FLAG_WIDE = 2;
 
 /** Options of {@link encodeRecord}. */
 export interface EncodeOptions {
@@ -48,7 +54,14 @@ function i32(b: Uint8Array, o: number): number {
 }
 function f64(b: Uint8Array, o: number): number {
   if (LITTLE_ENDIAN) {
-    for (let i = 0; i < 8; i++) scratch[i] = b[o + i]!;
+    scratch[0] = b[o]!;
+    scratch[1] = b[o + 1]!;
+    scratch[2] = b[o + 2]!;
+    scratch[3] = b[o + 3]!;
+    scratch[4] = b[o + 4]!;
+    scratch[5] = b[o + 5]!;
+    scratch[6] = b[o + 6]!;
+    scratch[7] = b[o + 7]!;
   } else {
     for (let i = 0; i < 8; i++) scratch[7 - i] = b[o + i]!;
   }
@@ -61,6 +74,57 @@ function f32(b: Uint8Array, o: number): number {
     for (let i = 0; i < 4; i++) scratch[3 - i] = b[o + i]!;
   }
   return scratchF32[0]!;
+}
+
+/** Where the last {@link readVarint} stopped. */
+let varintEnd = 0;
+
+/**
+ * The LEB128 unsigned integer at `o` (ending before `end`), at most 8 bytes (56 bits, exact in a double); sets
+ * {@link varintEnd}. Throws MALFORMED when it runs past `end` or is longer.
+ */
+function readVarint(b: Uint8Array, o: number, end: number, path: string): number {
+  if (o < end) {
+    const c = b[o]!;
+    if (c < 0x80) {
+      varintEnd = o + 1;
+      return c;
+    }
+  }
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 8 && o + i < end; i++) {
+    const c = b[o + i]!;
+    value += (c & 0x7f) * scale;
+    if (c < 0x80) {
+      varintEnd = o + i + 1;
+      return value;
+    }
+    scale *= 128;
+  }
+  throw malformed('a length or integer runs past its field', path);
+}
+
+/**
+ * A safe integer as written by the safeInt writer: the first byte holds the sign (bit 0), the low 6 bits of the
+ * magnitude and a continuation bit; LEB128 groups of 7 bits follow (at most 8 bytes in all).
+ */
+function readSafeInt(b: Uint8Array, o: number, end: number, path: string): number {
+  if (o >= end) throw malformed('integer past the end of its field', path);
+  const c = b[o]!;
+  let m = (c >> 1) & 0x3f;
+  if (c >= 0x80) {
+    let scale = 64;
+    for (let i = 1; ; i++) {
+      if (i === 8 || o + i >= end) throw malformed('integer past the end of its field', path);
+      const d = b[o + i]!;
+      m += (d & 0x7f) * scale;
+      if (d < 0x80) break;
+      scale *= 128;
+    }
+    if (m > Number.MAX_SAFE_INTEGER) throw malformed('integer out of range', path);
+  }
+  return (c & 1) === 0 ? m : -m;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -115,23 +179,55 @@ function isLoneSurrogateFree(s: string): boolean {
   return !/[\uD800-\uDFFF]/.test(s.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''));
 }
 
-function writeStringField(w: ByteWriter, s: unknown, path: string, nonEmpty: boolean): void {
+function checkString(s: unknown, path: string, nonEmpty: boolean): asserts s is string {
   if (typeof s !== 'string') throw invalid(path, 'a string', s);
   if (nonEmpty && s.length === 0) throw new CodecError('INVALID_INPUT', `${path} must not be empty.`, { path });
   if (!isLoneSurrogateFree(s)) {
     throw new CodecError('INVALID_INPUT', `${path} contains a lone UTF-16 surrogate, which UTF-8 cannot represent.`, { path });
   }
-  // Back-patch by offset from the record start: writing may move the record to a larger chunk.
-  const at = w.offset;
-  w.u32(0);
-  w.patchU32(at, w.utf8(s));
+}
+
+/** Bytes of the LEB128 form of `n`. */
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 128) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+/** Writes `n` (a non-negative integer below 2^56) as LEB128 at `p` of `b`; returns the end. */
+function putVarint(b: Uint8Array, p: number, n: number): number {
+  while (n >= 128) {
+    b[p++] = (n % 128) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  b[p++] = n;
+  return p;
+}
+
+/** A string with its LEB128 byte length in front (a string-list item). */
+function writeLengthPrefixed(w: ByteWriter, s: string): void {
+  const max = 3 * s.length;
+  const reserved = varintSize(max);
+  w.ensure(reserved + max);
+  const at = w.pos;
+  w.pos += reserved;
+  const n = w.utf8(s);
+  const size = varintSize(n);
+  if (size < reserved) {
+    w.bytes.copyWithin(at + size, at + reserved, at + reserved + n);
+    w.pos -= reserved - size;
+  }
+  putVarint(w.bytes, at, n);
 }
 
 /**
- * Writes one field's value (validating it first) and returns the record offset where its data starts, after any
- * alignment padding it wrote: the field table points there.
+ * Writes one field's value (validating it first), from the current position: where it starts is the field's offset,
+ * and it ends where the next field starts.
  */
-type FieldWriter = (w: ByteWriter, value: unknown) => number;
+type FieldWriter = (w: ByteWriter, value: unknown) => void;
 
 /** A writer specialised for one field, chosen once per schema (see {@link makeReader} for why). */
 function makeWriter(field: FieldKind<unknown>, path: string): FieldWriter {
@@ -139,18 +235,14 @@ function makeWriter(field: FieldKind<unknown>, path: string): FieldWriter {
     case 'bool':
       return (w, value) => {
         if (typeof value !== 'boolean') throw invalid(path, 'a boolean', value);
-        const at = w.offset;
         w.u8(value ? 1 : 0);
-        return at;
       };
     case 'enum': {
       const values = field.values!;
       return (w, value) => {
         const index = typeof value === 'string' ? values.indexOf(value) : -1;
         if (index < 0) throw invalid(path, `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, value);
-        const at = w.offset;
         w.u8(index);
-        return at;
       };
     }
     case 'int32':
@@ -158,100 +250,83 @@ function makeWriter(field: FieldKind<unknown>, path: string): FieldWriter {
         if (typeof value !== 'number' || !Number.isInteger(value) || value < -0x80000000 || value > 0x7fffffff) {
           throw invalid(path, 'a 32-bit signed integer', value);
         }
-        w.align(4);
-        const at = w.offset;
         w.i32(value);
-        return at;
       };
     case 'uint32':
       return (w, value) => {
         if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
           throw invalid(path, 'a 32-bit unsigned integer', value);
         }
-        w.align(4);
-        const at = w.offset;
         w.u32(value);
-        return at;
       };
     case 'float64':
       return (w, value) => {
         if (typeof value !== 'number') throw invalid(path, 'a number', value);
-        w.align(8);
-        const at = w.offset;
         w.f64(value);
-        return at;
       };
     case 'safeInt':
       return (w, value) => {
         if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw invalid(path, 'a safe integer (|n| < 2^53)', value);
-        w.align(8);
-        const at = w.offset;
-        w.f64(value);
-        return at;
+        w.ensure(8);
+        // Sign and low 6 bits of the magnitude first (-0 keeps its sign), then LEB128: small magnitudes are short.
+        const negative = value < 0 || Object.is(value, -0);
+        const m = negative ? -value : value;
+        const b = w.bytes;
+        const p = w.pos;
+        if (m < 64) {
+          b[p] = (m << 1) | (negative ? 1 : 0);
+          w.pos = p + 1;
+        } else {
+          b[p] = 0x80 | ((m % 64) << 1) | (negative ? 1 : 0);
+          w.pos = putVarint(b, p + 1, Math.floor(m / 64));
+        }
       };
     case 'string': {
       const nonEmpty = field.nonEmpty === true;
       return (w, value) => {
-        const at = w.offset;
-        writeStringField(w, value, path, nonEmpty);
-        return at;
+        checkString(value, path, nonEmpty);
+        w.utf8(value);
       };
     }
     case 'bytes':
       return (w, value) => {
         if (!(value instanceof Uint8Array)) throw invalid(path, 'a Uint8Array', value);
-        const at = w.offset;
-        w.u32(value.length);
         w.raw(value);
-        return at;
       };
     case 'stringList':
       return (w, value) => {
         if (!Array.isArray(value)) throw invalid(path, 'an array of strings', value);
-        w.align(4);
-        const table = w.offset;
-        w.u32(value.length);
-        w.ensure(value.length * 4);
-        w.pos += value.length * 4;
         for (let i = 0; i < value.length; i++) {
-          w.patchU32(table + 4 + i * 4, w.offset - table); // relative to the list: valid inside nested tables too
-          writeStringField(w, value[i], `${path}[${i}]`, false);
+          const item: unknown = value[i];
+          checkString(item, `${path}[${i}]`, false);
+          writeLengthPrefixed(w, item);
         }
-        return table;
       };
     case 'float32Vector':
       return (w, value) => {
         if (!(value instanceof Float32Array)) throw invalid(path, 'a Float32Array', value);
         w.align(4);
-        const at = w.offset;
-        w.u32(value.length);
         w.raw(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
-        return at;
       };
     case 'metadata':
       return (w, value) => {
-        const start = w.offset;
-        w.u32(0);
-        const at = w.offset; // an offset, not a position: the record may move to a larger chunk while writing
         writeMetadata(w, value as JsonValue, path);
-        w.patchU32(start, w.offset - at);
-        return start;
       };
     case 'table': {
       const schema = field.schema!;
       return (w, value) => {
         if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(path, 'an object', value);
-        w.align(8);
-        w.u32(0);
-        w.u32(0); // keep the nested record 8-aligned
-        const at = w.offset;
-        writeBody(w, schema, value as Record<string, unknown>, path, at, false);
-        w.patchU32(at - 8, w.offset - at);
-        return at;
+        w.align(4);
+        writeBody(w, schema, value as Record<string, unknown>, path, w.offset, false);
       };
     }
   }
 }
+
+/** Thrown (and caught by encodeRecord) when a field starts past 64 KiB in a record with a u16 field table. */
+const NEEDS_WIDE_TABLE = Symbol('wide');
+/** Whether the current encode writes u32 field tables (the retry after NEEDS_WIDE_TABLE). */
+let wideTables = false;
 
 /** Writes header, table and fields of `schema` for `obj`, starting at record offset `base`. */
 function writeBody(
@@ -264,38 +339,59 @@ function writeBody(
 ): void {
   const names = schema.fieldNames;
   const n = names.length;
-  w.ensure(HEADER + n * 4);
-  w.u8(RECORD_MARKER);
-  w.u8(FORMAT_VERSION);
-  w.u16(schema.typeId);
-  w.u16(schema.version);
-  w.u8(checksum ? FLAG_CHECKSUM : 0);
-  w.u8(n);
-  const table = w.offset;
-  for (let i = 0; i < n; i++) w.u32(0);
+  const wide = wideTables;
+  const slot = wide ? 4 : 2;
+  w.ensure(HEADER + n * slot);
+  const b = w.bytes;
+  let p = w.pos;
+  b[p] = RECORD_MARKER;
+  b[p + 1] = FORMAT_VERSION;
+  b[p + 2] = schema.typeId;
+  b[p + 3] = schema.typeId >> 8;
+  b[p + 4] = schema.version;
+  b[p + 5] = schema.version >> 8;
+  b[p + 6] = (checksum ? FLAG_CHECKSUM : 0) | (wide ? FLAG_WIDE : 0);
+  b[p + 7] = n;
+  p += HEADER;
+  b.fill(0, p, p + n * slot);
+  w.pos = p + n * slot;
+  const table = base + HEADER;
   const writers = writersOf(schema, parentPath);
+  const fields = schema.fields;
   for (let i = 0; i < n; i++) {
     const name = names[i]!;
-    const field = schema.fields[name]!;
     const value = obj[name];
     if (value === undefined) {
-      if (field.optional) continue;
+      if (fields[name]!.optional) continue;
       const path = `${parentPath}.${name}`;
       throw new CodecError('INVALID_INPUT', `${path} is required.`, { path });
     }
-    w.patchU32(table + i * 4, writers[i]!(w, value) - base);
+    const at = w.offset - base;
+    writers[i]!(w, value);
+    // Offsets are patched from the record start: writing may have moved the record to a larger chunk.
+    if (wide) {
+      w.patchU32(table + i * 4, at);
+    } else {
+      if (at > 0xffff) throw NEEDS_WIDE_TABLE;
+      const q = w.start + table + i * 2;
+      w.bytes[q] = at;
+      w.bytes[q + 1] = at >> 8;
+    }
   }
 }
 
 /** The field writers of `schema` when it is written at `parentPath` (its own name, or a nested table's path). */
 function writersOf(schema: RecordSchema<FieldMap>, parentPath: string): readonly FieldWriter[] {
-  const cache = cacheOf(schema) as SchemaCache & { writers?: Map<string, readonly FieldWriter[]> };
-  cache.writers ??= new Map();
-  let writers = cache.writers.get(parentPath);
+  const cache = cacheOf(schema);
+  if (cache.writers !== undefined && cache.writersPath === parentPath) return cache.writers;
+  const map = (cache.writerMap ??= new Map());
+  let writers = map.get(parentPath);
   if (writers === undefined) {
     writers = schema.fieldNames.map((name) => makeWriter(schema.fields[name]!, `${parentPath}.${name}`));
-    cache.writers.set(parentPath, writers);
+    map.set(parentPath, writers);
   }
+  cache.writers = writers;
+  cache.writersPath = parentPath;
   return writers;
 }
 
@@ -306,10 +402,23 @@ function writersOf(schema: RecordSchema<FieldMap>, parentPath: string): readonly
 export function encodeRecord<F extends FieldMap>(schema: RecordSchema<F>, obj: ValuesOf<F>, options: EncodeOptions = {}): Uint8Array {
   if (typeof obj !== 'object' || obj === null) throw invalid(schema.name, 'an object', obj);
   const w = writer;
+  const checksum = options.checksum === true;
   w.begin();
   try {
-    writeBody(w, schema as unknown as RecordSchema<FieldMap>, obj as Record<string, unknown>, schema.name, 0, options.checksum === true);
-    if (options.checksum === true) w.u32(fnv1a(w.bytes, w.start, w.pos));
+    try {
+      writeBody(w, schema as unknown as RecordSchema<FieldMap>, obj as Record<string, unknown>, schema.name, 0, checksum);
+    } catch (error) {
+      if (error !== NEEDS_WIDE_TABLE) throw error;
+      // A field starts past 64 KiB: write the record again with u32 field tables (rare, so no up-front sizing).
+      w.pos = w.start;
+      wideTables = true;
+      try {
+        writeBody(w, schema as unknown as RecordSchema<FieldMap>, obj as Record<string, unknown>, schema.name, 0, checksum);
+      } finally {
+        wideTables = false;
+      }
+    }
+    if (checksum) w.u32(fnv1a(w.bytes, w.start, w.pos));
   } catch (error) {
     w.pos = w.start; // drop the partial record
     throw error;
@@ -334,14 +443,19 @@ export interface RecordHeader {
   hasChecksum: boolean;
 }
 
+function slotSize(flags: number): number {
+  return (flags & FLAG_WIDE) !== 0 ? 4 : 2;
+}
+
 /** Reads and checks a record header at `start` (bounds of the header and the field table). */
 export function readHeader(bytes: Uint8Array, start = 0, length = bytes.length - start, path = 'record'): RecordHeader {
   if (!(bytes instanceof Uint8Array)) throw new CodecError('INVALID_INPUT', 'A record must be a Uint8Array.', { path });
   if (length < HEADER || bytes[start] !== RECORD_MARKER) throw malformed('no record header', path);
   if (bytes[start + 1] !== FORMAT_VERSION) throw malformed(`format version ${bytes[start + 1]} is not supported`, path);
   const fieldCount = bytes[start + 7]!;
-  const hasChecksum = (bytes[start + 6]! & FLAG_CHECKSUM) !== 0;
-  if (HEADER + fieldCount * 4 + (hasChecksum ? 4 : 0) > length) throw malformed('field table past the end', path);
+  const flags = bytes[start + 6]!;
+  const hasChecksum = (flags & FLAG_CHECKSUM) !== 0;
+  if (HEADER + fieldCount * slotSize(flags) + (hasChecksum ? 4 : 0) > length) throw malformed('field table past the end', path);
   return { typeId: u16(bytes, start + 2), version: u16(bytes, start + 4), fieldCount, hasChecksum };
 }
 
@@ -373,15 +487,6 @@ export function detectFormat(bytes: Uint8Array): StoredFormat {
   return bytes[i] === 0x7b || bytes[i] === 0x5b ? 'legacy-json' : 'unknown';
 }
 
-/** Internal state of a view: the bytes and where the record (and its field table) starts. */
-interface ViewState {
-  readonly bytes: Uint8Array;
-  readonly start: number;
-  readonly end: number;
-  readonly fieldCount: number;
-  readonly path: string;
-}
-
 /** A lazy view of a record: each property reads only its own bytes. */
 export type RecordView<F extends FieldMap> = Readonly<ValuesOf<F>> & {
   /** Every field as a plain object (vectors and bytes copied out of the record). */
@@ -396,20 +501,57 @@ export type RecordView<F extends FieldMap> = Readonly<ValuesOf<F>> & {
 
 type MetadataFieldOf<F extends FieldMap> = { [K in keyof F]: F[K]['kind'] extends 'metadata' ? K : never }[keyof F] & string;
 
-const STATE = Symbol('record');
-type Viewed = { [STATE]: ViewState };
-
-/** Offset (absolute) of field `i`'s data, or 0 when absent. */
-function fieldOffset(s: ViewState, i: number): number {
-  if (i >= s.fieldCount) return 0;
-  const rel = u32(s.bytes, s.start + HEADER + i * 4);
-  if (rel === 0) return 0;
-  if (rel < HEADER + s.fieldCount * 4 || s.start + rel >= s.end) throw malformed('field offset out of bounds', s.path);
-  return s.start + rel;
+/**
+ * An opened record (checked header and table bounds): what views hold and field readers read. One class, so every
+ * read of it is monomorphic whatever the schema.
+ */
+class Opened {
+  constructor(
+    /** The buffer. */
+    readonly b: Uint8Array,
+    /** Where the record starts in it. */
+    readonly start: number,
+    /** Where its field data ends (before any checksum). */
+    readonly end: number,
+    /** Its field count. */
+    readonly count: number,
+    /** Its field table's slot size: 2 or 4. */
+    readonly slot: number,
+  ) {}
 }
 
-function need(s: ViewState, o: number, n: number, path: string): void {
-  if (n < 0 || o + n > s.end) throw malformed('field data past the end', path);
+/** Relative offset in slot `i` of the table of the record at `start`. */
+function slotAt(b: Uint8Array, start: number, slot: number, i: number): number {
+  const q = start + HEADER + i * slot;
+  return slot === 2 ? b[q]! | (b[q + 1]! << 8) : u32(b, q);
+}
+
+/** The end of the region of field `i` found by the last {@link fieldStart}. */
+let regionEnd = 0;
+
+/**
+ * Absolute start of field `i`'s data, or -1 when absent; sets {@link regionEnd} to where it ends (the next present
+ * field's start, or the end of the data). Checks that the region lies inside the record's data.
+ */
+function fieldStart(r: Opened, i: number, path: string): number {
+  const n = r.count;
+  if (i >= n) return -1;
+  const { b, start, slot } = r;
+  const rel = slotAt(b, start, slot, i);
+  if (rel === 0) return -1;
+  const o = start + rel;
+  if (rel < HEADER + n * slot || o > r.end) throw malformed('field offset out of bounds', path);
+  let end = r.end;
+  for (let j = i + 1; j < n; j++) {
+    const next = slotAt(b, start, slot, j);
+    if (next !== 0) {
+      end = start + next;
+      if (end < o || end > r.end) throw malformed('field offsets out of order', path);
+      break;
+    }
+  }
+  regionEnd = end;
+  return o;
 }
 
 /** The value a reader gets for an absent field (a fresh one each time for mutable defaults). */
@@ -451,137 +593,109 @@ function defaultFactory(field: FieldKind<unknown>): () => unknown {
   }
 }
 
-/** Reads one field of a record; `copy` makes vectors and bytes independent of the record's buffer. */
-type FieldReader = (s: ViewState, copy: boolean) => unknown;
+/**
+ * Reads one present field from its region [o, end) of `b`; `copy` makes vectors and bytes independent of the
+ * record's buffer.
+ */
+type FieldReader = (b: Uint8Array, o: number, end: number, copy: boolean) => unknown;
+
+function tooShort(o: number, end: number, n: number, path: string): void {
+  if (end - o < n) throw malformed('field data past its end', path);
+}
 
 /**
  * A reader specialised for one field, chosen once per schema: every read goes through a small function of its own
  * kind instead of one switch shared by every schema (which V8 would see as megamorphic).
  */
-function makeReader(i: number, field: FieldKind<unknown>, path: string, absent: () => unknown): FieldReader {
+function makeReader(field: FieldKind<unknown>, path: string): FieldReader {
   switch (field.kind) {
     case 'bool':
-      return (s) => {
-        const o = fieldOffset(s, i);
-        if (o === 0) return absent();
-        need(s, o, 1, path);
-        return s.bytes[o] !== 0;
+      return (b, o, end) => {
+        tooShort(o, end, 1, path);
+        return b[o] !== 0;
       };
     case 'enum': {
       const values = field.values!;
-      return (s) => {
-        const o = fieldOffset(s, i);
-        if (o === 0) return absent();
-        need(s, o, 1, path);
-        const value = values[s.bytes[o]!];
-        if (value === undefined) throw malformed(`enum index ${s.bytes[o]} unknown`, path);
+      return (b, o, end) => {
+        tooShort(o, end, 1, path);
+        const value = values[b[o]!];
+        if (value === undefined) throw malformed(`enum index ${b[o]} unknown`, path);
         return value;
       };
     }
     case 'int32':
-      return (s) => {
-        const o = fieldOffset(s, i);
-        if (o === 0) return absent();
-        need(s, o, 4, path);
-        return i32(s.bytes, o);
+      return (b, o, end) => {
+        tooShort(o, end, 4, path);
+        return i32(b, o);
       };
     case 'uint32':
-      return (s) => {
-        const o = fieldOffset(s, i);
-        if (o === 0) return absent();
-        need(s, o, 4, path);
-        return u32(s.bytes, o);
+      return (b, o, end) => {
+        tooShort(o, end, 4, path);
+        return u32(b, o);
       };
     case 'float64':
+      return (b, o, end) => {
+        tooShort(o, end, 8, path);
+        return f64(b, o);
+      };
     case 'safeInt':
-      return (s) => {
-        const o = fieldOffset(s, i);
-        if (o === 0) return absent();
-        need(s, o, 8, path);
-        return f64(s.bytes, o);
-      };
+      return (b, o, end) => readSafeInt(b, o, end, path);
     case 'string':
-      return (s) => {
-        const o = fieldOffset(s, i);
-        if (o === 0) return absent();
-        need(s, o, 4, path);
-        const n = u32(s.bytes, o);
-        need(s, o + 4, n, path);
-        return readString(s.bytes, o + 4, n, path);
-      };
+      return (b, o, end) => readString(b, o, end - o, path);
     case 'bytes':
-      return (s, copy) => {
-        const o = fieldOffset(s, i);
-        if (o === 0) return absent();
-        need(s, o, 4, path);
-        const n = u32(s.bytes, o);
-        need(s, o + 4, n, path);
-        return copy ? copyByteRange(s.bytes, o + 4, o + 4 + n) : s.bytes.subarray(o + 4, o + 4 + n);
-      };
+      return (b, o, end, copy) => (copy ? copyByteRange(b, o, end) : b.subarray(o, end));
     case 'stringList':
-      return (s) => {
-        const o = fieldOffset(s, i);
-        if (o === 0) return absent();
-        const b = s.bytes;
-        need(s, o, 4, path);
-        const count = u32(b, o);
-        need(s, o + 4, count * 4, path);
-        const out: string[] = new Array<string>(count);
-        for (let j = 0; j < count; j++) {
-          const at = o + u32(b, o + 4 + j * 4);
-          need(s, at, 4, path);
-          const n = u32(b, at);
-          need(s, at + 4, n, path);
-          out[j] = readString(b, at + 4, n, path);
+      return (b, o, end) => {
+        const out: string[] = [];
+        while (o < end) {
+          const n = readVarint(b, o, end, path);
+          o = varintEnd;
+          if (n > end - o) throw malformed('string past the end of its list', path);
+          out.push(readString(b, o, n, path));
+          o += n;
         }
         return out;
       };
     case 'float32Vector':
-      return (s, copy) => {
-        const o = fieldOffset(s, i);
-        if (o === 0) return absent();
-        const b = s.bytes;
-        need(s, o, 4, path);
-        const dims = u32(b, o);
-        need(s, o + 4, dims * 4, path);
-        const at = b.byteOffset + o + 4;
-        if (!copy && at % 4 === 0 && LITTLE_ENDIAN) return new Float32Array(b.buffer, at, dims);
-        if (LITTLE_ENDIAN) return copyFloat32(b, o + 4, dims);
+      return (b, o, end, copy) => {
+        const at = alignedStart(o, end, path);
+        const bytes = end - at;
+        if (bytes % 4 !== 0) throw malformed('vector length is not a multiple of 4 bytes', path);
+        const dims = bytes / 4;
+        const abs = b.byteOffset + at;
+        if (!copy && abs % 4 === 0 && LITTLE_ENDIAN) return new Float32Array(b.buffer, abs, dims);
+        if (LITTLE_ENDIAN) return copyFloat32(b, at, dims);
         const out = new Float32Array(dims);
-        for (let j = 0; j < dims; j++) out[j] = f32(b, o + 4 + j * 4);
+        for (let j = 0; j < dims; j++) out[j] = f32(b, at + j * 4);
         return out;
       };
     case 'metadata':
-      return (s) => {
-        const o = fieldOffset(s, i);
-        if (o === 0) return absent();
-        const n = metadataLength(s, o, path);
+      return (b, o, end) => {
         try {
-          return decodeMetadata(s.bytes, o + 4, n);
+          return decodeMetadata(b, o, end - o);
         } catch (error) {
           throw rePath(error, path);
         }
       };
     case 'table': {
       const schema = field.schema!;
-      return (s, copy) => {
-        const o = fieldOffset(s, i);
-        if (o === 0) return absent();
-        need(s, o - 8, 8, path);
-        const n = u32(s.bytes, o - 8);
-        need(s, o, n, path);
-        return materialise(openState(s.bytes, o, n, schema, path), planOf(schema), copy);
+      return (b, o, end, copy) => {
+        const at = alignedStart(o, end, path);
+        return materialise(openRecord(b, at, end - at, schema, path, false), planOf(schema), copy, path);
       };
     }
   }
 }
 
-/** Length of the metadata value whose u32 length prefix is at `o`, checked to lie within the record. */
-function metadataLength(s: ViewState, o: number, path: string): number {
-  need(s, o, 4, path);
-  const n = u32(s.bytes, o);
-  need(s, o + 4, n, path);
-  return n;
+/**
+ * Where the data of a 4-aligned field (a vector, a nested record) begins in its region [o, end): after 0-3 bytes of
+ * padding, at a multiple of 4 from the top-level record's start. Readers always open that record at index 0 of its
+ * bytes, and nested records start 4-aligned, so `o` itself gives the padding.
+ */
+function alignedStart(o: number, end: number, path: string): number {
+  const pad = (4 - (o & 3)) & 3;
+  if (pad > end - o) throw malformed('field data past its end', path);
+  return o + pad;
 }
 
 /** What a schema compiles to, once: its field names, readers and absent-value factories. */
@@ -595,6 +709,9 @@ interface SchemaPlan {
 interface SchemaCache {
   plan?: SchemaPlan;
   View?: ViewClass;
+  writerMap?: Map<string, readonly FieldWriter[]>;
+  writers?: readonly FieldWriter[];
+  writersPath?: string;
 }
 
 function cacheOf(schema: RecordSchema<FieldMap>): SchemaCache {
@@ -608,7 +725,7 @@ function planOf(schema: RecordSchema<FieldMap>): SchemaPlan {
   if (cache.plan === undefined) {
     const names = schema.fieldNames;
     const defaults = names.map((name) => defaultFactory(schema.fields[name]!));
-    const readers = names.map((name, i) => makeReader(i, schema.fields[name]!, `${schema.name}.${name}`, defaults[i]!));
+    const readers = names.map((name) => makeReader(schema.fields[name]!, `${schema.name}.${name}`));
     cache.plan = { names, readers, defaults };
   }
   return cache.plan;
@@ -621,40 +738,141 @@ function rePath(error: unknown, path: string): unknown {
   return error;
 }
 
-function openState(bytes: Uint8Array, start: number, length: number, schema: RecordSchema<FieldMap>, path: string): ViewState {
+/** Checks the header and table bounds of the record at [start, start + length) and opens it. */
+function openRecord(
+  bytes: Uint8Array,
+  start: number,
+  length: number,
+  schema: RecordSchema<FieldMap>,
+  path: string,
+  top: boolean,
+): Opened {
   if (!(bytes instanceof Uint8Array)) throw new CodecError('INVALID_INPUT', 'A record must be a Uint8Array.', { path });
   if (length < HEADER || bytes[start] !== RECORD_MARKER || bytes[start + 1] !== FORMAT_VERSION) {
     readHeader(bytes, start, length, path); // throws the precise error
   }
-  const typeId = u16(bytes, start + 2);
+  const typeId = bytes[start + 2]! | (bytes[start + 3]! << 8);
   if (typeId !== schema.typeId) {
     throw new CodecError('UNKNOWN_TYPE', `Record type ${typeId} is not ${schema.name} (${schema.typeId}).`, { path });
   }
-  const fieldCount = bytes[start + 7]!;
-  const checksum = (bytes[start + 6]! & FLAG_CHECKSUM) !== 0 ? 4 : 0;
-  if (HEADER + fieldCount * 4 + checksum > length) throw malformed('field table past the end', path);
-  return { bytes, start, end: start + length - checksum, fieldCount, path };
+  const count = bytes[start + 7]!;
+  const flags = bytes[start + 6]!;
+  const slot = (flags & FLAG_WIDE) !== 0 ? 4 : 2;
+  const checksum = top && (flags & FLAG_CHECKSUM) !== 0 ? 4 : 0;
+  if (HEADER + count * slot + checksum > length) throw malformed('field table past the end', path);
+  return new Opened(bytes, start, start + length - checksum, count, slot);
 }
 
-function materialise(s: ViewState, plan: SchemaPlan, copy: boolean): Record<string, unknown> {
+/** Field regions of the records being materialised: [start, end) pairs, a frame per nested record. */
+let regions = new Int32Array(1024);
+let regionTop = 0;
+
+function materialise(r: Opened, plan: SchemaPlan, copy: boolean, path: string): Record<string, unknown> {
+  const { b, start, count, slot } = r;
+  // One backward pass over the table finds every region (each ends where the next present field starts).
+  const base = regionTop;
+  if (base + 2 * count > regions.length) {
+    const grown = new Int32Array(Math.max(regions.length * 2, base + 2 * count));
+    grown.set(regions);
+    regions = grown;
+  }
+  const reg = regions;
+  const min = HEADER + count * slot;
+  let end = r.end;
+  for (let i = count - 1; i >= 0; i--) {
+    const rel = slotAt(b, start, slot, i);
+    if (rel === 0) {
+      reg[base + 2 * i] = -1;
+      continue;
+    }
+    const o = start + rel;
+    if (rel < min || o > end) throw malformed('field offset out of bounds or out of order', path);
+    reg[base + 2 * i] = o;
+    reg[base + 2 * i + 1] = end;
+    end = o;
+  }
+  regionTop = base + 2 * count;
   const out: Record<string, unknown> = {};
-  const { names, readers } = plan;
-  for (let i = 0; i < names.length; i++) {
-    const value = readers[i]!(s, copy);
-    if (value !== undefined) out[names[i]!] = value;
+  const { names, readers, defaults } = plan;
+  try {
+    for (let i = 0; i < names.length; i++) {
+      const o = i < count ? reg[base + 2 * i]! : -1;
+      const value = o < 0 ? defaults[i]!() : readers[i]!(b, o, reg[base + 2 * i + 1]!, copy);
+      if (value !== undefined) storeAt(out, i, names[i]!, value);
+    }
+  } finally {
+    regionTop = base;
   }
   return out;
 }
 
-/** What every view instance holds: its record's state. Getters live on a per-schema subclass's prototype. */
-class ViewBase {
-  [STATE]: ViewState;
-  constructor(state: ViewState) {
-    this[STATE] = state;
+/**
+ * `obj[key] = value` for field `i`: one store site per position, so that each site sees one shape and one key while
+ * one schema is decoded (a monomorphic transition) instead of one megamorphic site for every field of every schema.
+ */
+function storeAt(obj: Record<string, unknown>, i: number, key: string, value: unknown): void {
+  switch (i) {
+    case 0:
+      obj[key] = value;
+      return;
+    case 1:
+      obj[key] = value;
+      return;
+    case 2:
+      obj[key] = value;
+      return;
+    case 3:
+      obj[key] = value;
+      return;
+    case 4:
+      obj[key] = value;
+      return;
+    case 5:
+      obj[key] = value;
+      return;
+    case 6:
+      obj[key] = value;
+      return;
+    case 7:
+      obj[key] = value;
+      return;
+    case 8:
+      obj[key] = value;
+      return;
+    case 9:
+      obj[key] = value;
+      return;
+    case 10:
+      obj[key] = value;
+      return;
+    case 11:
+      obj[key] = value;
+      return;
+    default:
+      obj[key] = value;
   }
 }
 
-type ViewClass = new (state: ViewState) => ViewBase;
+/** What every view instance holds: its opened record. Getters live on a per-schema subclass's prototype. */
+const RECORD = Symbol('record');
+class ViewBase {
+  [RECORD]: Opened;
+  constructor(record: Opened) {
+    this[RECORD] = record;
+  }
+}
+
+type ViewClass = new (record: Opened) => ViewBase;
+type Viewed = { [RECORD]: Opened };
+
+/** A view getter of field `i`. */
+function makeGetter(i: number, read: FieldReader, absent: () => unknown, path: string): (this: Viewed) => unknown {
+  return function (this: Viewed) {
+    const r = this[RECORD];
+    const o = fieldStart(r, i, path);
+    return o < 0 ? absent() : read(r.b, o, regionEnd, false);
+  };
+}
 
 /** The view class of a schema, made once: a subclass whose prototype has one getter per field. */
 function viewClassOf(schema: RecordSchema<FieldMap>): ViewClass {
@@ -666,36 +884,40 @@ function viewClassOf(schema: RecordSchema<FieldMap>): ViewClass {
   Object.defineProperties(proto, {
     toObject: {
       value(this: Viewed) {
-        return materialise(this[STATE], plan, true);
+        regionTop = 0;
+        return materialise(this[RECORD], plan, true, schema.name);
       },
     },
     metadataOf: {
       value(this: Viewed, name: string) {
         const i = schema.fieldNames.indexOf(name);
+        const path = `${schema.name}.${name}`;
         if (i < 0 || schema.fields[name]!.kind !== 'metadata') {
-          throw new CodecError('INVALID_INPUT', `${schema.name}.${name} is not a metadata field.`, { path: `${schema.name}.${name}` });
+          throw new CodecError('INVALID_INPUT', `${path} is not a metadata field.`, { path });
         }
-        const s = this[STATE];
-        const o = fieldOffset(s, i);
-        return o === 0 ? undefined : metadataView(s.bytes, o + 4, metadataLength(s, o, `${schema.name}.${name}`));
+        const r = this[RECORD];
+        const o = fieldStart(r, i, path);
+        if (o < 0) return undefined;
+        try {
+          return metadataView(r.b, o, regionEnd - o);
+        } catch (error) {
+          throw rePath(error, path);
+        }
       },
     },
     schemaVersion: {
       get(this: Viewed) {
-        const st = this[STATE];
-        return u16(st.bytes, st.start + 4);
+        const r = this[RECORD];
+        return u16(r.b, r.start + 4);
       },
     },
   });
   // Views carry their record type's name as `type` (the tag of the node union), unless a field takes the name.
   if (!schema.fieldNames.includes('type')) Object.defineProperty(proto, 'type', { value: schema.name, enumerable: true });
   plan.names.forEach((name, i) => {
-    const read = plan.readers[i]!;
     Object.defineProperty(proto, name, {
       enumerable: true,
-      get(this: Viewed) {
-        return read(this[STATE], false);
-      },
+      get: makeGetter(i, plan.readers[i]!, plan.defaults[i]!, `${schema.name}.${name}`),
     });
   });
   cache.View = View;
@@ -703,14 +925,14 @@ function viewClassOf(schema: RecordSchema<FieldMap>): ViewClass {
 }
 
 /**
- * A lazy view of `bytes` as a record of `schema`: checks the header and field table, then each property reads
- * only its own bytes (a float32 vector is a Float32Array over the same buffer when aligned). Throws CodecError
+ * A lazy view of `bytes` as a record of `schema`: checks the header and field table bounds, then each property
+ * reads only its own bytes (a float32 vector is a Float32Array over the same buffer when aligned). Throws CodecError
  * MALFORMED for damaged bytes and UNKNOWN_TYPE for a record of another type.
  */
 export function viewRecord<F extends FieldMap>(schema: RecordSchema<F>, bytes: Uint8Array): RecordView<F> {
   const erased = schema as unknown as RecordSchema<FieldMap>;
-  const View = viewClassOf(erased);
-  return new View(openState(bytes, 0, bytes.length, erased, schema.name)) as unknown as RecordView<F>;
+  const View = cacheOf(erased).View ?? viewClassOf(erased);
+  return new View(openRecord(bytes, 0, bytes.length, erased, schema.name, true)) as unknown as RecordView<F>;
 }
 
 /**
@@ -725,44 +947,52 @@ export function fieldReader<F extends FieldMap, K extends keyof F & string>(
   const index = erased.fieldNames.indexOf(name);
   if (index < 0) throw new CodecError('INVALID_INPUT', `${schema.name} has no field ${JSON.stringify(name)}.`, { path: name });
   const field = erased.fields[name]!;
+  const path = `${schema.name}.${name}`;
+  const absent = planOf(erased).defaults[index]!;
+  const read = planOf(erased).readers[index]!;
   const width = SCALAR_WIDTH[field.kind];
+  const typeLow = erased.typeId & 0xff;
+  const typeHigh = erased.typeId >> 8;
   if (width !== undefined) {
-    // Fixed-size scalars: check the header and this field's slot, then read; no state object, no indirection.
-    const typeId = erased.typeId;
-    const slot = HEADER + index * 4;
-    const path = `${schema.name}.${name}`;
-    const absent = planOf(erased).defaults[index]!;
+    // Scalars: check the header and this field's slot, then read from the slot's offset up to the data's end (a
+    // scalar never needs its region's end); no object, no table scan.
     const decode = scalarDecoder(field, path);
     return (bytes) => {
       const length = bytes.length;
-      if (length < HEADER || bytes[0] !== RECORD_MARKER || bytes[1] !== FORMAT_VERSION || u16(bytes, 2) !== typeId) {
-        return fieldReaderSlow(erased, index, bytes) as FieldValue<F[K]>;
+      if (length < HEADER || bytes[0] !== RECORD_MARKER || bytes[1] !== FORMAT_VERSION || bytes[2] !== typeLow || bytes[3] !== typeHigh) {
+        return fieldReaderSlow(erased, index, bytes, path) as FieldValue<F[K]>;
       }
-      const fieldCount = bytes[7]!;
-      const end = length - ((bytes[6]! & FLAG_CHECKSUM) !== 0 ? 4 : 0);
-      if (HEADER + fieldCount * 4 > end) throw malformed('field table past the end', path);
-      if (index >= fieldCount) return absent() as FieldValue<F[K]>;
-      const rel = u32(bytes, slot);
+      const count = bytes[7]!;
+      const flags = bytes[6]!;
+      const end = length - ((flags & FLAG_CHECKSUM) !== 0 ? 4 : 0);
+      const wide = (flags & FLAG_WIDE) !== 0;
+      const tableEnd = HEADER + count * (wide ? 4 : 2);
+      if (tableEnd > end) throw malformed('field table past the end', path);
+      if (index >= count) return absent() as FieldValue<F[K]>;
+      const rel = wide ? u32(bytes, HEADER + index * 4) : bytes[HEADER + index * 2]! | (bytes[HEADER + index * 2 + 1]! << 8);
       if (rel === 0) return absent() as FieldValue<F[K]>;
-      if (rel < HEADER + fieldCount * 4 || rel + width > end) throw malformed('field offset out of bounds', path);
-      return decode(bytes, rel) as FieldValue<F[K]>;
+      if (rel < tableEnd || rel + width > end) throw malformed('field offset out of bounds', path);
+      return decode(bytes, rel, end) as FieldValue<F[K]>;
     };
   }
-  const read = planOf(erased).readers[index]!;
-  return (bytes) => read(openState(bytes, 0, bytes.length, erased, schema.name), false) as FieldValue<F[K]>;
+  return (bytes) => {
+    const r = openRecord(bytes, 0, bytes.length, erased, schema.name, true);
+    const o = fieldStart(r, index, path);
+    return (o < 0 ? absent() : read(bytes, o, regionEnd, false)) as FieldValue<F[K]>;
+  };
 }
 
-/** Bytes of the fixed-size scalar kinds. */
+/** Bytes the fixed-size scalar kinds take at least (a safeInt varint: 1 to 8). */
 const SCALAR_WIDTH: Partial<Record<FieldKind<unknown>['kind'], number>> = {
   bool: 1,
   enum: 1,
   int32: 4,
   uint32: 4,
   float64: 8,
-  safeInt: 8,
+  safeInt: 1,
 };
 
-function scalarDecoder(field: FieldKind<unknown>, path: string): (b: Uint8Array, o: number) => unknown {
+function scalarDecoder(field: FieldKind<unknown>, path: string): (b: Uint8Array, o: number, end: number) => unknown {
   switch (field.kind) {
     case 'bool':
       return (b, o) => b[o] !== 0;
@@ -778,18 +1008,24 @@ function scalarDecoder(field: FieldKind<unknown>, path: string): (b: Uint8Array,
       return i32;
     case 'uint32':
       return u32;
+    case 'safeInt':
+      return (b, o, end) => readSafeInt(b, o, end, path);
     default:
       return f64;
   }
 }
 
 /** The general path of a fast field reader: full checks and the precise error. */
-function fieldReaderSlow(schema: RecordSchema<FieldMap>, index: number, bytes: Uint8Array): unknown {
-  return planOf(schema).readers[index]!(openState(bytes, 0, bytes.length, schema, schema.name), false);
+function fieldReaderSlow(schema: RecordSchema<FieldMap>, index: number, bytes: Uint8Array, path: string): unknown {
+  const r = openRecord(bytes, 0, bytes.length, schema, schema.name, true);
+  const o = fieldStart(r, index, path);
+  return o < 0 ? planOf(schema).defaults[index]!() : planOf(schema).readers[index]!(bytes, o, regionEnd, false);
 }
 
 /** Decodes every field (a copy: nothing refers to `bytes` afterwards). */
 export function decodeRecord<F extends FieldMap>(schema: RecordSchema<F>, bytes: Uint8Array): ValuesOf<F> {
-  const s = openState(bytes, 0, bytes.length, schema as unknown as RecordSchema<FieldMap>, schema.name);
-  return materialise(s, planOf(schema as unknown as RecordSchema<FieldMap>), true) as ValuesOf<F>;
+  const erased = schema as unknown as RecordSchema<FieldMap>;
+  const r = openRecord(bytes, 0, bytes.length, erased, schema.name, true);
+  regionTop = 0;
+  return materialise(r, planOf(erased), true, schema.name) as ValuesOf<F>;
 }
