@@ -27,4 +27,4 @@ export {
   type StoredFormat,
 } from './record.js';
 export * from './metadata.js';
-export { encodeKey, decodeKey, compareKeyTuples, keyPrefix, type KeyPart, type KeyTuple } from './keys.js';
+export { encodeKey, encodeKeyAfter, decodeKey, compareKeyTuples, keyPrefix, type KeyPart, type KeyTuple } from './keys.js';

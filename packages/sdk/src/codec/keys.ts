@@ -67,7 +67,8 @@ let cursor = 0;
 type WellFormedString = string & { isWellFormed?: () => boolean };
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-function isWellFormed(s: string): boolean {
+/** Whether `s` has no lone surrogate (native String#isWellFormed where the runtime has it). */
+export function isWellFormed(s: string): boolean {
   const native = (s as WellFormedString).isWellFormed;
   return native === undefined ? !LONE_SURROGATE.test(s) : native.call(s);
 }
@@ -200,9 +201,26 @@ function writeNumber(buf: Uint8Array, pos: number, x: number): number {
  * Throws `CodecError('INVALID_INPUT')` (with `path` `[i]`) for a part that is not a valid {@link KeyPart}.
  */
 export function encodeKey(tuple: KeyTuple): Uint8Array {
+  return encodeAfter(undefined, tuple);
+}
+
+/**
+ * `prefix` (the encoding of a tuple, e.g. a namespace's) followed by the encoding of `tuple`: the same bytes as
+ * encoding the concatenated tuples, in one allocation.
+ */
+export function encodeKeyAfter(prefix: Uint8Array, tuple: KeyTuple): Uint8Array {
+  return encodeAfter(prefix, tuple);
+}
+
+function encodeAfter(prefix: Uint8Array | undefined, tuple: KeyTuple): Uint8Array {
   if (!Array.isArray(tuple)) throw notATuple(tuple);
   let buf = scratch;
   let pos = 0;
+  if (prefix !== undefined) {
+    if (prefix.length > buf.length) buf = grow(buf, 0, prefix.length);
+    buf.set(prefix);
+    pos = prefix.length;
+  }
   for (let i = 0; i < tuple.length; i++) {
     const part: unknown = tuple[i];
     if (typeof part === 'string') {

@@ -3,6 +3,7 @@
  * a node) and vectors. Entries are composite keys with empty values (graph entries hold the other end's id), written
  * by the StorageManager in the same transaction as the record; a lookup is one prefix scan.
  */
+import { PendingWrites } from './pending-writes.js';
 import { decodeKey, encodeKey, type KeyPart } from '../codec/keys.js';
 import { StorageError } from '../engine/errors.js';
 import type { ReadTransaction, ScanOptions, StorageEngine, WriteTransaction } from '../engine/types.js';
@@ -227,26 +228,31 @@ export class IndexManager {
 
   // ---- writes (inside the record's transaction) ----
 
-  /** Replaces the index entries of `before` with those of `after` (either may be absent). */
-  async writeNodeEntries(tx: WriteTransaction, before: Node | undefined, after: Node | undefined): Promise<void> {
+  /**
+   * Replaces the index entries of `before` with those of `after` (either may be absent). The writes are issued in
+   * order and pushed to `ops` for the caller to await together (IndexedDB then pipelines them).
+   */
+  nodeEntryOps(tx: WriteTransaction, before: Node | undefined, after: Node | undefined, ops: PendingWrites): void {
     const old = new Map<string, Uint8Array>();
-    if (before !== undefined) for (const t of nodeIndexTuples(before)) {
-      const key = nsKey(this.namespace, ...t);
-      old.set(hexOf(key), key);
+    if (before !== undefined) {
+      for (const t of nodeIndexTuples(before)) {
+        const key = nsKey(this.namespace, ...t);
+        old.set(hexOf(key), key);
+      }
     }
     if (after !== undefined) {
       for (const t of nodeIndexTuples(after)) {
         const key = nsKey(this.namespace, ...t);
-        if (!old.delete(hexOf(key))) await tx.put('index', key, EMPTY);
+        if (!old.delete(hexOf(key))) ops.add(tx.put('index', key, EMPTY));
       }
     }
-    for (const key of old.values()) await tx.delete('index', key);
+    for (const key of old.values()) ops.add(tx.delete('index', key));
   }
 
-  /** Replaces the graph entries of `before` with those of `after`. */
-  async writeEdgeEntries(tx: WriteTransaction, before: Edge | undefined, after: Edge | undefined): Promise<void> {
-    if (before !== undefined) for (const e of edgeEntries(this.namespace, before)) await tx.delete(e.store, e.key);
-    if (after !== undefined) for (const e of edgeEntries(this.namespace, after)) await tx.put(e.store, e.key, e.value);
+  /** Replaces the graph entries of `before` with those of `after`; writes pushed to `ops` as above. */
+  edgeEntryOps(tx: WriteTransaction, before: Edge | undefined, after: Edge | undefined, ops: PendingWrites): void {
+    if (before !== undefined) for (const e of edgeEntries(this.namespace, before)) ops.add(tx.delete(e.store, e.key));
+    if (after !== undefined) for (const e of edgeEntries(this.namespace, after)) ops.add(tx.put(e.store, e.key, e.value));
   }
 
   // ---- upkeep ----

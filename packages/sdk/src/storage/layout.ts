@@ -16,7 +16,7 @@
  * | vectors    | [ns, 'b', blockNo] / [ns, 's', embeddingId] / [ns, 'm'] | vector block / slot / index state |
  * | meta       | [ns, ...]                                   | coordinator bookkeeping              |
  */
-import { encodeKey, type KeyPart } from '../codec/keys.js';
+import { encodeKey, encodeKeyAfter, isWellFormed, type KeyPart } from '../codec/keys.js';
 import { StorageError } from '../engine/errors.js';
 
 /** The engine stores the storage layer uses. Open engines with at least these (e.g. `[...STORAGE_STORES]`). */
@@ -37,8 +37,6 @@ export type StorageStore = (typeof STORAGE_STORES)[number];
 /** Longest id accepted, in UTF-16 units: keeps every index key far below LMDB's 1978-byte key limit. */
 export const MAX_ID_LENGTH = 256;
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /** Checks an id argument; throws StorageError INVALID_ARGUMENT naming what is wrong. */
 export function checkId(id: unknown, what: string): asserts id is string {
   if (typeof id !== 'string') {
@@ -48,7 +46,7 @@ export function checkId(id: unknown, what: string): asserts id is string {
   if (id.length > MAX_ID_LENGTH) {
     throw new StorageError('INVALID_ARGUMENT', `${what} is ${id.length} characters long; ids are at most ${MAX_ID_LENGTH}.`);
   }
-  if (LONE_SURROGATE.test(id)) {
+  if (!isWellFormed(id)) {
     throw new StorageError('INVALID_ARGUMENT', `${what} ${JSON.stringify(id)} contains a lone surrogate; ids must be well-formed Unicode.`);
   }
 }
@@ -56,6 +54,23 @@ export function checkId(id: unknown, what: string): asserts id is string {
 /** Encodes `[namespace, ...parts]`. */
 export function nsKey(namespace: string, ...parts: KeyPart[]): Uint8Array {
   return encodeKey([namespace, ...parts]);
+}
+
+/** Keys of one namespace, built after its encoded prefix (the hot path of single-record reads). */
+export class NamespaceKeys {
+  /** The encoding of `[namespace]`: a prefix of every key of the namespace. */
+  readonly prefix: Uint8Array;
+  private readonly one: [string] = [''];
+
+  constructor(readonly namespace: string) {
+    this.prefix = encodeKey([namespace]);
+  }
+
+  /** The key `[namespace, id]`. */
+  id(id: string): Uint8Array {
+    this.one[0] = id;
+    return encodeKeyAfter(this.prefix, this.one);
+  }
 }
 
 /**

@@ -2,8 +2,9 @@
  * The agent-facing store: typed nodes, edges and embeddings over any {@link StorageEngine}, in the binary record
  * format, with the IndexManager's entries written in the same transaction as each record.
  */
+import { PendingWrites } from './pending-writes.js';
 import { StorageError } from '../engine/errors.js';
-import type { Durability, ReadTransaction, StorageEngine, WriteTransaction } from '../engine/types.js';
+import type { BorrowingReader, Durability, ReadTransaction, StorageEngine, WriteTransaction } from '../engine/types.js';
 import {
   decodeEdge,
   decodeEmbedding,
@@ -17,7 +18,7 @@ import {
 import type { Edge, Embedding, Log, Message, Node, NodeOf, NodeType } from '../model/schemas.js';
 import { IndexManager, type EdgeQuery, type NearestOptions, type TimeQuery } from './index-manager.js';
 import type { StructuralProperty, TimedNodeType } from './index-spec.js';
-import { STORAGE_STORES, checkId, nsKey, stringPrefixKey } from './layout.js';
+import { NamespaceKeys, STORAGE_STORES, checkId, stringPrefixKey } from './layout.js';
 import { VectorIndex, toFloat32, type VectorMatch, type VectorWriter } from './vector-index.js';
 
 /** Options of a {@link StorageManager}. */
@@ -66,7 +67,11 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
   readonly namespace: string;
   /** @internal */
   readonly vectors: VectorIndex;
+  /** @internal */
+  readonly keys: NamespaceKeys;
   private readonly durability: Durability | undefined;
+  /** The engine's zero-copy reads, when it has them: a full decode copies what it keeps, so it may borrow. */
+  private readonly borrowing: BorrowingReader | undefined;
 
   constructor(
     readonly engine: E,
@@ -82,6 +87,9 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
     this.namespace = options.namespace ?? '';
     if (typeof this.namespace !== 'string') throw new StorageError('INVALID_ARGUMENT', 'namespace must be a string.');
     this.durability = options.durability;
+    this.keys = new NamespaceKeys(this.namespace);
+    const maybeBorrowing = engine as Partial<BorrowingReader>;
+    this.borrowing = engine.supports.zeroCopyReads && typeof maybeBorrowing.borrow === 'function' ? (engine as unknown as BorrowingReader) : undefined;
     this.vectors = new VectorIndex(engine, this.namespace, options.vectorDimensions);
     this.indexes = new IndexManager(engine, this.namespace, this.vectors);
   }
@@ -106,21 +114,23 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
   /** The node `id`, or undefined. */
   async getNode(id: string): Promise<Node | undefined> {
     checkId(id, 'The node id');
-    const bytes = await this.engine.get('nodes', nsKey(this.namespace, id));
+    const key = this.keys.id(id);
+    if (this.borrowing !== undefined) return this.borrowing.borrow('nodes', key, decodeIfPresent);
+    const bytes = await this.engine.get('nodes', key);
     return bytes === undefined ? undefined : decodeNode(bytes);
   }
 
   /** A lazy view of node `id` (fields decoded only when read), or undefined. */
   async getNodeView(id: string): Promise<NodeView | undefined> {
     checkId(id, 'The node id');
-    const bytes = await this.engine.get('nodes', nsKey(this.namespace, id));
+    const bytes = await this.engine.get('nodes', this.keys.id(id));
     return bytes === undefined ? undefined : nodeView(bytes);
   }
 
   /** The nodes `ids`, in order, undefined where absent. */
   async getNodes(ids: readonly string[]): Promise<(Node | undefined)[]> {
     for (const id of ids) checkId(id, 'A node id');
-    const values = await this.engine.getMany('nodes', ids.map((id) => nsKey(this.namespace, id)));
+    const values = await this.engine.getMany('nodes', ids.map((id) => this.keys.id(id)));
     return values.map((bytes) => (bytes === undefined ? undefined : decodeNode(bytes)));
   }
 
@@ -131,9 +141,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
 
   /** Inserts or replaces several nodes in one transaction. */
   async insertNodes(nodes: readonly Node[]): Promise<void> {
-    await this.write(async (w) => {
-      for (const node of nodes) await w.insertNode(node);
-    });
+    await this.write((w) => w.insertNodes(nodes));
   }
 
   /** Deletes a node (and its index entries; its edges too with `cascadeEdges`); resolves to the removed node. */
@@ -143,11 +151,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
 
   /** Deletes several nodes in one transaction; resolves to the removed ones (undefined where absent). */
   async deleteNodes(ids: readonly string[], options?: DeleteNodeOptions): Promise<(Node | undefined)[]> {
-    return this.write(async (w) => {
-      const removed: (Node | undefined)[] = [];
-      for (const id of ids) removed.push(await w.deleteNode(id, options));
-      return removed;
-    });
+    return this.write((w) => w.deleteNodes(ids, options));
   }
 
   /** Nodes of one type, in id order (pages with `limit` and `after`). */
@@ -190,7 +194,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
   /** The edge `id`, or undefined. */
   async getEdge(id: string): Promise<Edge | undefined> {
     checkId(id, 'The edge id');
-    const bytes = await this.engine.get('edges', nsKey(this.namespace, id));
+    const bytes = await this.engine.get('edges', this.keys.id(id));
     return bytes === undefined ? undefined : decodeEdge(bytes);
   }
 
@@ -201,9 +205,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
 
   /** Inserts or replaces several edges in one transaction. */
   async insertEdges(edges: readonly Edge[]): Promise<void> {
-    await this.write(async (w) => {
-      for (const edge of edges) await w.insertEdge(edge);
-    });
+    await this.write((w) => w.insertEdges(edges));
   }
 
   /** Deletes an edge; resolves to the removed edge. */
@@ -226,7 +228,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
   /** The embedding `id`, or undefined. */
   async getEmbedding(id: string): Promise<Embedding | undefined> {
     checkId(id, 'The embedding id');
-    const bytes = await this.engine.get('embeddings', nsKey(this.namespace, id));
+    const bytes = await this.engine.get('embeddings', this.keys.id(id));
     return bytes === undefined ? undefined : decodeEmbedding(bytes);
   }
 
@@ -242,9 +244,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
 
   /** Inserts or replaces several embeddings in one transaction. */
   async insertEmbeddings(embeddings: readonly Embedding[]): Promise<void> {
-    await this.write(async (w) => {
-      for (const embedding of embeddings) await w.insertEmbedding(embedding);
-    });
+    await this.write((w) => w.insertEmbeddings(embeddings));
   }
 
   /** Deletes an embedding and its vector; resolves to the removed embedding. */
@@ -262,15 +262,17 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
   /** Applies a {@link Batch} in one transaction: deletions first, then nodes, edges and embeddings. */
   async batch(batch: Batch, options?: DeleteNodeOptions): Promise<void> {
     await this.write(async (w) => {
-      for (const id of batch.deleteNodes ?? []) await w.deleteNode(id, options);
-      for (const id of batch.deleteEdges ?? []) await w.deleteEdge(id);
+      await w.deleteNodes(batch.deleteNodes ?? [], options);
+      await w.deleteEdges(batch.deleteEdges ?? []);
       for (const id of batch.deleteEmbeddings ?? []) await w.deleteEmbedding(id);
-      for (const node of batch.nodes ?? []) await w.insertNode(node);
-      for (const edge of batch.edges ?? []) await w.insertEdge(edge);
-      for (const embedding of batch.embeddings ?? []) await w.insertEmbedding(embedding);
+      await w.insertNodes(batch.nodes ?? []);
+      await w.insertEdges(batch.edges ?? []);
+      await w.insertEmbeddings(batch.embeddings ?? []);
     });
   }
 }
+
+const decodeIfPresent = (bytes: Uint8Array | undefined): Node | undefined => (bytes === undefined ? undefined : decodeNode(bytes));
 
 /** Reads of one manager inside one snapshot ({@link StorageManager.read}) or one write transaction. */
 export class ManagerReader {
@@ -282,7 +284,7 @@ export class ManagerReader {
   ) {}
 
   protected key(id: string): Uint8Array {
-    return nsKey(this.manager.namespace, id);
+    return this.manager.keys.id(id);
   }
 
   async getNode(id: string): Promise<Node | undefined> {
@@ -345,64 +347,137 @@ export class ManagerWriter extends ManagerReader {
 
   /** Inserts or replaces a node and its index entries. */
   async insertNode(node: Node): Promise<void> {
-    if (typeof node !== 'object' || node === null) throw new StorageError('INVALID_ARGUMENT', 'A node must be an object.');
-    checkId(node.id, 'The node id');
-    const bytes = encodeNode(node); // validates every field before anything is written
-    const key = this.key(node.id);
-    const old = await this.tx.get('nodes', key);
-    await this.tx.put('nodes', key, bytes);
-    await this.manager.indexes.writeNodeEntries(this.tx, old === undefined ? undefined : decodeNode(old), node);
+    await this.insertNodes([node]);
+  }
+
+  /**
+   * Inserts or replaces nodes: every node is validated and encoded first, the previous versions are read in one
+   * getMany, then the records and index entries are written together (pipelined where the engine can).
+   */
+  async insertNodes(nodes: readonly Node[]): Promise<void> {
+    const prepared = nodes.map((node) => {
+      if (typeof node !== 'object' || node === null) throw new StorageError('INVALID_ARGUMENT', 'A node must be an object.');
+      checkId(node.id, 'The node id');
+      return { node, key: this.key(node.id), bytes: encodeNode(node) }; // validates every field before anything is written
+    });
+    if (prepared.length === 0) return;
+    const olds = await this.tx.getMany('nodes', prepared.map((p) => p.key));
+    const ops = new PendingWrites();
+    const latest = new Map<string, Node>();
+    prepared.forEach(({ node, key, bytes }, i) => {
+      const old = olds[i];
+      const before = latest.has(node.id) ? latest.get(node.id) : old === undefined ? undefined : decodeNode(old);
+      ops.add(this.tx.put('nodes', key, bytes));
+      this.manager.indexes.nodeEntryOps(this.tx, before, node, ops);
+      latest.set(node.id, node);
+    });
+    await ops.settle();
   }
 
   /** Deletes a node and its index entries (and its edges with `cascadeEdges`); resolves to the removed node. */
   async deleteNode(id: string, options: DeleteNodeOptions = {}): Promise<Node | undefined> {
-    checkId(id, 'The node id');
-    const key = this.key(id);
-    const old = await this.tx.get('nodes', key);
-    if (old === undefined) return undefined;
-    const node = decodeNode(old);
-    await this.tx.delete('nodes', key);
-    await this.manager.indexes.writeNodeEntries(this.tx, node, undefined);
+    return (await this.deleteNodes([id], options))[0];
+  }
+
+  /** Deletes nodes (read in one getMany); resolves to the removed ones, undefined where absent. */
+  async deleteNodes(ids: readonly string[], options: DeleteNodeOptions = {}): Promise<(Node | undefined)[]> {
+    for (const id of ids) checkId(id, 'The node id');
+    if (ids.length === 0) return [];
+    const keys = ids.map((id) => this.key(id));
+    const olds = await this.tx.getMany('nodes', keys);
+    const ops = new PendingWrites();
+    const gone = new Set<string>();
+    const removed = olds.map((old, i) => {
+      if (old === undefined || gone.has(ids[i]!)) return undefined;
+      gone.add(ids[i]!);
+      const node = decodeNode(old);
+      ops.add(this.tx.delete('nodes', keys[i]!));
+      this.manager.indexes.nodeEntryOps(this.tx, node, undefined, ops);
+      return node;
+    });
+    await ops.settle();
     if (options.cascadeEdges === true) {
-      for (const edgeId of new Set(await this.manager.indexes.edgeIds(id, {}, this.tx))) await this.deleteEdge(edgeId);
+      for (const id of gone) {
+        const edgeIds = [...new Set(await this.manager.indexes.edgeIds(id, {}, this.tx))];
+        await this.deleteEdges(edgeIds);
+      }
     }
-    return node;
+    return removed;
   }
 
   /** Inserts or replaces an edge and its graph entries. */
   async insertEdge(edge: Edge): Promise<void> {
-    if (typeof edge !== 'object' || edge === null) throw new StorageError('INVALID_ARGUMENT', 'An edge must be an object.');
-    checkId(edge.id, 'The edge id');
-    checkId(edge.fromNode, `Edge ${JSON.stringify(edge.id)}: fromNode`);
-    checkId(edge.toNode, `Edge ${JSON.stringify(edge.id)}: toNode`);
-    const bytes = encodeEdge(edge);
-    const key = this.key(edge.id);
-    const old = await this.tx.get('edges', key);
-    await this.tx.put('edges', key, bytes);
-    await this.manager.indexes.writeEdgeEntries(this.tx, old === undefined ? undefined : decodeEdge(old), edge);
+    await this.insertEdges([edge]);
+  }
+
+  /** Inserts or replaces edges (validated first, previous versions read in one getMany). */
+  async insertEdges(edges: readonly Edge[]): Promise<void> {
+    const prepared = edges.map((edge) => {
+      if (typeof edge !== 'object' || edge === null) throw new StorageError('INVALID_ARGUMENT', 'An edge must be an object.');
+      checkId(edge.id, 'The edge id');
+      checkId(edge.fromNode, `Edge ${JSON.stringify(edge.id)}: fromNode`);
+      checkId(edge.toNode, `Edge ${JSON.stringify(edge.id)}: toNode`);
+      return { edge, key: this.key(edge.id), bytes: encodeEdge(edge) };
+    });
+    if (prepared.length === 0) return;
+    const olds = await this.tx.getMany('edges', prepared.map((p) => p.key));
+    const ops = new PendingWrites();
+    const latest = new Map<string, Edge>();
+    prepared.forEach(({ edge, key, bytes }, i) => {
+      const old = olds[i];
+      const before = latest.has(edge.id) ? latest.get(edge.id) : old === undefined ? undefined : decodeEdge(old);
+      ops.add(this.tx.put('edges', key, bytes));
+      this.manager.indexes.edgeEntryOps(this.tx, before, edge, ops);
+      latest.set(edge.id, edge);
+    });
+    await ops.settle();
   }
 
   /** Deletes an edge and its graph entries; resolves to the removed edge. */
   async deleteEdge(id: string): Promise<Edge | undefined> {
-    checkId(id, 'The edge id');
-    const key = this.key(id);
-    const old = await this.tx.get('edges', key);
-    if (old === undefined) return undefined;
-    const edge = decodeEdge(old);
-    await this.tx.delete('edges', key);
-    await this.manager.indexes.writeEdgeEntries(this.tx, edge, undefined);
-    return edge;
+    return (await this.deleteEdges([id]))[0];
+  }
+
+  /** Deletes edges; resolves to the removed ones, undefined where absent. */
+  async deleteEdges(ids: readonly string[]): Promise<(Edge | undefined)[]> {
+    for (const id of ids) checkId(id, 'The edge id');
+    if (ids.length === 0) return [];
+    const keys = ids.map((id) => this.key(id));
+    const olds = await this.tx.getMany('edges', keys);
+    const ops = new PendingWrites();
+    const gone = new Set<string>();
+    const removed = olds.map((old, i) => {
+      if (old === undefined || gone.has(ids[i]!)) return undefined;
+      gone.add(ids[i]!);
+      const edge = decodeEdge(old);
+      ops.add(this.tx.delete('edges', keys[i]!));
+      this.manager.indexes.edgeEntryOps(this.tx, edge, undefined, ops);
+      return edge;
+    });
+    await ops.settle();
+    return removed;
   }
 
   /** Inserts or replaces an embedding and its indexed vector. */
   async insertEmbedding(embedding: Embedding): Promise<void> {
-    if (typeof embedding !== 'object' || embedding === null) throw new StorageError('INVALID_ARGUMENT', 'An embedding must be an object.');
-    checkId(embedding.id, 'The embedding id');
-    const vector = toFloat32(embedding.vector, `Embedding ${JSON.stringify(embedding.id)}: vector`);
-    const bytes = encodeEmbedding(embedding);
-    await this.vectorsWriter().check(embedding.id, vector);
-    await this.tx.put('embeddings', this.key(embedding.id), bytes);
-    await this.vectorsWriter().upsert(embedding.id, vector);
+    await this.insertEmbeddings([embedding]);
+  }
+
+  /** Inserts or replaces embeddings and their indexed vectors (every one validated before anything is written). */
+  async insertEmbeddings(embeddings: readonly Embedding[]): Promise<void> {
+    const prepared = embeddings.map((embedding) => {
+      if (typeof embedding !== 'object' || embedding === null) throw new StorageError('INVALID_ARGUMENT', 'An embedding must be an object.');
+      checkId(embedding.id, 'The embedding id');
+      const vector = toFloat32(embedding.vector, `Embedding ${JSON.stringify(embedding.id)}: vector`);
+      return { id: embedding.id, vector, bytes: encodeEmbedding(embedding) };
+    });
+    if (prepared.length === 0) return;
+    const vectors = this.vectorsWriter();
+    for (const p of prepared) await vectors.check(p.id, p.vector);
+    const ops = new PendingWrites();
+    for (const p of prepared) ops.add(this.tx.put('embeddings', this.key(p.id), p.bytes));
+    await vectors.upsertMany(prepared, ops);
+    await ops.settle();
   }
 
   /** Deletes an embedding and its vector; resolves to the removed embedding. */

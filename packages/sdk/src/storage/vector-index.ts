@@ -7,6 +7,7 @@
  * produce (another process or tab wrote) makes it read the blocks again. A restart reads the blocks, never the
  * embeddings: the index is persistent.
  */
+import { PendingWrites } from './pending-writes.js';
 import { decodeKey } from '../codec/keys.js';
 import { StorageError } from '../engine/errors.js';
 import type { ReadTransaction, StorageEngine, WriteTransaction } from '../engine/types.js';
@@ -134,7 +135,8 @@ export class VectorIndex {
         for (let s = 0; s < ids.length; s++) {
           const id = ids[s];
           if (id === undefined) continue;
-          top.offer(dot(unit, vectors, s * dims, dims), id);
+          const score = dot(unit, vectors, s * dims, dims);
+          if (score >= top.floor) top.offer(score, id);
         }
       }
     }
@@ -236,30 +238,46 @@ export class VectorWriter {
 
   /** Inserts or replaces the vector of `id`. */
   async upsert(id: string, vector: Float32Array): Promise<void> {
-    await this.check(id, vector);
-    let state = this.state ?? this.initialState(vector.length);
-    const dims = state.dimensions;
-    const unit = normalized(vector);
-    let ref = await this.slotOf(id);
-    if (ref === undefined) {
-      const tail = state.blocks - 1;
-      const tailBlock = tail >= 0 ? await this.block(tail, state) : undefined;
-      if (tailBlock !== undefined && tailBlock.ids.length < state.capacity) {
-        ref = { block: tail, slot: tailBlock.ids.length };
-      } else {
-        ref = { block: state.blocks, slot: 0 };
-        this.dirty.set(ref.block, { dimensions: dims, ids: [], vectors: new Float32Array(state.capacity * dims) });
-        state = { ...state, blocks: state.blocks + 1 };
+    const ops = new PendingWrites();
+    await this.upsertMany([{ id, vector }], ops);
+    await ops.settle();
+  }
+
+  /**
+   * Inserts or replaces several vectors: their slots are read in one getMany; the slot writes are pushed to `ops`
+   * (the caller awaits them with its other writes), the blocks are written by {@link finish}.
+   */
+  async upsertMany(items: readonly { id: string; vector: Float32Array }[], ops: PendingWrites): Promise<void> {
+    if (items.length === 0) return;
+    for (const { id, vector } of items) await this.check(id, vector);
+    const unknown = [...new Set(items.map((item) => item.id).filter((id) => !this.slotChanges.has(id)))];
+    const stored = unknown.length === 0 ? [] : await this.tx.getMany(STORE, unknown.map((id) => nsKey(this.namespace, 's', id)));
+    const storedSlots = new Map<string, SlotRef | undefined>();
+    unknown.forEach((id, i) => storedSlots.set(id, stored[i] === undefined ? undefined : decodeSlot(stored[i])));
+    for (const { id, vector } of items) {
+      let state = this.state ?? this.initialState(vector.length);
+      const dims = state.dimensions;
+      let ref = this.slotChanges.has(id) ? this.slotChanges.get(id) : storedSlots.get(id);
+      if (ref === undefined) {
+        const tail = state.blocks - 1;
+        const tailBlock = tail >= 0 ? await this.block(tail, state) : undefined;
+        if (tailBlock !== undefined && tailBlock.ids.length < state.capacity) {
+          ref = { block: tail, slot: tailBlock.ids.length };
+        } else {
+          ref = { block: state.blocks, slot: 0 };
+          this.dirty.set(ref.block, { dimensions: dims, ids: [], vectors: new Float32Array(state.capacity * dims) });
+          state = { ...state, blocks: state.blocks + 1 };
+        }
+        state = { ...state, live: state.live + 1 };
+        this.slotChanges.set(id, ref);
+        ops.add(this.tx.put(STORE, nsKey(this.namespace, 's', id), encodeSlot(ref)));
       }
-      state = { ...state, live: state.live + 1 };
-      this.slotChanges.set(id, ref);
-      await this.tx.put(STORE, nsKey(this.namespace, 's', id), encodeSlot(ref));
+      const block = await this.block(ref.block, state);
+      if (block === undefined) throw this.missingBlock(ref.block);
+      block.ids[ref.slot] = id;
+      block.vectors.set(normalized(vector), ref.slot * dims);
+      this.state = state;
     }
-    const block = await this.block(ref.block, state);
-    if (block === undefined) throw this.missingBlock(ref.block);
-    block.ids[ref.slot] = id;
-    block.vectors.set(unit, ref.slot * dims);
-    this.state = state;
   }
 
   /** Removes the vector of `id`; resolves to whether there was one. */
@@ -373,6 +391,8 @@ function dot(q: Float32Array, v: Float32Array, offset: number, dims: number): nu
 class TopK {
   private readonly scores: number[] = [];
   private readonly ids: string[] = [];
+  /** Scores below this cannot enter: -Infinity until k are held, then the worst held score. */
+  floor = -Infinity;
 
   constructor(private readonly k: number) {}
 
@@ -382,10 +402,12 @@ class TopK {
       this.scores.push(score);
       this.ids.push(id);
       this.up(n);
+      if (n + 1 === this.k) this.floor = this.scores[0]!;
     } else if (n > 0 && worse(this.scores[0]!, this.ids[0]!, score, id)) {
       this.scores[0] = score;
       this.ids[0] = id;
       this.down(0);
+      this.floor = this.scores[0]!;
     }
   }
 
