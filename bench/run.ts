@@ -6,6 +6,7 @@ const suites: Record<string, () => Promise<string[]>> = {
   engines: async () => (await import('./engines.js')).runEnginesBench(),
   browser: async () => (await import('./browser.js')).runBrowserBenchSuite(),
   codec: async () => (await import('./codec.js')).runCodecBench(),
+  storage: async () => (await import('./storage.js')).runStorageBench(),
 };
 
 const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'));
