@@ -3,7 +3,6 @@
  * a node) and vectors. Entries are composite keys with empty values (graph entries hold the other end's id), written
  * by the StorageManager in the same transaction as the record; a lookup is one prefix scan.
  */
-import { PendingWrites } from './pending-writes.js';
 import { decodeKey, encodeKey, type KeyPart } from '../codec/keys.js';
 import { StorageError } from '../engine/errors.js';
 import type { ReadTransaction, ScanOptions, StorageEngine, WriteTransaction } from '../engine/types.js';
@@ -28,6 +27,7 @@ import {
 } from './index-spec.js';
 import { EMPTY, checkId, fromUtf8, nsKey, utf8 } from './layout.js';
 import { normalized } from './vector-block.js';
+import type { PendingWrites } from './pending-writes.js';
 import type { VectorIndex, VectorMatch } from './vector-index.js';
 
 /** A time range: `from` inclusive, `to` exclusive (epoch ms), newest first with `reverse`, at most `limit`. */

@@ -2,7 +2,6 @@
  * The agent-facing store: typed nodes, edges and embeddings over any {@link StorageEngine}, in the binary record
  * format, with the IndexManager's entries written in the same transaction as each record.
  */
-import { PendingWrites } from './pending-writes.js';
 import { StorageError } from '../engine/errors.js';
 import type { BorrowingReader, Durability, ReadTransaction, StorageEngine, WriteTransaction } from '../engine/types.js';
 import {
@@ -16,6 +15,7 @@ import {
   type NodeView,
 } from '../model/nodes.js';
 import type { Edge, Embedding, Log, Message, Node, NodeOf, NodeType } from '../model/schemas.js';
+import { PendingWrites } from './pending-writes.js';
 import { IndexManager, type EdgeQuery, type NearestOptions, type TimeQuery } from './index-manager.js';
 import type { StructuralProperty, TimedNodeType } from './index-spec.js';
 import { NamespaceKeys, STORAGE_STORES, checkId, stringPrefixKey } from './layout.js';

@@ -7,10 +7,10 @@
  * produce (another process or tab wrote) makes it read the blocks again. A restart reads the blocks, never the
  * embeddings: the index is persistent.
  */
-import { PendingWrites } from './pending-writes.js';
 import { decodeKey } from '../codec/keys.js';
 import { StorageError } from '../engine/errors.js';
 import type { ReadTransaction, StorageEngine, WriteTransaction } from '../engine/types.js';
+import { PendingWrites } from './pending-writes.js';
 import { nsKey } from './layout.js';
 import {
   blockCapacity,
