@@ -252,9 +252,26 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
     return this.write((w) => w.deleteEmbedding(id));
   }
 
-  /** The `k` embeddings most similar to `query` by cosine similarity: `{id, score, distance}`, best first. */
-  async searchSimilar(query: Float32Array | readonly number[], k: number, options: NearestOptions = {}): Promise<VectorMatch[]> {
-    return this.indexes.nearest(query, k, options);
+  /**
+   * The `k` embeddings most similar to `query` by cosine similarity: `{id, score, distance}`, best first. Restrict
+   * it with `candidates` (embedding ids) or `nodeIds` (e.g. a structural lookup's result: their embeddings).
+   */
+  async searchSimilar(
+    query: Float32Array | readonly number[],
+    k: number,
+    options: NearestOptions & { nodeIds?: readonly string[] } = {},
+  ): Promise<VectorMatch[]> {
+    if (options.nodeIds === undefined) return this.indexes.nearest(query, k, options);
+    const embeddingIds = new Set(options.candidates ?? []);
+    const restrictToCandidates = options.candidates !== undefined;
+    const fromNodes = new Set<string>();
+    for (const id of options.nodeIds) checkId(id, 'A node id');
+    const views = await this.engine.getMany('nodes', options.nodeIds.map((id) => this.keys.id(id)));
+    for (const bytes of views) {
+      const embeddingId = bytes === undefined ? undefined : (nodeView(bytes) as { embeddingId?: string }).embeddingId;
+      if (embeddingId !== undefined && (!restrictToCandidates || embeddingIds.has(embeddingId))) fromNodes.add(embeddingId);
+    }
+    return this.indexes.nearest(query, k, { candidates: fromNodes });
   }
 
   // ---- several at once ----

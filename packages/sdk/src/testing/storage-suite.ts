@@ -320,6 +320,19 @@ export function testStorageManager<E extends StorageEngine>(
         expect(got.map((m) => m.id)).toEqual(bruteForce(query, 3, among).map((m) => m.id));
       });
 
+      it('restricts k-NN to the embeddings of a structural lookup\'s nodes', async () => {
+        await insertAll(manager);
+        await manager.insertNodes(
+          Array.from({ length: 30 }, (_, i) => message(`m${i}`, i % 3 === 0 ? 'chat_x' : 'chat_y', T + i, { embeddingId: ids[i] as never })),
+        );
+        const inChat = await manager.indexes.findNodeIds('Message', 'chatId', 'chat_x');
+        expect(inChat).toHaveLength(10);
+        const query = randomVectors(1, dims, 13)[0]!;
+        const got = await manager.searchSimilar(query, 4, { nodeIds: inChat });
+        const among = Array.from({ length: 30 }, (_, i) => i).filter((i) => i % 3 === 0);
+        expect(got.map((m) => m.id)).toEqual(bruteForce(query, 4, among).map((m) => m.id));
+      });
+
       it('updates and deletions change the results; wrong dimensions are rejected and nothing is written', async () => {
         await insertAll(manager);
         const target = randomVectors(1, dims, 11)[0]!;
