@@ -375,20 +375,9 @@ export class ManagerWriter extends ManagerReader {
     const prepared = nodes.map((node) => {
       if (typeof node !== 'object' || node === null) throw new StorageError('INVALID_ARGUMENT', 'A node must be an object.');
       checkId(node.id, 'The node id');
-      return { node, key: this.key(node.id), bytes: encodeNode(node) }; // validates every field before anything is written
+      return { record: node, bytes: encodeNode(node) }; // validates every field before anything is written
     });
-    if (prepared.length === 0) return;
-    const olds = await this.tx.getMany('nodes', prepared.map((p) => p.key));
-    const ops = new PendingWrites();
-    const latest = new Map<string, Node>();
-    prepared.forEach(({ node, key, bytes }, i) => {
-      const old = olds[i];
-      const before = latest.has(node.id) ? latest.get(node.id) : old === undefined ? undefined : decodeNode(old);
-      ops.add(this.tx.put('nodes', key, bytes));
-      this.manager.indexes.nodeEntryOps(this.tx, before, node, ops);
-      latest.set(node.id, node);
-    });
-    await ops.settle();
+    await this.upsertAll('nodes', prepared, decodeNode, (before, after, ops) => this.manager.indexes.nodeEntryOps(this.tx, before, after, ops));
   }
 
   /** Deletes a node and its index entries (and its edges with `cascadeEdges`); resolves to the removed node. */
@@ -398,25 +387,13 @@ export class ManagerWriter extends ManagerReader {
 
   /** Deletes nodes (read in one getMany); resolves to the removed ones, undefined where absent. */
   async deleteNodes(ids: readonly string[], options: DeleteNodeOptions = {}): Promise<(Node | undefined)[]> {
-    for (const id of ids) checkId(id, 'The node id');
-    if (ids.length === 0) return [];
-    const keys = ids.map((id) => this.key(id));
-    const olds = await this.tx.getMany('nodes', keys);
-    const ops = new PendingWrites();
-    const gone = new Set<string>();
-    const removed = olds.map((old, i) => {
-      if (old === undefined || gone.has(ids[i]!)) return undefined;
-      gone.add(ids[i]!);
-      const node = decodeNode(old);
-      ops.add(this.tx.delete('nodes', keys[i]!));
-      this.manager.indexes.nodeEntryOps(this.tx, node, undefined, ops);
-      return node;
-    });
-    await ops.settle();
+    const removed = await this.deleteAll('nodes', ids, 'The node id', decodeNode, (before, after, ops) =>
+      this.manager.indexes.nodeEntryOps(this.tx, before, after, ops),
+    );
     if (options.cascadeEdges === true) {
-      for (const id of gone) {
-        const edgeIds = [...new Set(await this.manager.indexes.edgeIds(id, {}, this.tx))];
-        await this.deleteEdges(edgeIds);
+      for (const node of new Set(removed)) {
+        if (node === undefined) continue;
+        await this.deleteEdges([...new Set(await this.manager.indexes.edgeIds(node.id, {}, this.tx))]);
       }
     }
     return removed;
@@ -434,20 +411,9 @@ export class ManagerWriter extends ManagerReader {
       checkId(edge.id, 'The edge id');
       checkId(edge.fromNode, `Edge ${JSON.stringify(edge.id)}: fromNode`);
       checkId(edge.toNode, `Edge ${JSON.stringify(edge.id)}: toNode`);
-      return { edge, key: this.key(edge.id), bytes: encodeEdge(edge) };
+      return { record: edge, bytes: encodeEdge(edge) };
     });
-    if (prepared.length === 0) return;
-    const olds = await this.tx.getMany('edges', prepared.map((p) => p.key));
-    const ops = new PendingWrites();
-    const latest = new Map<string, Edge>();
-    prepared.forEach(({ edge, key, bytes }, i) => {
-      const old = olds[i];
-      const before = latest.has(edge.id) ? latest.get(edge.id) : old === undefined ? undefined : decodeEdge(old);
-      ops.add(this.tx.put('edges', key, bytes));
-      this.manager.indexes.edgeEntryOps(this.tx, before, edge, ops);
-      latest.set(edge.id, edge);
-    });
-    await ops.settle();
+    await this.upsertAll('edges', prepared, decodeEdge, (before, after, ops) => this.manager.indexes.edgeEntryOps(this.tx, before, after, ops));
   }
 
   /** Deletes an edge and its graph entries; resolves to the removed edge. */
@@ -457,19 +423,55 @@ export class ManagerWriter extends ManagerReader {
 
   /** Deletes edges; resolves to the removed ones, undefined where absent. */
   async deleteEdges(ids: readonly string[]): Promise<(Edge | undefined)[]> {
-    for (const id of ids) checkId(id, 'The edge id');
+    return this.deleteAll('edges', ids, 'The edge id', decodeEdge, (before, after, ops) => this.manager.indexes.edgeEntryOps(this.tx, before, after, ops));
+  }
+
+  /**
+   * Writes encoded records of one store with their index entries: previous versions in one getMany (a record twice
+   * in the batch sees its earlier version), then every write issued and awaited together.
+   */
+  private async upsertAll<R extends { id: string }>(
+    store: 'nodes' | 'edges',
+    prepared: readonly { record: R; bytes: Uint8Array }[],
+    decode: (bytes: Uint8Array) => R,
+    entryOps: (before: R | undefined, after: R | undefined, ops: PendingWrites) => void,
+  ): Promise<void> {
+    if (prepared.length === 0) return;
+    const keys = prepared.map((p) => this.key(p.record.id));
+    const olds = await this.tx.getMany(store, keys);
+    const ops = new PendingWrites();
+    const latest = new Map<string, R>();
+    prepared.forEach(({ record, bytes }, i) => {
+      const old = olds[i];
+      const before = latest.has(record.id) ? latest.get(record.id) : old === undefined ? undefined : decode(old);
+      ops.add(this.tx.put(store, keys[i]!, bytes));
+      entryOps(before, record, ops);
+      latest.set(record.id, record);
+    });
+    await ops.settle();
+  }
+
+  /** Deletes records of one store with their index entries; resolves to the removed ones (once per id). */
+  private async deleteAll<R>(
+    store: 'nodes' | 'edges',
+    ids: readonly string[],
+    what: string,
+    decode: (bytes: Uint8Array) => R,
+    entryOps: (before: R | undefined, after: R | undefined, ops: PendingWrites) => void,
+  ): Promise<(R | undefined)[]> {
+    for (const id of ids) checkId(id, what);
     if (ids.length === 0) return [];
     const keys = ids.map((id) => this.key(id));
-    const olds = await this.tx.getMany('edges', keys);
+    const olds = await this.tx.getMany(store, keys);
     const ops = new PendingWrites();
     const gone = new Set<string>();
     const removed = olds.map((old, i) => {
       if (old === undefined || gone.has(ids[i]!)) return undefined;
       gone.add(ids[i]!);
-      const edge = decodeEdge(old);
-      ops.add(this.tx.delete('edges', keys[i]!));
-      this.manager.indexes.edgeEntryOps(this.tx, edge, undefined, ops);
-      return edge;
+      const record = decode(old);
+      ops.add(this.tx.delete(store, keys[i]!));
+      entryOps(record, undefined, ops);
+      return record;
     });
     await ops.settle();
     return removed;
