@@ -10,8 +10,8 @@ import type { Edge, Embedding, Message, Node, NodeType } from '../model/schemas.
 import { NODE_TYPES } from '../model/schemas.js';
 import type { EdgeQuery, NearestOptions, TimeQuery } from './index-manager.js';
 import { ageOf } from './index-spec.js';
-import { EMPTY, checkId } from './layout.js';
-import { StorageManager, writeTogether, type DeleteNodeOptions, type ManagerWriter } from './storage-manager.js';
+import { EMPTY, STORAGE_STORES, checkId } from './layout.js';
+import { ManagerReader, StorageManager, writeTogether, type DeleteNodeOptions, type ManagerWriter } from './storage-manager.js';
 import {
   ACTIVE_MAX_AGE,
   DATABASE_TIERS,
@@ -284,10 +284,16 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
 
   /** A chat's messages across Active, Recent and every Archive quarter, in timestamp order. */
   async messagesOfChat(chatId: string, query: TimeQuery = {}): Promise<Message[]> {
-    const lists = await Promise.all(
-      (await this.cascade('Conversations')).map((location) => this.manager(location).messagesOfChat(chatId, query)),
-    );
-    const all = lists.flat();
+    const locations = await this.cascade('Conversations');
+    // One snapshot over every tier: a move committing meanwhile can neither duplicate nor hide a message.
+    const all = await this.engine.read(STORAGE_STORES, async (tx) => {
+      const found: Message[] = [];
+      for (const location of locations) {
+        const manager = this.manager(location);
+        found.push(...(await new ManagerReader(manager, tx).nodesById<Message>(await manager.indexes.messageIdsOfChat(chatId, query, tx))));
+      }
+      return found;
+    });
     const sign = query.reverse === true ? -1 : 1;
     all.sort((a, b) => sign * (a.timestamp - b.timestamp || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
     return query.limit === undefined ? all : all.slice(0, query.limit);
