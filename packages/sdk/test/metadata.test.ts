@@ -169,12 +169,15 @@ describe('metadata round trip', () => {
     expect(Object.is(back['2'], -0)).toBe(true);
   });
 
-  it('stores integers compactly at their boundaries and every other number as an exact double', () => {
+  it('stores integers and short decimals compactly at their boundaries and every other number as an exact double', () => {
     const cases: [number, number][] = [
-      [0, 1], [63, 1], [64, 2], [127, 2], [-1, 2], [-128, 2], [128, 3], [-129, 3], [32767, 3], [-32768, 3],
-      [32768, 5], [-32769, 5], [2 ** 31 - 1, 5], [-(2 ** 31), 5],
-      [2 ** 31, 9], [-(2 ** 31) - 1, 9], [2 ** 53 - 1, 9], [-(2 ** 53) + 1, 9], [0.1, 9], [-0, 9], [1e300, 9],
+      [0, 1], [63, 1], [64, 2], [127, 2], [-1, 1], [-8, 1], [-9, 2], [-128, 2], [128, 3], [-129, 3], [32767, 3],
+      [-32768, 3], [32768, 5], [-32769, 5], [2 ** 31 - 1, 5], [-(2 ** 31), 5],
+      [2 ** 31, 9], [-(2 ** 31) - 1, 9], [2 ** 53 - 1, 9], [-(2 ** 53) + 1, 9], [-0, 9], [1e300, 9],
       [5e-324, 9], [Number.MAX_VALUE, 9],
+      // m / 10^k with k <= 9: 3, 4 or 6 bytes when that division gives the very same double.
+      [0.1, 3], [0.7, 3], [-2.5, 3], [12.7, 3], [19.99, 4], [-327.68, 4], [0.000123, 3], [0.000129, 4], [3.14159265, 6],
+      [214748.3647, 6], [0.1 + 0.2, 9], [1 / 3, 9], [Math.PI, 9], [1e-10, 9], [214748364.8, 9], [2e8 + 0.5, 9],
     ];
     for (const [n, size] of cases) {
       const bytes = enc(n);
@@ -260,7 +263,7 @@ describe('metadata round trip', () => {
   it('picks the narrowest header width whatever the writer guessed first', () => {
     // Arrays reserve a header by element count, objects a 1-byte one; the body moves when the guess was wrong.
     const arrays: [number, number][] = [
-      [0, 0x10], [64, 0x10], [65, 0x10], [126, 0x10], [127, 0x11], [300, 0x11], [0x3001, 0x11], [22_000, 0x12],
+      [0, 0x20], [15, 0x2f], [16, 0x10], [64, 0x10], [65, 0x10], [126, 0x10], [127, 0x11], [300, 0x11], [0x3001, 0x11], [22_000, 0x12],
     ];
     for (const [n, tag] of arrays) {
       const list = Array.from({ length: n }, (_, i) => i % 60);
@@ -276,6 +279,23 @@ describe('metadata round trip', () => {
       expect(enc(o)[0], `${n} keys`).toBe(tag);
       expectRoundTrip(o);
     }
+  });
+
+  it('writes small containers with the count in the tag, and tables only where they help', () => {
+    // Arrays of up to 15 elements: no table; at() skips the elements before the one asked for.
+    expect(Array.from(enc([1, 'a', -1]))).toEqual([0x23, 6, 0x41, 0x81, 0x61, 0x1f]);
+    const list = Array.from({ length: 15 }, (_, i) => (i % 2 === 0 ? i : { i }));
+    list.forEach((v, i) => expect(metadataView(enc(list)).at(i)!.toJSON()).toEqual(v));
+    // Objects of up to 2 entries: no table, get() compares both keys; 3 to 15 entries: a 1-byte sorted table.
+    expect(Array.from(enc({ b: 1, a: 2 }))).toEqual([0x32, 8, 0x81, 0x62, 0x41, 0x81, 0x61, 0x42]);
+    expect(metadataView(enc({ b: 1, a: 2 })).get('a')!.asNumber()).toBe(2);
+    expect(metadataView(enc({ b: 1, a: 2 })).get('b')!.asNumber()).toBe(1);
+    expect(metadataView(enc({ b: 1, a: 2 })).get('c')).toBeUndefined();
+    expect(Array.from(enc({ c: 1, a: 2, b: 3 }))).toEqual([0x33, 14, 0x81, 0x63, 0x41, 0x81, 0x61, 0x42, 0x81, 0x62, 0x43, 5, 8, 2]);
+    // A small count whose body does not fit a 1-byte size takes the large form.
+    expect(enc(['x'.repeat(300)])[0]).toBe(0x11);
+    expect(enc({ k: 'x'.repeat(250) })[0]).toBe(0x15);
+    expectRoundTrip({ k: 'x'.repeat(250) });
   });
 
   it('sorts keys per object, even when similar key lists share a shape-cache slot', () => {
@@ -604,6 +624,15 @@ describe('metadata from untrusted bytes', () => {
       ),
       { numRuns: 500 },
     );
+    // The same behind a small container's header (count in the tag, one size byte).
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0x20, max: 0x3f }),
+        fc.uint8Array({ maxLength: 60 }),
+        (tag, body) => checkUntrusted(new Uint8Array([tag, body.length + 2, ...body])),
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it.each([
@@ -654,8 +683,8 @@ describe('metadata from untrusted bytes', () => {
   it('caps the nesting depth it materialises, while navigation stays possible', () => {
     const depth = 300;
     // The layout of nested one-element arrays, as the encoder writes them at a depth it accepts...
-    expect(Array.from(enc([[[[1]]]]))).toEqual([0x10, 17, 1, 0x10, 13, 1, 0x10, 9, 1, 0x10, 5, 1, 0x41, 3, 3, 3, 3]);
-    // ...and by hand, 300 deep, with 4-byte widths.
+    expect(Array.from(enc([[[[1]]]]))).toEqual([0x21, 9, 0x21, 7, 0x21, 5, 0x21, 3, 0x41]);
+    // ...and by hand, 300 deep, in the large form with 4-byte widths.
     const w = 4;
     const header = 1 + 2 * w;
     const deep = new Uint8Array(depth * (header + w) + 1);

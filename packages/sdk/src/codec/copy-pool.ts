@@ -42,3 +42,63 @@ export function copyByteRange(bytes: Uint8Array, from: number, to: number): Uint
   out.set(bytes.subarray(from, to));
   return out;
 }
+
+/** Longest string (in bytes) kept in a {@link StringCache}. */
+export const CACHED_STRING_MAX = 32;
+const SLOTS = 4096;
+const fromCharCode = String.fromCharCode;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Recently decoded short ASCII strings, by a cheap hash of their bytes (object keys; metadata values such as model
+ * names, tags and languages; senders, chat ids: short strings repeat across records). Each slot keeps the string
+ * and its bytes, so a hit is a comparison of at most 32 bytes, 4 at a time, and allocates nothing; a miss builds the
+ * string and replaces the slot. Bounded: 4096 slots of 32 bytes.
+ */
+export class StringCache {
+  private readonly bytes = new Uint8Array(SLOTS * CACHED_STRING_MAX);
+  private readonly words = new Int32Array(this.bytes.buffer);
+  private readonly lengths = new Uint8Array(SLOTS);
+  private readonly strings: string[] = new Array<string>(SLOTS).fill('');
+
+  /** @param intern store internalized strings (faster as property keys) */
+  constructor(private readonly intern: boolean) {}
+
+  /**
+   * The bytes b[p, end) (1 to {@link CACHED_STRING_MAX} of them) as a string when they are all ASCII, from the
+   * cache when seen recently; undefined when some byte is not ASCII (the caller decodes UTF-8 itself).
+   */
+  get(b: Uint8Array, p: number, end: number): string | undefined {
+    const len = end - p;
+    const slot = (len * 0x9e5 + b[p]! * 0x3b + b[end - 1]! * 0x1f3 + b[p + (len >> 1)]! * 0x65 + b[p + (len >> 2)]!) & (SLOTS - 1);
+    const base = slot * CACHED_STRING_MAX;
+    const bytes = this.bytes;
+    if (this.lengths[slot] === len) {
+      let i = 0;
+      if (LITTLE_ENDIAN) {
+        const words = this.words;
+        for (; i + 4 <= len; i += 4) {
+          const q = p + i;
+          if ((b[q]! | (b[q + 1]! << 8) | (b[q + 2]! << 16) | (b[q + 3]! << 24)) !== words[(base + i) >> 2]) break;
+        }
+      }
+      while (i < len && b[p + i] === bytes[base + i]) i++;
+      if (i === len) return this.strings[slot];
+    }
+    for (let i = p; i < end; i++) if (b[i]! >= 0x80) return undefined;
+    let s = '';
+    let i = p;
+    for (; end - i >= 8; i += 8) s += fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!, b[i + 6]!, b[i + 7]!);
+    for (; i < end; i++) s += fromCharCode(b[i]!);
+    if (this.intern) s = Object.keys({ [s]: 0 })[0]!;
+    this.strings[slot] = s;
+    this.lengths[slot] = len;
+    bytes.set(b.subarray(p, end), base);
+    return s;
+  }
+}
+
+/** Short string values of records and metadata. */
+export const stringCache = new StringCache(false);
+/** Metadata object keys, internalized. */
+export const keyCache = new StringCache(true);

@@ -12,15 +12,20 @@
  * | `0x03`         | int8: 1 byte follows                                                                     |
  * | `0x04`         | int16: 2 bytes                                                                           |
  * | `0x05`         | int32: 4 bytes                                                                           |
- * | `0x06`         | float64: 8 bytes (every number that is not an int32, and -0)                             |
+ * | `0x06`         | float64: 8 bytes                                                                         |
  * | `0x07/08/09`   | string: u8 / u16 / u32 byte length, then the bytes                                       |
+ * | `0x0a/0b/0c`   | decimal m / 10^k: u8 k (1..9), then m as int8 / int16 / int32                            |
  * | `0x10/11/12`   | array, header integers W = 1 / 2 / 4 bytes wide                                          |
  * | `0x14/15/16`   | object, header integers W = 1 / 2 / 4 bytes wide                                         |
+ * | `0x18`-`0x1f`  | integer -8..-1 (tag - 0x20)                                                              |
+ * | `0x20`-`0x2f`  | small array: 0..15 elements (the low 4 bits)                                             |
+ * | `0x30`-`0x3f`  | small object: 0..15 entries (the low 4 bits)                                             |
  * | `0x40`-`0x7f`  | integer 0..63, in the tag                                                                |
  * | `0x80`-`0xff`  | string of 0..127 bytes (length in the low 7 bits), then the bytes                        |
  *
- * Other tags are malformed. Numbers use the smallest integer form when they are an int32 (and not -0), else float64,
- * so every double round-trips bit for bit (-0 included). Strings are WTF-8: UTF-8, except that a lone surrogate
+ * Other tags are malformed. Numbers use the smallest integer form when they are an int32 (and not -0), else a
+ * decimal when some m / 10^k (|m| < 2^31, k <= 9) computes to exactly the same double, else float64, so every double
+ * round-trips bit for bit (-0 included). Strings are WTF-8: UTF-8, except that a lone surrogate
  * (which a JS string may hold, and which JSON.stringify writes as `\udXXX`) is written as its 3-byte code point, so
  * every JS string round-trips exactly. A surrogate pair is always one 4-byte sequence.
  *
@@ -29,7 +34,9 @@
  * - array: the body holds the elements in order; table entry i is the offset of element i.
  * - object: the body holds the entries in insertion order (so `toJSON` gives back the original key order), each
  *   being the key (a string, tag included) followed by its value; the table lists the entries' offsets sorted by key.
- * W is the narrowest of 1, 2, 4 that holds `size`.
+ * W is the narrowest of 1, 2, 4 that holds `size`. A container of at most 15 entries whose size fits a byte is
+ * small: `tag (with the count) | size (u8) | body | table`, where small arrays have no table (`at(i)` skips i
+ * elements) and small objects have a 1-byte table only from 3 entries on (with 1 or 2, `get` compares each key).
  *
  * Key order: bytewise order of the keys' WTF-8 bytes, which is Unicode code point order, NOT the UTF-16 code unit
  * order of `<` on JS strings (they differ for astral characters). `get(key)` encodes the probe once and binary
@@ -51,6 +58,7 @@
  * the bounds of what it touches; nothing is validated ahead.
  */
 import { ByteWriter } from './byte-writer.js';
+import { CACHED_STRING_MAX, keyCache, stringCache } from './copy-pool.js';
 import { CodecError } from './errors.js';
 
 /** A JSON value, as `JSON.parse` builds it. */
@@ -72,10 +80,23 @@ const T_F64 = 0x06;
 const T_STR8 = 0x07;
 const T_STR16 = 0x08;
 const T_STR32 = 0x09;
+const T_DEC8 = 0x0a;
+const T_DEC16 = 0x0b;
+const T_DEC32 = 0x0c;
 const T_ARRAY = 0x10;
 const T_OBJECT = 0x14;
+const T_NEGINT = 0x18;
+const T_SMALL_ARRAY = 0x20;
+const T_SMALL_OBJECT = 0x30;
 const T_FIXINT = 0x40;
 const T_FIXSTR = 0x80;
+/** Most entries a small container (count in its tag, 1-byte size) has. */
+const SMALL_COUNT = 15;
+/** Small objects with at most this many entries have no table: `get` compares their keys in turn. */
+const UNTABLED_ENTRIES = 2;
+/** Exact powers of ten that decimals divide by (k = 1..9). */
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+const MAX_SCALE = 9;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Writing
@@ -250,6 +271,9 @@ function writeNumber(w: ByteWriter, v: number): void {
     if (i >= 0 && i < 64) {
       b[p] = T_FIXINT | i;
       w.pos = p + 1;
+    } else if (i < 0 && i >= -8) {
+      b[p] = T_NEGINT + 8 + i;
+      w.pos = p + 1;
     } else if (i >= -0x80 && i < 0x80) {
       b[p] = T_INT8;
       b[p + 1] = i;
@@ -266,12 +290,46 @@ function writeNumber(w: ByteWriter, v: number): void {
     }
   } else if (v - v === 0) {
     w.ensure(9);
+    if (writeDecimal(w, v)) return;
     w.bytes[w.pos] = T_F64;
     w.view.setFloat64(w.pos + 1, v, true);
     w.pos += 9;
   } else {
     throw new InvalidValue(`${v} is not a JSON number; store a finite number, null or a string instead`);
   }
+}
+
+/**
+ * Writes `v` (finite, not an int32) as m / 10^k with a small integer m when that division gives back exactly `v`
+ * (0.7, 19.99, -2.5: the numbers people type), in 3 to 6 bytes instead of 9. Room for 9 bytes must exist.
+ */
+function writeDecimal(w: ByteWriter, v: number): boolean {
+  if (v > 2e8 || v < -2e8 || v === 0) return false; // v === 0: -0, which a decimal would turn into 0
+  for (let k = 1; k <= MAX_SCALE; k++) {
+    const scaled = v * POW10[k]!;
+    if (scaled > 0x7fffffff || scaled < -0x80000000) return false;
+    const m = Math.round(scaled);
+    if (m / POW10[k]! !== v) continue;
+    const b = w.bytes;
+    const p = w.pos;
+    b[p + 1] = k;
+    if (m >= -0x80 && m < 0x80) {
+      b[p] = T_DEC8;
+      b[p + 2] = m;
+      w.pos = p + 3;
+    } else if (m >= -0x8000 && m < 0x8000) {
+      b[p] = T_DEC16;
+      b[p + 2] = m;
+      b[p + 3] = m >> 8;
+      w.pos = p + 4;
+    } else {
+      b[p] = T_DEC32;
+      writeU32(b, p + 2, m);
+      w.pos = p + 6;
+    }
+    return true;
+  }
+  return false;
 }
 
 /** Writes `s` (tag, length, WTF-8 bytes) and returns its byte length. */
@@ -426,9 +484,9 @@ function writeArray(w: ByteWriter, arr: readonly unknown[], depth: number): void
   enterContainer(arr, depth);
   const n = arr.length;
   const start = w.pos - w.start;
-  const guess = guessWidth(n);
-  w.ensure(1 + 2 * guess);
-  w.pos += 1 + 2 * guess;
+  const reserved = n <= SMALL_COUNT ? 2 : 1 + 2 * guessWidth(n);
+  w.ensure(reserved);
+  w.pos += reserved;
   growStack(n);
   const base = sp;
   sp += n;
@@ -442,7 +500,7 @@ function writeArray(w: ByteWriter, arr: readonly unknown[], depth: number): void
     if (error instanceof InvalidValue) error.segments.push(i);
     throw error;
   }
-  finishContainer(w, T_ARRAY, start, guess, n, base, 1, undefined);
+  finishContainer(w, false, start, reserved, n, base, 1, undefined);
   sp = base;
   ancestors[depth] = undefined;
 }
@@ -450,10 +508,10 @@ function writeArray(w: ByteWriter, arr: readonly unknown[], depth: number): void
 function writeObject(w: ByteWriter, obj: Record<string, unknown>, depth: number, ownCheck: boolean): void {
   enterContainer(obj, depth);
   const start = w.pos - w.start;
-  // The key count is not known yet: reserve a 1-byte-wide header (a bigger object moves its body once).
-  const guess = 1;
-  w.ensure(3);
-  w.pos += 3;
+  // The key count is not known yet: reserve a small object's 2-byte header (a bigger object moves its body once).
+  const reserved = 2;
+  w.ensure(reserved);
+  w.pos += reserved;
   const base = sp;
   const keyBase = kp;
   let key = '';
@@ -479,7 +537,7 @@ function writeObject(w: ByteWriter, obj: Record<string, unknown>, depth: number,
   }
   const n = kp - keyBase;
   const sorted = n > 1 ? sortedOrder(w, start, base, keyBase, n, ascii) : undefined;
-  finishContainer(w, T_OBJECT, start, guess, n, base, ENTRY, sorted);
+  finishContainer(w, true, start, reserved, n, base, ENTRY, sorted);
   sp = base;
   kp = keyBase;
   ancestors[depth] = undefined;
@@ -566,46 +624,65 @@ function compareBytes(b: Uint8Array, a: number, aLen: number, c: number, cLen: n
 
 /**
  * Completes the container that starts at `start` (relative to the record start), whose body was written after a
- * header reserved for width `guess`: picks the narrowest width, moves the body if that is not the guess, writes the
- * header and appends the table of the `n` child offsets at `stack[base]` (one every `stride` slots, relative to the
- * guessed layout), in `sorted` order when given.
+ * `reserved`-byte header: picks the smallest form (small: count in the tag and a 1-byte size; else the narrowest
+ * width), moves the body if its header size differs, writes the header and appends the table of the `n` child
+ * offsets at `stack[base]` (one every `stride` slots, relative to the reserved layout), in `sorted` order when
+ * given. Small arrays and small objects of up to UNTABLED_ENTRIES entries have no table.
  */
 function finishContainer(
   w: ByteWriter,
-  tag: number,
+  object: boolean,
   start: number,
-  guess: number,
+  reserved: number,
   n: number,
   base: number,
   stride: number,
   sorted: Uint32Array | undefined,
 ): void {
-  const reserved = 1 + 2 * guess;
   const body = w.pos - w.start - start - reserved;
-  let width = 1;
-  if (3 + body + n > 0xff) {
-    width = 2;
-    if (5 + body + 2 * n > 0xffff) {
-      width = 4;
-      if (9 + body + 4 * n > 0xffffffff) throw new InvalidValue('an array or object is larger than 4 GiB; split it');
+  let header: number;
+  let width: number;
+  let tag: number;
+  const smallTable = object && n > UNTABLED_ENTRIES ? n : 0;
+  if (n <= SMALL_COUNT && 2 + body + smallTable <= 0xff) {
+    header = 2;
+    width = smallTable === 0 ? 0 : 1;
+    tag = (object ? T_SMALL_OBJECT : T_SMALL_ARRAY) | n;
+  } else {
+    width = 1;
+    if (3 + body + n > 0xff) {
+      width = 2;
+      if (5 + body + 2 * n > 0xffff) {
+        width = 4;
+        if (9 + body + 4 * n > 0xffffffff) throw new InvalidValue('an array or object is larger than 4 GiB; split it');
+      }
     }
+    header = 1 + 2 * width;
+    tag = (object ? T_OBJECT : T_ARRAY) | (width >> 1);
   }
-  const shift = 2 * (width - guess);
-  w.ensure(shift + n * width);
+  const shift = header - reserved;
+  const entries = width === 0 ? 0 : n;
+  w.ensure(shift + entries * width);
   const b = w.bytes;
   const abs = w.start + start;
-  if (shift < 0) moveDown(b, abs + reserved + shift, abs + reserved, body);
-  else if (shift > 0) b.copyWithin(abs + reserved + shift, abs + reserved, abs + reserved + body);
+  if (shift < 0) moveDown(b, abs + header, abs + reserved, body);
+  else if (shift > 0) b.copyWithin(abs + header, abs + reserved, abs + reserved + body);
   const tableAt = w.pos + shift;
-  const size = tableAt + n * width - abs;
-  b[abs] = tag | (width >> 1);
-  writeW(b, abs + 1, size, width);
-  writeW(b, abs + 1 + width, n, width);
-  const st = stack;
-  if (sorted === undefined) {
-    for (let i = 0, p = tableAt; i < n; i++, p += width) writeW(b, p, st[base + i * stride]! + shift, width);
+  const size = tableAt + entries * width - abs;
+  b[abs] = tag;
+  if (header === 2) {
+    b[abs + 1] = size;
   } else {
-    for (let i = 0, p = tableAt; i < n; i++, p += width) writeW(b, p, st[base + sorted[i]! * stride]! + shift, width);
+    writeW(b, abs + 1, size, width);
+    writeW(b, abs + 1 + width, n, width);
+  }
+  if (entries > 0) {
+    const st = stack;
+    if (sorted === undefined) {
+      for (let i = 0, p = tableAt; i < n; i++, p += width) writeW(b, p, st[base + i * stride]! + shift, width);
+    } else {
+      for (let i = 0, p = tableAt; i < n; i++, p += width) writeW(b, p, st[base + sorted[i]! * stride]! + shift, width);
+    }
   }
   w.pos = abs + size;
 }
@@ -658,7 +735,50 @@ function readF64(b: Uint8Array, p: number): number {
 }
 
 function isContainer(t: number): boolean {
-  return t >= T_ARRAY && t <= (T_OBJECT | 2) && (t & 3) !== 3;
+  return (t >= T_SMALL_ARRAY && t < T_FIXINT) || (t >= T_ARRAY && t <= (T_OBJECT | 2) && (t & 3) !== 3);
+}
+
+function isObjectTag(t: number): boolean {
+  return (t >= T_SMALL_OBJECT && t < T_FIXINT) || (t >= T_OBJECT && t <= (T_OBJECT | 2));
+}
+
+function isArrayTag(t: number): boolean {
+  return (t >= T_SMALL_ARRAY && t < T_SMALL_OBJECT) || (t >= T_ARRAY && t <= (T_ARRAY | 2));
+}
+
+function isNumberTag(t: number): boolean {
+  return (t >= T_FIXINT && t < T_FIXSTR) || (t >= T_INT8 && t <= T_F64) || (t >= T_DEC8 && t <= T_DEC32) || (t >= T_NEGINT && t < T_SMALL_ARRAY);
+}
+
+// The layout of the container last given to layoutOf: where its body and table start, its count and table width
+// (0: no table).
+let cBody = 0;
+let cTable = 0;
+let cCount = 0;
+let cWidth = 0;
+
+/** Reads the layout of the container at `p` that ends at `end` (its header already checked by valueEnd). */
+function layoutOf(b: Uint8Array, p: number, end: number): void {
+  const t = b[p]!;
+  if (t >= T_SMALL_ARRAY) {
+    const count = t & 15;
+    cCount = count;
+    cBody = p + 2;
+    if (t >= T_SMALL_OBJECT && count > UNTABLED_ENTRIES) {
+      cWidth = 1;
+      cTable = end - count;
+    } else {
+      cWidth = 0;
+      cTable = end;
+    }
+    return;
+  }
+  const width = 1 << (t & 3);
+  const count = readW(b, p + 1 + width, width);
+  cCount = count;
+  cWidth = width;
+  cBody = p + 1 + 2 * width;
+  cTable = end - count * width;
 }
 
 /**
@@ -672,11 +792,21 @@ function valueEnd(b: Uint8Array, p: number, limit: number): number {
   let end: number;
   if (t >= T_FIXSTR) end = p + 1 + (t & 0x7f);
   else if (t >= T_FIXINT) end = p + 1;
-  else if (t <= T_TRUE) end = p + 1;
+  else if (t >= T_SMALL_ARRAY) {
+    if (p + 2 > limit) throw truncated(p);
+    const size = b[p + 1]!;
+    const count = t & 15;
+    const min = t < T_SMALL_OBJECT ? 2 + count : 2 + 2 * count + (count > UNTABLED_ENTRIES ? count : 0);
+    if (size < min) throw malformed(`container at byte ${p} declares ${count} entries in ${size} bytes`);
+    end = p + size;
+  } else if (t <= T_TRUE || t >= T_NEGINT) end = p + 1;
   else if (t === T_INT8) end = p + 2;
   else if (t === T_INT16) end = p + 3;
   else if (t === T_INT32) end = p + 5;
   else if (t === T_F64) end = p + 9;
+  else if (t === T_DEC8) end = p + 3;
+  else if (t === T_DEC16) end = p + 4;
+  else if (t === T_DEC32) end = p + 6;
   else if (t === T_STR8) {
     if (p + 2 > limit) throw truncated(p);
     end = p + 2 + b[p + 1]!;
@@ -734,6 +864,10 @@ const fatalDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Decodes the WTF-8 bytes `b[p, end)`. */
 function decodeString(b: Uint8Array, p: number, end: number): string {
+  if (end - p <= CACHED_STRING_MAX) {
+    if (end === p) return '';
+    return stringCache.get(b, p, end) ?? decodeWtf8(b, p, end);
+  }
   if (end - p <= 64) {
     // Short strings: JS beats the fixed cost of TextDecoder.
     for (let i = p; i < end; i++) if (b[i]! >= 0x80) return decodeWtf8(b, p, end);
@@ -778,28 +912,12 @@ function asciiString(b: Uint8Array, p: number, end: number): string {
   }
 }
 
-/**
- * Recently decoded ASCII object keys, by a cheap hash of their bytes: a key seen before costs one comparison, and
- * is an internalized string, with which property stores are much faster than with a fresh string.
- */
-const keyCache: (string | undefined)[] = new Array<string | undefined>(4096).fill(undefined);
-
+/** A decoded object key: short ASCII keys come from a cache of internalized strings (faster property stores). */
 function decodeKey(b: Uint8Array, p: number, end: number): string {
   const len = end - p;
   if (len === 0) return '';
-  if (len > 64) return decodeString(b, p, end);
-  const slot = (len * 0x9e5 + b[p]! * 0x3b + b[end - 1]! * 0x1f3 + b[p + (len >> 1)]!) & 4095;
-  const cached = keyCache[slot];
-  if (cached !== undefined && cached.length === len) {
-    let i = 0;
-    while (i < len && cached.charCodeAt(i) === b[p + i]) i++;
-    if (i === len) return cached;
-  }
-  const key = decodeString(b, p, end);
-  if (key.length !== len) return key; // Not ASCII: not cached (the comparison above is of bytes with code units).
-  const internalized = Object.keys({ [key]: 0 })[0]!;
-  keyCache[slot] = internalized;
-  return internalized;
+  if (len > CACHED_STRING_MAX) return decodeString(b, p, end);
+  return keyCache.get(b, p, end) ?? decodeWtf8(b, p, end);
 }
 
 function badUtf8(p: number): CodecError {
@@ -931,6 +1049,10 @@ function readValue(b: Uint8Array, limit: number, depth: number): JsonValue {
       return readU32(b, p + 1) | 0;
     case T_F64:
       return readF64(b, p + 1);
+    case T_DEC8:
+    case T_DEC16:
+    case T_DEC32:
+      return readDecimal(b, p, t);
     case T_STR8:
       return decodeString(b, p + 2, end);
     case T_STR16:
@@ -938,29 +1060,89 @@ function readValue(b: Uint8Array, limit: number, depth: number): JsonValue {
     case T_STR32:
       return decodeString(b, p + 5, end);
   }
+  if (t >= T_NEGINT && t < T_SMALL_ARRAY) return t - T_SMALL_ARRAY;
   // A container (valueEnd accepts no other tag).
+  const value = readContainer(b, p, t, end, depth);
+  cursor = end;
+  return value;
+}
+
+function readDecimal(b: Uint8Array, p: number, t: number): number {
+  const k = b[p + 1]!;
+  if (k < 1 || k > MAX_SCALE) throw malformed(`decimal scale ${k} at byte ${p}`);
+  const m = t === T_DEC8 ? (b[p + 2]! << 24) >> 24 : t === T_DEC16 ? (readU16(b, p + 2) << 16) >> 16 : readU32(b, p + 2) | 0;
+  return m / POW10[k]!;
+}
+
+/**
+ * Decodes the container at `p` (tag `t`, ending at `end`). Short strings and small integers, the common elements,
+ * are decoded in the loops; anything else recurses through readValue.
+ */
+function readContainer(b: Uint8Array, p: number, t: number, end: number, depth: number): JsonValue {
   if (depth >= MAX_METADATA_DEPTH) throw malformed(`nested more than ${MAX_METADATA_DEPTH} deep at byte ${p}`);
-  const width = 1 << (t & 3);
-  const count = readW(b, p + 1 + width, width);
-  const table = end - count * width;
-  cursor = p + 1 + 2 * width;
+  layoutOf(b, p, end);
+  const count = cCount;
+  const table = cTable;
+  const width = cWidth;
+  let q = cBody;
   let result: JsonValue;
-  if (t < T_OBJECT) {
+  if (isArrayTag(t)) {
     const arr: JsonValue[] = new Array<JsonValue>(count);
     for (let i = 0; i < count; i++) {
-      if (readW(b, table + i * width, width) !== cursor - p) {
+      if (width !== 0 && readW(b, table + i * width, width) !== q - p) {
         throw malformed(`array at byte ${p}: the offset of element ${i} is not where the element is`);
       }
-      arr[i] = readValue(b, table, depth + 1);
+      if (q >= table) throw malformed(`value expected at byte ${q}, past the end of its region`);
+      const e = b[q]!;
+      if (e >= T_FIXSTR) {
+        const se = q + 1 + (e & 0x7f);
+        if (se > table) throw truncated(q);
+        arr[i] = decodeString(b, q + 1, se);
+        q = se;
+      } else if (e >= T_FIXINT) {
+        arr[i] = e - T_FIXINT;
+        q++;
+      } else {
+        cursor = q;
+        arr[i] = readValue(b, table, depth + 1);
+        q = cursor;
+      }
     }
     result = arr;
   } else {
     const obj: { [key: string]: JsonValue } = {};
     for (let i = 0; i < count; i++) {
-      readKey(b, cursor, table);
-      const key = decodeKey(b, keyStart, keyStart + keyLength);
-      cursor = keyStart + keyLength;
-      const value = readValue(b, table, depth + 1);
+      if (q >= table) throw truncated(q);
+      const kt = b[q]!;
+      let ks: number;
+      let ke: number;
+      if (kt >= T_FIXSTR) {
+        ks = q + 1;
+        ke = ks + (kt & 0x7f);
+        if (ke > table) throw truncated(q);
+      } else {
+        readKey(b, q, table);
+        ks = keyStart;
+        ke = keyStart + keyLength;
+      }
+      const key = decodeKey(b, ks, ke);
+      q = ke;
+      if (q >= table) throw malformed(`value expected at byte ${q}, past the end of its region`);
+      const e = b[q]!;
+      let value: JsonValue;
+      if (e >= T_FIXSTR) {
+        const se = q + 1 + (e & 0x7f);
+        if (se > table) throw truncated(q);
+        value = decodeString(b, q + 1, se);
+        q = se;
+      } else if (e >= T_FIXINT) {
+        value = e - T_FIXINT;
+        q++;
+      } else {
+        cursor = q;
+        value = readValue(b, table, depth + 1);
+        q = cursor;
+      }
       if (key === '__proto__') {
         Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
       } else {
@@ -969,8 +1151,7 @@ function readValue(b: Uint8Array, limit: number, depth: number): JsonValue {
     }
     result = obj;
   }
-  if (cursor !== table) throw malformed(`container at byte ${p}: its entries do not end where its table starts`);
-  cursor = end;
+  if (q !== table) throw malformed(`container at byte ${p}: its entries do not end where its table starts`);
   return result;
 }
 
@@ -1049,11 +1230,11 @@ export function decodeMetadata(bytes: Uint8Array, offset = 0, length = bytes.len
 
 function typeOfTag(t: number): MetadataType {
   if (t >= T_FIXSTR) return 'string';
-  if (t >= T_FIXINT || (t >= T_INT8 && t <= T_F64)) return 'number';
+  if (isNumberTag(t)) return 'number';
   if (t === T_NULL) return 'null';
   if (t <= T_TRUE) return 'boolean';
-  if (t <= T_STR32) return 'string';
-  return t < T_OBJECT ? 'array' : 'object';
+  if (t >= T_STR8 && t <= T_STR32) return 'string';
+  return isArrayTag(t) ? 'array' : 'object';
 }
 
 /**
@@ -1091,6 +1272,7 @@ export class MetadataView {
   get length(): number {
     const t = this.bytes[this.offset]!;
     if (!isContainer(t)) throw this.mismatch('an array or object');
+    if (t >= T_SMALL_ARRAY) return t & 15;
     const width = 1 << (t & 3);
     return readW(this.bytes, this.offset + 1 + width, width);
   }
@@ -1103,12 +1285,24 @@ export class MetadataView {
     const b = this.bytes;
     const p = this.offset;
     const t = b[p]!;
-    if (t < T_OBJECT || t > (T_OBJECT | 2)) return undefined;
-    const width = 1 << (t & 3);
-    const count = readW(b, p + 1 + width, width);
-    const table = p + this.byteLength - count * width;
-    const body = p + 1 + 2 * width;
+    if (!isObjectTag(t)) return undefined;
+    layoutOf(b, p, p + this.byteLength);
+    const count = cCount;
+    const table = cTable;
+    const body = cBody;
+    const width = cWidth;
     const probeLength = encodeProbe(key);
+    if (width === 0) {
+      // A small object without a table (at most UNTABLED_ENTRIES entries): compare each key.
+      let at = body;
+      for (let i = 0; i < count; i++) {
+        readKey(b, at, table);
+        const valueAt = keyStart + keyLength;
+        if (compareProbe(b, keyStart, keyLength, probeLength) === 0) return child(b, valueAt, table);
+        at = valueEnd(b, valueAt, table);
+      }
+      return undefined;
+    }
     let lo = 0;
     let hi = count - 1;
     while (lo <= hi) {
@@ -1137,14 +1331,21 @@ export class MetadataView {
     const b = this.bytes;
     const p = this.offset;
     const t = b[p]!;
-    if (t < T_ARRAY || t > (T_ARRAY | 2)) return undefined;
-    const width = 1 << (t & 3);
-    const count = readW(b, p + 1 + width, width);
+    if (!isArrayTag(t)) return undefined;
+    layoutOf(b, p, p + this.byteLength);
+    const count = cCount;
+    const table = cTable;
+    const width = cWidth;
     const i = index < 0 ? index + count : index;
     if (!Number.isInteger(i) || i < 0 || i >= count) return undefined;
-    const table = p + this.byteLength - count * width;
+    if (width === 0) {
+      // A small array (at most SMALL_COUNT elements) has no table: skip the elements before it.
+      let at = cBody;
+      for (let j = 0; j < i; j++) at = valueEnd(b, at, table);
+      return child(b, at, table);
+    }
     const element = p + readW(b, table + i * width, width);
-    if (element < p + 1 + 2 * width || element >= table) {
+    if (element < cBody || element >= table) {
       throw malformed(`array at byte ${p}: element ${i} is outside its body`);
     }
     return child(b, element, table);
@@ -1168,11 +1369,11 @@ export class MetadataView {
     const b = this.bytes;
     const p = this.offset;
     const t = b[p]!;
-    if (t < T_OBJECT || t > (T_OBJECT | 2)) throw this.mismatch('an object');
-    const width = 1 << (t & 3);
-    const count = readW(b, p + 1 + width, width);
-    const table = p + this.byteLength - count * width;
-    let at = p + 1 + 2 * width;
+    if (!isObjectTag(t)) throw this.mismatch('an object');
+    layoutOf(b, p, p + this.byteLength);
+    const count = cCount;
+    const table = cTable;
+    let at = cBody;
     for (let i = 0; i < count; i++) {
       readKey(b, at, table);
       const valueAt = keyStart + keyLength;
@@ -1191,7 +1392,7 @@ export class MetadataView {
   /** The number; throws `INVALID_INPUT` when the value is not a number. */
   asNumber(): number {
     const t = this.bytes[this.offset]!;
-    if ((t < T_FIXINT || t >= T_FIXSTR) && (t < T_INT8 || t > T_F64)) throw this.mismatch('a number');
+    if (!isNumberTag(t)) throw this.mismatch('a number');
     return this.toJSON() as number;
   }
 

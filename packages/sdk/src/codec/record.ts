@@ -1,5 +1,5 @@
 import { ByteWriter } from './byte-writer.js';
-import { copyByteRange, copyFloat32 } from './copy-pool.js';
+import { CACHED_STRING_MAX, copyByteRange, copyFloat32, stringCache } from './copy-pool.js';
 import { CodecError } from './errors.js';
 import { decodeMetadata, metadataView, writeMetadata, type JsonValue, type MetadataView } from './metadata.js';
 import { SCHEMA_CACHE, type FieldKind, type FieldMap, type FieldValue, type RecordSchema, type ValuesOf } from './schema.js';
@@ -140,6 +140,10 @@ function malformed(what: string, path: string): CodecError {
  * about twice as fast as TextDecoder or a character-by-character loop here.
  */
 function readString(b: Uint8Array, o: number, n: number, path: string): string {
+  if (n <= CACHED_STRING_MAX) {
+    if (n === 0) return '';
+    return stringCache.get(b, o, o + n) ?? decodeUtf8(b, o, n, path);
+  }
   if (n > 64) return decodeUtf8(b, o, n, path);
   const end = o + n;
   for (let i = o; i < end; i++) if (b[i]! >= 0x80) return decodeUtf8(b, o, n, path);
