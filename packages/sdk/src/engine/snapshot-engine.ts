@@ -600,7 +600,7 @@ class BufferedWriteTransaction implements WriteTransaction {
     return RESOLVED;
   }
 
-  async delete(store: string, key: Uint8Array): Promise<boolean> {
+  delete(store: string, key: Uint8Array): Promise<boolean> {
     try {
       this.check(store);
       assertKey(key, this.engine.maxKeySize, store);
@@ -609,12 +609,14 @@ class BufferedWriteTransaction implements WriteTransaction {
     }
     const changes = this.changes.of(store);
     const pending = changes.lookup(key);
-    const existed =
-      pending !== undefined
-        ? pending.value !== null
-        : !changes.cleared && (await this.engine.run(() => this.snapshot.get(store, key), store)) !== undefined;
+    const existedInChanges = pending === undefined ? undefined : pending.value !== null;
+    const cleared = changes.cleared;
+    // Recorded now, in call order: a put of the same key issued right after (without awaiting this) lands after it.
     changes.delete(this.changes.copyKey(key));
-    return existed;
+    if (existedInChanges !== undefined) return Promise.resolve(existedInChanges);
+    if (cleared) return Promise.resolve(false);
+    // The snapshot is the state before this transaction, so reading it after recording the delete is still right.
+    return this.engine.run(() => this.snapshot.get(store, key), store).then((value) => value !== undefined);
   }
 
   clear(store: string): Promise<void> {

@@ -375,6 +375,18 @@ export function testEngineConformance<E extends StorageEngine>(
     });
 
     describe('write transactions', () => {
+      it('operations issued without awaiting apply in call order (delete then put of one key, and back)', async () => {
+        await fill('a', [k(1), k(2)]);
+        const existed = await engine.write(['a'], async (tx) => {
+          const results = [tx.delete('a', k(1)), tx.put('a', k(1), k(7)), tx.put('a', k(2), k(8)), tx.delete('a', k(2)), tx.delete('a', k(3))];
+          const settled = await Promise.all(results);
+          return [settled[0], settled[3], settled[4]];
+        });
+        expect(existed).toEqual([true, true, false]);
+        expect(await engine.get('a', k(1))).toEqual(k(7));
+        expect(await engine.get('a', k(2))).toBeUndefined();
+      });
+
       it('commits writes to several stores together', async () => {
         await engine.write(['a', 'b'], async (tx) => {
           await tx.put('a', k(1), k(1));
