@@ -188,6 +188,9 @@ describe('record codec: validation', () => {
     expect(bad({ inner: { score: 'high', tags: [] } }).path).toBe('Everything.inner.score');
     expect(bad({ flag: undefined }).message).toContain('required');
     expect(bad({ text: 'broken \uD800 surrogate' }).message).toContain('surrogate');
+    expect(bad({ text: `${'long '.repeat(30)}\uDC00` }).path).toBe('Everything.text');
+    expect(bad({ list: ['ok', 'x\uD800'] }).path).toBe('Everything.list[1]');
+    expect(bad({ inner: { score: 1, tags: ['\uDFFF'] } }).path).toBe('Everything.inner.tags[0]');
     expect(bad({ meta: { when: new Date(0) } as never }).path).toContain('meta');
   });
 

@@ -5,6 +5,14 @@
  */
 const CHUNK = 64 * 1024;
 const textEncoder = new TextEncoder();
+/**
+ * Node's native UTF-8 writer (what Buffer#write uses), when the host has Buffer: it writes straight into the bytes,
+ * with no subarray and no result object per call. Like TextEncoder.encodeInto, it writes a lone surrogate as U+FFFD
+ * (callers that must keep or refuse those check for them) and never splits a character at the end of the room.
+ */
+const nodeUtf8Write = (globalThis as { Buffer?: { prototype?: { utf8Write?: unknown } } }).Buffer?.prototype?.utf8Write as
+  | ((this: Uint8Array, s: string, offset: number, length: number) => number)
+  | undefined;
 
 export class ByteWriter {
   bytes: Uint8Array = new Uint8Array(CHUNK);
@@ -108,7 +116,10 @@ export class ByteWriter {
         return n;
       }
     }
-    const { written } = textEncoder.encodeInto(s, this.bytes.subarray(this.pos));
+    const written =
+      nodeUtf8Write !== undefined
+        ? nodeUtf8Write.call(this.bytes, s, this.pos, this.bytes.length - this.pos)
+        : textEncoder.encodeInto(s, this.bytes.subarray(this.pos)).written;
     this.pos += written;
     return written;
   }

@@ -200,8 +200,46 @@ function isLoneSurrogateFree(s: string): boolean {
 function checkString(s: unknown, path: string, nonEmpty: boolean): asserts s is string {
   if (typeof s !== 'string') throw invalid(path, 'a string', s);
   if (nonEmpty && s.length === 0) throw new CodecError('INVALID_INPUT', `${path} must not be empty.`, { path });
-  if (!isLoneSurrogateFree(s)) {
-    throw new CodecError('INVALID_INPUT', `${path} contains a lone UTF-16 surrogate, which UTF-8 cannot represent.`, { path });
+}
+
+function loneSurrogate(path: string): CodecError {
+  return new CodecError('INVALID_INPUT', `${path} contains a lone UTF-16 surrogate, which UTF-8 cannot represent.`, { path });
+}
+
+/**
+ * Writes a string field's UTF-8. Only a string with non-ASCII characters (more bytes than UTF-16 units) can hold a
+ * lone surrogate (which TextEncoder would silently replace): only those are scanned, after writing (a failed encode
+ * drops the partial record).
+ */
+function writeStringField(w: ByteWriter, s: unknown, parentPath: string, name: string, nonEmpty: boolean): void {
+  if (typeof s !== 'string' || (nonEmpty && s.length === 0)) checkString(s, `${parentPath}.${name}`, nonEmpty);
+  const str = s as string;
+  if (w.utf8(str) !== str.length && !isLoneSurrogateFree(str)) throw loneSurrogate(`${parentPath}.${name}`);
+}
+
+/** Writes a safeInt field: sign and low 6 bits of the magnitude first (-0 keeps its sign), then LEB128. */
+function writeSafeInt(w: ByteWriter, value: unknown, path: () => string): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw invalid(path(), 'a safe integer (|n| < 2^53)', value);
+  w.ensure(8);
+  const negative = value < 0 || Object.is(value, -0);
+  const m = negative ? -value : value;
+  const b = w.bytes;
+  const p = w.pos;
+  if (m < 64) {
+    b[p] = (m << 1) | (negative ? 1 : 0);
+    w.pos = p + 1;
+  } else {
+    b[p] = 0x80 | ((m % 64) << 1) | (negative ? 1 : 0);
+    w.pos = putVarint(b, p + 1, Math.floor(m / 64));
+  }
+}
+
+function writeStringList(w: ByteWriter, value: unknown, parentPath: string, name: string): void {
+  if (!Array.isArray(value)) throw invalid(`${parentPath}.${name}`, 'an array of strings', value);
+  for (let i = 0; i < value.length; i++) {
+    const item: unknown = value[i];
+    if (typeof item !== 'string') checkString(item, `${parentPath}.${name}[${i}]`, false);
+    if (!writeLengthPrefixed(w, item as string)) throw loneSurrogate(`${parentPath}.${name}[${i}]`);
   }
 }
 
@@ -226,19 +264,21 @@ function putVarint(b: Uint8Array, p: number, n: number): number {
 }
 
 /** A string with its LEB128 byte length in front (a string-list item). */
-function writeLengthPrefixed(w: ByteWriter, s: string): void {
+function writeLengthPrefixed(w: ByteWriter, s: string): boolean {
   const max = 3 * s.length;
   const reserved = varintSize(max);
   w.ensure(reserved + max);
   const at = w.pos;
   w.pos += reserved;
   const n = w.utf8(s);
+  if (n !== s.length && !isLoneSurrogateFree(s)) return false;
   const size = varintSize(n);
   if (size < reserved) {
     w.bytes.copyWithin(at + size, at + reserved, at + reserved + n);
     w.pos -= reserved - size;
   }
   putVarint(w.bytes, at, n);
+  return true;
 }
 
 /**
@@ -283,43 +323,21 @@ function makeWriter(field: FieldKind<unknown>, path: string): FieldWriter {
         w.f64(value);
       };
     case 'safeInt':
-      return (w, value) => {
-        if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw invalid(path, 'a safe integer (|n| < 2^53)', value);
-        w.ensure(8);
-        // Sign and low 6 bits of the magnitude first (-0 keeps its sign), then LEB128: small magnitudes are short.
-        const negative = value < 0 || Object.is(value, -0);
-        const m = negative ? -value : value;
-        const b = w.bytes;
-        const p = w.pos;
-        if (m < 64) {
-          b[p] = (m << 1) | (negative ? 1 : 0);
-          w.pos = p + 1;
-        } else {
-          b[p] = 0x80 | ((m % 64) << 1) | (negative ? 1 : 0);
-          w.pos = putVarint(b, p + 1, Math.floor(m / 64));
-        }
-      };
+      return (w, value) => writeSafeInt(w, value, () => path);
     case 'string': {
       const nonEmpty = field.nonEmpty === true;
-      return (w, value) => {
-        checkString(value, path, nonEmpty);
-        w.utf8(value);
-      };
+      const dot = path.lastIndexOf('.');
+      return (w, value) => writeStringField(w, value, path.slice(0, dot), path.slice(dot + 1), nonEmpty);
     }
     case 'bytes':
       return (w, value) => {
         if (!(value instanceof Uint8Array)) throw invalid(path, 'a Uint8Array', value);
         w.raw(value);
       };
-    case 'stringList':
-      return (w, value) => {
-        if (!Array.isArray(value)) throw invalid(path, 'an array of strings', value);
-        for (let i = 0; i < value.length; i++) {
-          const item: unknown = value[i];
-          checkString(item, `${path}[${i}]`, false);
-          writeLengthPrefixed(w, item);
-        }
-      };
+    case 'stringList': {
+      const dot = path.lastIndexOf('.');
+      return (w, value) => writeStringList(w, value, path.slice(0, dot), path.slice(dot + 1));
+    }
     case 'float32Vector':
       return (w, value) => {
         if (!(value instanceof Float32Array)) throw invalid(path, 'a Float32Array', value);
@@ -375,17 +393,30 @@ function writeBody(
   w.pos = p + n * slot;
   const table = base + HEADER;
   const writers = writersOf(schema, parentPath);
-  const fields = schema.fields;
+  const { kinds, optional, nonEmpty } = planOf(schema);
   for (let i = 0; i < n; i++) {
     const name = names[i]!;
     const value = obj[name];
     if (value === undefined) {
-      if (fields[name]!.optional) continue;
+      if (optional[i] === 1) continue;
       const path = `${parentPath}.${name}`;
       throw new CodecError('INVALID_INPUT', `${path} is required.`, { path });
     }
     const at = w.offset - base;
-    writers[i]!(w, value);
+    // The common kinds are written by direct calls (inlinable), the others through their writer closure.
+    switch (kinds[i]) {
+      case K_STRING:
+        writeStringField(w, value, parentPath, name, nonEmpty[i] === 1);
+        break;
+      case K_SAFEINT:
+        writeSafeInt(w, value, () => `${parentPath}.${name}`);
+        break;
+      case K_LIST:
+        writeStringList(w, value, parentPath, name);
+        break;
+      default:
+        writers[i]!(w, value);
+    }
     // Offsets are patched from the record start: writing may have moved the record to a larger chunk.
     if (wide) {
       w.patchU32(table + i * 4, at);
@@ -743,6 +774,8 @@ interface SchemaPlan {
   readonly optional: Uint8Array;
   /** Per field: its path, for errors. */
   readonly paths: readonly string[];
+  /** Per field: 1 for a string that must not be empty (ids). */
+  readonly nonEmpty: Uint8Array;
 }
 
 /** Kinds that materialise decodes inline (direct calls V8 can inline) instead of through their reader closure. */
@@ -782,7 +815,8 @@ function planOf(schema: RecordSchema<FieldMap>): SchemaPlan {
     const readers = names.map((name, i) => makeReader(schema.fields[name]!, paths[i]!));
     const kinds = Uint8Array.from(names, (name) => KIND_CODES[schema.fields[name]!.kind] ?? K_OTHER);
     const optional = Uint8Array.from(names, (name) => (schema.fields[name]!.optional ? 1 : 0));
-    cache.plan = { names, readers, defaults, kinds, optional, paths };
+    const nonEmpty = Uint8Array.from(names, (name) => (schema.fields[name]!.nonEmpty === true ? 1 : 0));
+    cache.plan = { names, readers, defaults, kinds, optional, paths, nonEmpty };
   }
   return cache.plan;
 }
