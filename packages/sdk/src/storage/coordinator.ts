@@ -5,9 +5,10 @@
  */
 import { decodeKey, encodeKey } from '../codec/keys.js';
 import { StorageError } from '../engine/errors.js';
-import type { Durability, StorageEngine } from '../engine/types.js';
+import type { Durability, ReadTransaction, StorageEngine } from '../engine/types.js';
 import type { Edge, Embedding, Message, Node, NodeType } from '../model/schemas.js';
 import { NODE_TYPES } from '../model/schemas.js';
+import { nodeTypeOf } from '../model/nodes.js';
 import type { EdgeQuery, NearestOptions, TimeQuery } from './index-manager.js';
 import { ageOf } from './index-spec.js';
 import { EMPTY, STORAGE_STORES, checkId } from './layout.js';
@@ -59,6 +60,10 @@ export interface LifecycleReport {
   toArchive: number;
   /** Embeddings that moved along with their node. */
   embeddingsMoved: number;
+  /** Age-index entries that named no record (index drift: run verifyIndexes/rebuildIndexes); left in place. */
+  stale: number;
+  /** Embeddings left in their tier because the target tier holds vectors of another dimension. */
+  embeddingsKept: number;
   /** Committed transactions. */
   batches: number;
   /** False when `maxBatches` stopped the run before everything due had moved. */
@@ -67,6 +72,8 @@ export interface LifecycleReport {
 
 const META_NAMESPACE = '~coordinator';
 const GRAPH: Location = { database: 'Knowledge', tier: 'Active' };
+
+type Bind = (manager: StorageManager) => ManagerWriter;
 
 /** The agent's databases and tiers over one engine. */
 export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
@@ -82,7 +89,7 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
 
   /** The database a node type is routed to. */
   databaseOf(type: NodeType): DatabaseType {
-    const database = (NODE_DATABASE as Record<string, DatabaseType | undefined>)[type];
+    const database = typeof type === 'string' && Object.hasOwn(NODE_DATABASE, type) ? NODE_DATABASE[type] : undefined;
     if (database === undefined) throw new StorageError('INVALID_ARGUMENT', `Unknown node type ${JSON.stringify(type)}; expected one of ${NODE_TYPES.join(', ')}.`);
     return database;
   }
@@ -99,8 +106,8 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
   }
 
   /** The archive quarters of a database that hold data, oldest first. */
-  async archiveQuarters(database: DatabaseType): Promise<string[]> {
-    const keys = await this.engine.scanKeys('meta', { prefix: encodeKey([META_NAMESPACE, 'quarter', database]) });
+  async archiveQuarters(database: DatabaseType, reader: ReadTransaction | StorageEngine = this.engine): Promise<string[]> {
+    const keys = await reader.scanKeys('meta', { prefix: encodeKey([META_NAMESPACE, 'quarter', database]) });
     return keys.map((key) => decodeKey(key)[3] as string);
   }
 
@@ -108,7 +115,7 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
    * The locations to read a record of `database` from, in cascade order: Active -> Recent -> the hinted quarter ->
    * the other quarters (newest first) for tiered conversation data; the database's tiers in order otherwise.
    */
-  async cascade(database: DatabaseType, timestampHint?: number): Promise<Location[]> {
+  async cascade(database: DatabaseType, timestampHint?: number, reader: ReadTransaction | StorageEngine = this.engine): Promise<Location[]> {
     const tiers = DATABASE_TIERS[database] as readonly TemperatureTier[];
     const out: Location[] = [];
     for (const tier of tiers) {
@@ -116,10 +123,9 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
         out.push({ database, tier });
         continue;
       }
-      const quarters = (await this.archiveQuarters(database)).reverse();
-      if (timestampHint !== undefined) {
-        const hinted = quarterOf(timestampHint);
-        const i = quarters.indexOf(hinted);
+      const quarters = (await this.archiveQuarters(database, reader)).reverse();
+      if (timestampHint !== undefined && Number.isFinite(timestampHint)) {
+        const i = quarters.indexOf(quarterOf(timestampHint));
         if (i > 0) quarters.unshift(...quarters.splice(i, 1));
       }
       for (const quarter of quarters) out.push({ database, tier, quarter });
@@ -127,59 +133,49 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     return out;
   }
 
-  /** Where node `id` lives, or undefined. */
+  /** Where node `id` lives (read in one snapshot), or undefined. */
   async locateNode(id: string, hint: LocateHint = {}): Promise<Location | undefined> {
     checkId(id, 'The node id');
-    for (const location of await this.candidates(hint)) {
-      if ((await this.manager(location).getNodeView(id)) !== undefined) return location;
-    }
-    return undefined;
-  }
-
-  /** Every location a node may be in, in cascade order (only its database's when the hint names its type). */
-  private async candidates(hint: LocateHint): Promise<Location[]> {
-    const databases = hint.type === undefined ? unique(Object.values(NODE_DATABASE)) : [this.databaseOf(hint.type)];
-    const out: Location[] = [];
-    for (const database of databases) out.push(...(await this.cascade(database, hint.timestampHint)));
-    return out;
-  }
-
-  /** Inside a transaction: the first of `locations` whose nodes hold `id`. */
-  private async findIn(bind: (m: StorageManager) => ManagerWriter, id: string, locations: readonly Location[]): Promise<Location | undefined> {
-    for (const location of locations) {
-      const writer = bind(this.manager(location));
-      if ((await writer.tx.get('nodes', encodeKey([writer.manager.namespace, id]))) !== undefined) return location;
-    }
-    return undefined;
+    return this.engine.read(STORAGE_STORES, async (tx) => (await this.findNode(tx, id, hint))?.location);
   }
 
   /** Node `id`, read through the cascade (Active -> Recent -> Archive); undefined when no tier has it. */
   async getNode(id: string, hint: LocateHint = {}): Promise<Node | undefined> {
-    const location = await this.locateNode(id, hint);
-    return location === undefined ? undefined : this.manager(location).getNode(id);
+    checkId(id, 'The node id');
+    return this.engine.read(STORAGE_STORES, async (tx) => {
+      const found = await this.findNode(tx, id, hint);
+      return found === undefined ? undefined : new ManagerReader(this.manager(found.location), tx).getNode(id);
+    });
   }
 
   /**
    * Inserts or replaces a node. An existing node is replaced where it lives (a summary whose length calls for
    * another tier moves there); a new one goes to its database's first tier: Active, the summary tier of its length,
-   * or `tier` when given (e.g. `Inferred` for a derived entity, `Session` for a summary).
+   * or `tier` when given (e.g. `Inferred` for a derived entity, `Session` for a summary). An id already used by a
+   * node of another type is refused (delete that node first).
    */
   async insertNode(node: Node, options: { tier?: TemperatureTier } = {}): Promise<Location> {
     if (typeof node !== 'object' || node === null) throw new StorageError('INVALID_ARGUMENT', 'A node must be an object.');
     checkId(node.id, 'The node id');
     const database = this.databaseOf(node.type);
-    const candidates = await this.cascade(database, ageOf(node));
     return writeTogether(
       this.engine,
       async (bind) => {
-        const existing = await this.findIn(bind, node.id, candidates);
+        const tx = this.txOf(bind);
+        const existing = await this.findNode(tx, node.id, { timestampHint: ageOf(node) });
+        if (existing !== undefined && existing.type !== node.type) {
+          throw new StorageError(
+            'INVALID_ARGUMENT',
+            `Node ${JSON.stringify(node.id)} exists as a ${existing.type} in ${namespaceOf(existing.location)}; a ${node.type} cannot reuse its id (delete it first).`,
+          );
+        }
         let target: Location;
         if (options.tier !== undefined) target = this.tierLocation(database, options.tier, node);
         else if (node.type === 'Summary') target = { database, tier: summaryTier(node.content) };
-        else target = existing ?? { database, tier: DATABASE_TIERS[database][0] };
-        if (existing !== undefined && namespaceOf(existing) !== namespaceOf(target)) await bind(this.manager(existing)).deleteNode(node.id);
+        else target = existing?.location ?? { database, tier: DATABASE_TIERS[database][0] };
+        if (existing !== undefined && namespaceOf(existing.location) !== namespaceOf(target)) await bind(this.manager(existing.location)).deleteNode(node.id);
         await bind(this.manager(target)).insertNode(node);
-        if (target.quarter !== undefined) await this.registerQuarter(bind(this.manager(target)), target);
+        if (target.quarter !== undefined) await this.registerQuarter(bind, target);
         return target;
       },
       this.options.durability,
@@ -189,16 +185,15 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
   /** Deletes node `id` from whichever tier holds it (its edges too with `cascadeEdges`); resolves to it. */
   async deleteNode(id: string, hint: LocateHint & DeleteNodeOptions = {}): Promise<Node | undefined> {
     checkId(id, 'The node id');
-    const candidates = await this.candidates(hint);
     return writeTogether(
       this.engine,
       async (bind) => {
-        const location = await this.findIn(bind, id, candidates);
-        if (location === undefined) return undefined;
-        const removed = await bind(this.manager(location)).deleteNode(id);
+        const found = await this.findNode(this.txOf(bind), id, hint);
+        if (found === undefined) return undefined;
+        const removed = await bind(this.manager(found.location)).deleteNode(id);
         if (hint.cascadeEdges === true) {
           const graph = bind(this.manager(GRAPH));
-          for (const edgeId of new Set(await graph.manager.indexes.edgeIds(id, {}, graph.tx))) await graph.deleteEdge(edgeId);
+          await graph.deleteEdges([...new Set(await graph.manager.indexes.edgeIds(id, {}, graph.tx))]);
         }
         return removed;
       },
@@ -207,19 +202,21 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
   }
 
   /**
-   * Moves node `id` to `to` in one transaction (with its embedding when only it used that embedding in its tier).
-   * Resolves to false when the node is not found.
+   * Moves node `id` to `to` (a tier of its own database) in one transaction, with its embedding when only it used
+   * that embedding in its tier. Resolves to false when the node is not found.
    */
   async moveNode(id: string, to: Location, hint: LocateHint = {}): Promise<boolean> {
     checkId(id, 'The node id');
-    namespaceOf(to); // validates
-    const candidates = await this.candidates(hint);
+    namespaceOf(to); // validates the location
     return writeTogether(
       this.engine,
       async (bind) => {
-        const from = await this.findIn(bind, id, candidates);
-        if (from === undefined) return false;
-        if (namespaceOf(from) !== namespaceOf(to)) await this.moveIn(bind, id, from, to);
+        const found = await this.findNode(this.txOf(bind), id, hint);
+        if (found === undefined) return false;
+        if (this.databaseOf(found.type) !== to.database) {
+          throw new StorageError('INVALID_ARGUMENT', `A ${found.type} belongs in ${this.databaseOf(found.type)}, not ${to.database}.`);
+        }
+        if (namespaceOf(found.location) !== namespaceOf(to)) await this.moveIn(bind, id, found.location, to);
         return true;
       },
       this.options.durability,
@@ -230,11 +227,18 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
   async promoteEntity(id: string): Promise<boolean> {
     checkId(id, 'The entity id');
     const active: Location = { database: 'Knowledge', tier: 'Active' };
-    const view = await this.manager(active).getNodeView(id);
-    if (view === undefined) return false;
-    if (view.type !== 'Entity') throw new StorageError('INVALID_ARGUMENT', `Node ${JSON.stringify(id)} is a ${view.type}, not an Entity.`);
-    await writeTogether(this.engine, async (bind) => this.moveIn(bind, id, active, { database: 'Knowledge', tier: 'Stable' }), this.options.durability);
-    return true;
+    return writeTogether(
+      this.engine,
+      async (bind) => {
+        const bytes = await bind(this.manager(active)).tx.get('nodes', this.manager(active).keys.id(id));
+        if (bytes === undefined) return false;
+        const type = nodeTypeOf(bytes);
+        if (type !== 'Entity') throw new StorageError('INVALID_ARGUMENT', `Node ${JSON.stringify(id)} is a ${type}, not an Entity.`);
+        await this.moveIn(bind, id, active, { database: 'Knowledge', tier: 'Stable' });
+        return true;
+      },
+      this.options.durability,
+    );
   }
 
   /**
@@ -243,10 +247,14 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
    * Embeddings move with their node. Each batch is atomic; an interrupted run loses nothing and the next continues.
    */
   async runLifecycle(now: number = Date.now(), options: LifecycleOptions = {}): Promise<LifecycleReport> {
+    if (typeof now !== 'number' || !Number.isFinite(now)) throw new StorageError('INVALID_ARGUMENT', `now must be epoch milliseconds, got ${String(now)}.`);
     const batchSize = options.batchSize ?? 500;
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new StorageError('INVALID_ARGUMENT', `batchSize must be a positive integer, got ${batchSize}.`);
     const maxBatches = options.maxBatches ?? Infinity;
-    const report: LifecycleReport = { toRecent: 0, toArchive: 0, embeddingsMoved: 0, batches: 0, done: false };
+    if (maxBatches !== Infinity && (!Number.isSafeInteger(maxBatches) || maxBatches < 1)) {
+      throw new StorageError('INVALID_ARGUMENT', `maxBatches must be a positive integer, got ${maxBatches}.`);
+    }
+    const report: LifecycleReport = { toRecent: 0, toArchive: 0, embeddingsMoved: 0, embeddingsKept: 0, stale: 0, batches: 0, done: false };
     const phases: { from: Location; before: number; to: (time: number) => Location; count: 'toRecent' | 'toArchive' }[] = [
       { from: { database: 'Conversations', tier: 'Active' }, before: now - ACTIVE_MAX_AGE, to: () => ({ database: 'Conversations', tier: 'Recent' }), count: 'toRecent' },
       {
@@ -258,24 +266,34 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     ];
     for (const phase of phases) {
       const source = this.manager(phase.from);
+      // Stale entries (no record) stay in the index: the scan continues after them instead of meeting them again.
+      let after: { id: string; time: number } | undefined;
       for (;;) {
         if (report.batches >= maxBatches) return report;
-        const moved = await writeTogether(
+        const batch = await writeTogether(
           this.engine,
           async (bind) => {
-            const writer = bind(source);
-            const due = await source.indexes.agedBefore(phase.before, batchSize, writer.tx);
-            let embeddings = 0;
-            for (const { id, time } of due) embeddings += await this.moveIn(bind, id, phase.from, phase.to(time));
-            return { nodes: due.length, embeddings };
+            const due = await source.indexes.agedBefore(phase.before, batchSize, bind(source).tx, after);
+            const result = { due: due.length, moved: 0, embeddings: 0, kept: 0, last: due[due.length - 1] };
+            for (const { id, time } of due) {
+              const moved = await this.moveIn(bind, id, phase.from, phase.to(time));
+              if (moved === undefined) continue;
+              result.moved++;
+              if (moved === 'moved') result.embeddings++;
+              if (moved === 'kept') result.kept++;
+            }
+            return result;
           },
           this.options.durability,
         );
-        if (moved.nodes === 0) break;
-        report[phase.count] += moved.nodes;
-        report.embeddingsMoved += moved.embeddings;
+        if (batch.due === 0) break;
+        report[phase.count] += batch.moved;
+        report.embeddingsMoved += batch.embeddings;
+        report.embeddingsKept += batch.kept;
+        report.stale += batch.due - batch.moved;
         report.batches++;
         options.onProgress?.({ ...report });
+        if (batch.moved < batch.due) after = batch.last;
       }
     }
     report.done = true;
@@ -284,11 +302,10 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
 
   /** A chat's messages across Active, Recent and every Archive quarter, in timestamp order. */
   async messagesOfChat(chatId: string, query: TimeQuery = {}): Promise<Message[]> {
-    const locations = await this.cascade('Conversations');
     // One snapshot over every tier: a move committing meanwhile can neither duplicate nor hide a message.
     const all = await this.engine.read(STORAGE_STORES, async (tx) => {
       const found: Message[] = [];
-      for (const location of locations) {
+      for (const location of await this.cascade('Conversations', undefined, tx)) {
         const manager = this.manager(location);
         found.push(...(await new ManagerReader(manager, tx).nodesById<Message>(await manager.indexes.messageIdsOfChat(chatId, query, tx))));
       }
@@ -316,36 +333,49 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     return this.manager(GRAPH).edgesOf(nodeId, query);
   }
 
-  /** The nodes at the other end of a node's edges, read through the cascade. */
+  /** The nodes at the other end of a node's edges, read through the cascade in one snapshot. */
   async neighbours(nodeId: string, query: EdgeQuery = {}): Promise<Node[]> {
-    const ids = await this.manager(GRAPH).indexes.neighbourIds(nodeId, query);
-    const nodes = await Promise.all(ids.map((id) => this.getNode(id)));
-    return nodes.filter((n): n is Node => n !== undefined);
+    return this.engine.read(STORAGE_STORES, async (tx) => {
+      const out: Node[] = [];
+      for (const id of await this.manager(GRAPH).indexes.neighbourIds(nodeId, query, tx)) {
+        const found = await this.findNode(tx, id, {});
+        const node = found === undefined ? undefined : await new ManagerReader(this.manager(found.location), tx).getNode(id);
+        if (node !== undefined) out.push(node);
+      }
+      return out;
+    });
   }
 
   // ---- embeddings ----
 
   /** Inserts or replaces an embedding where it lives (new ones go to Embeddings/Active). */
   async insertEmbedding(embedding: Embedding): Promise<Location> {
+    if (typeof embedding !== 'object' || embedding === null) throw new StorageError('INVALID_ARGUMENT', 'An embedding must be an object.');
     checkId(embedding.id, 'The embedding id');
-    const location = (await this.locateEmbedding(embedding.id)) ?? { database: 'Embeddings', tier: 'Active' };
-    await this.manager(location).insertEmbedding(embedding);
-    return location;
+    return writeTogether(
+      this.engine,
+      async (bind) => {
+        const location = (await this.findEmbedding(this.txOf(bind), embedding.id)) ?? { database: 'Embeddings', tier: 'Active' };
+        await bind(this.manager(location)).insertEmbedding(embedding);
+        return location;
+      },
+      this.options.durability,
+    );
   }
 
   /** Where embedding `id` lives, or undefined. */
   async locateEmbedding(id: string, timestampHint?: number): Promise<Location | undefined> {
     checkId(id, 'The embedding id');
-    for (const location of await this.cascade('Embeddings', timestampHint)) {
-      if ((await this.manager(location).getEmbedding(id)) !== undefined) return location;
-    }
-    return undefined;
+    return this.engine.read(STORAGE_STORES, (tx) => this.findEmbedding(tx, id, timestampHint));
   }
 
   /** Embedding `id`, read through the cascade. */
   async getEmbedding(id: string, timestampHint?: number): Promise<Embedding | undefined> {
-    const location = await this.locateEmbedding(id, timestampHint);
-    return location === undefined ? undefined : this.manager(location).getEmbedding(id);
+    checkId(id, 'The embedding id');
+    return this.engine.read(STORAGE_STORES, async (tx) => {
+      const location = await this.findEmbedding(tx, id, timestampHint);
+      return location === undefined ? undefined : new ManagerReader(this.manager(location), tx).getEmbedding(id);
+    });
   }
 
   /** The embedding of node `nodeId`. */
@@ -356,18 +386,45 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
   }
 
   /** k-NN over the embeddings of every Embeddings tier (or of `tiers`), merged: best `k` first. */
-  async searchSimilar(query: Float32Array | readonly number[], k: number, options: NearestOptions & { tiers?: TierOf<'Embeddings'>[] } = {}): Promise<(VectorMatch & { location: Location })[]> {
+  async searchSimilar(
+    query: Float32Array | readonly number[],
+    k: number,
+    options: NearestOptions & { tiers?: TierOf<'Embeddings'>[] } = {},
+  ): Promise<(VectorMatch & { location: Location })[]> {
     const locations = (await this.cascade('Embeddings')).filter((l) => options.tiers === undefined || options.tiers.includes(l.tier as TierOf<'Embeddings'>));
-    const results = await Promise.all(
-      locations.map(async (location) => (await this.manager(location).searchSimilar(query, k, options)).map((m) => ({ ...m, location }))),
-    );
-    return results
-      .flat()
-      .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      .slice(0, k);
+    const results: (VectorMatch & { location: Location })[] = [];
+    for (const location of locations) {
+      for (const match of await this.manager(location).searchSimilar(query, k, options)) results.push({ ...match, location });
+    }
+    return results.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, k);
   }
 
   // ---- internals ----
+
+  /** The transaction every writer of `bind` shares. */
+  private txOf(bind: Bind): ReadTransaction {
+    return bind(this.manager(GRAPH)).tx;
+  }
+
+  /** Reading in `tx`: the first location in cascade order holding node `id`, and its type. */
+  private async findNode(tx: ReadTransaction, id: string, hint: LocateHint): Promise<{ location: Location; type: NodeType } | undefined> {
+    const databases = hint.type === undefined ? unique(Object.values(NODE_DATABASE)) : [this.databaseOf(hint.type)];
+    for (const database of databases) {
+      for (const location of await this.cascade(database, hint.timestampHint, tx)) {
+        const bytes = await tx.get('nodes', this.manager(location).keys.id(id));
+        if (bytes !== undefined) return { location, type: nodeTypeOf(bytes) };
+      }
+    }
+    return undefined;
+  }
+
+  /** Reading in `tx`: the first Embeddings location holding embedding `id`. */
+  private async findEmbedding(tx: ReadTransaction, id: string, timestampHint?: number): Promise<Location | undefined> {
+    for (const location of await this.cascade('Embeddings', timestampHint, tx)) {
+      if ((await tx.get('embeddings', this.manager(location).keys.id(id))) !== undefined) return location;
+    }
+    return undefined;
+  }
 
   private tierLocation(database: DatabaseType, tier: TemperatureTier, node: Node): Location {
     if (tier === 'Archive') {
@@ -380,34 +437,38 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     return location;
   }
 
-  /** Inside a transaction: moves node `id` from `from` to `to`, with its embedding; returns embeddings moved (0/1). */
-  private async moveIn(bind: (m: StorageManager) => ManagerWriter, id: string, from: Location, to: Location): Promise<number> {
+  /**
+   * Inside a transaction: moves node `id` from `from` to `to`, with its embedding. Resolves to undefined when the
+   * node is not in `from`; otherwise to what happened to its embedding: moved along, kept (the target tier holds
+   * another dimension, or another node of the tier still uses it) or none.
+   */
+  private async moveIn(bind: Bind, id: string, from: Location, to: Location): Promise<'moved' | 'kept' | 'none' | undefined> {
     const source = bind(this.manager(from));
     const target = bind(this.manager(to));
     const node = await source.deleteNode(id);
-    if (node === undefined) return 0;
+    if (node === undefined) return undefined;
     await target.insertNode(node);
-    if (to.quarter !== undefined) await this.registerQuarter(target, to);
+    if (to.quarter !== undefined) await this.registerQuarter(bind, to);
     // The embedding follows its node between like-named tiers, unless another node of the source tier still uses it.
     const embeddingId = (node as { embeddingId?: string }).embeddingId;
-    if (from.database !== 'Conversations' || embeddingId === undefined) return 0;
-    const stillUsed = await source.manager.indexes.nodeIdsOfEmbedding(embeddingId, source.tx);
-    if (stillUsed.length > 0) return 0;
+    if (from.database !== 'Conversations' || embeddingId === undefined) return 'none';
+    if ((await source.manager.indexes.nodeIdsOfEmbedding(embeddingId, source.tx)).length > 0) return 'kept';
     const embeddingsFrom = bind(this.manager({ ...from, database: 'Embeddings' }));
-    const embedding = await embeddingsFrom.deleteEmbedding(embeddingId);
-    if (embedding === undefined) return 0;
+    const embedding = await embeddingsFrom.getEmbedding(embeddingId);
+    if (embedding === undefined) return 'none';
     const embeddingsTo = bind(this.manager({ ...to, database: 'Embeddings' }));
+    if (!(await embeddingsTo.acceptsVector(embedding.vector.length))) return 'kept';
+    await embeddingsFrom.deleteEmbedding(embeddingId);
     await embeddingsTo.insertEmbedding(embedding);
-    if (to.quarter !== undefined) await this.registerQuarter(embeddingsTo, { ...to, database: 'Embeddings' });
-    return 1;
+    if (to.quarter !== undefined) await this.registerQuarter(bind, { ...to, database: 'Embeddings' });
+    return 'moved';
   }
 
-  private async registerQuarter(writer: ManagerWriter, location: Location): Promise<void> {
-    await writer.tx.put('meta', encodeKey([META_NAMESPACE, 'quarter', location.database, location.quarter!]), EMPTY);
+  private async registerQuarter(bind: Bind, location: Location): Promise<void> {
+    await bind(this.manager(GRAPH)).tx.put('meta', encodeKey([META_NAMESPACE, 'quarter', location.database, location.quarter!]), EMPTY);
   }
 }
 
 function unique<T>(values: readonly T[]): T[] {
   return [...new Set(values)];
 }
-

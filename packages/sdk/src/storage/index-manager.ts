@@ -168,11 +168,17 @@ export class IndexManager {
     return this.lastParts<NodeId>(await (tx ?? this.engine).scanKeys('index', scan));
   }
 
-  /** `[time, id]` pairs of the age index before `before` (oldest first), for tier moves. */
-  async agedBefore(before: number, limit: number, tx?: ReadTransaction): Promise<{ id: NodeId; time: number }[]> {
+  /** `[time, id]` pairs of the age index before `before` (oldest first; after `after`), for tier moves. */
+  async agedBefore(
+    before: number,
+    limit: number,
+    tx?: ReadTransaction,
+    after?: { id: string; time: number },
+  ): Promise<{ id: NodeId; time: number }[]> {
     const keys = await (tx ?? this.engine).scanKeys('index', {
       prefix: nsKey(this.namespace, 'age'),
       lt: nsKey(this.namespace, 'age', before),
+      ...(after === undefined ? {} : { gt: nsKey(this.namespace, 'age', after.time, after.id) }),
       limit,
     });
     return keys.map((key) => {
@@ -251,8 +257,17 @@ export class IndexManager {
 
   /** Replaces the graph entries of `before` with those of `after`; writes pushed to `ops` as above. */
   edgeEntryOps(tx: WriteTransaction, before: Edge | undefined, after: Edge | undefined, ops: PendingWrites): void {
-    if (before !== undefined) for (const e of edgeEntries(this.namespace, before)) ops.add(tx.delete(e.store, e.key));
-    if (after !== undefined) for (const e of edgeEntries(this.namespace, after)) ops.add(tx.put(e.store, e.key, e.value));
+    const old = new Map<string, { store: 'outgoing' | 'incoming'; key: Uint8Array; value: Uint8Array }>();
+    if (before !== undefined) for (const e of edgeEntries(this.namespace, before)) old.set(`${e.store}:${hexOf(e.key)}`, e);
+    if (after !== undefined) {
+      for (const e of edgeEntries(this.namespace, after)) {
+        const id = `${e.store}:${hexOf(e.key)}`;
+        const same = old.get(id);
+        old.delete(id);
+        if (same === undefined || hexOf(same.value) !== hexOf(e.value)) ops.add(tx.put(e.store, e.key, e.value));
+      }
+    }
+    for (const e of old.values()) ops.add(tx.delete(e.store, e.key));
   }
 
   // ---- upkeep ----
@@ -278,7 +293,7 @@ export class IndexManager {
       for (const [id, vector] of expected.vectors) {
         const have = stored.vectors.get(id);
         if (have === undefined || !stored.slots.has(id)) missing.push({ store: 'vectors', key: [this.namespace, 's', id] });
-        else if (!sameFloats(have, vector)) vectorMismatches.push(id);
+        else if (stored.misplaced.has(id) || !sameFloats(have, vector)) vectorMismatches.push(id);
       }
       for (const id of new Set([...stored.vectors.keys(), ...stored.slots.keys()])) {
         if (!expected.vectors.has(id)) extra.push({ store: 'vectors', key: [this.namespace, 's', id] });
@@ -301,7 +316,6 @@ export class IndexManager {
     let vectorsWritten = 0;
     const report = await this.engine.write(['nodes', 'edges', 'embeddings', ...INDEX_STORES], async (tx) => {
       const expected = await this.expectedEntries(tx);
-      const generation = (await this.vectors.state(tx))?.generation ?? 0;
       let removed = 0;
       for (const store of INDEX_STORES) {
         for (const key of await tx.scanKeys(store, { prefix: encodeKey([this.namespace]) })) {
@@ -316,7 +330,7 @@ export class IndexManager {
           written++;
         }
       }
-      const writer = this.vectors.writer(tx, generation);
+      const writer = this.vectors.writer(tx);
       for (const [id, vector] of expected.rawVectors) {
         await writer.upsert(id, vector);
         vectorsWritten++;

@@ -12,6 +12,7 @@
  */
 import type { KeyPart } from '../codec/keys.js';
 import type { Node, NodeType } from '../model/schemas.js';
+import { checkId } from './layout.js';
 
 /** Structural properties indexed per node type (besides `type` and `embeddingId`). */
 export const STRUCTURAL_PROPERTIES = {
@@ -112,4 +113,18 @@ export function nodeIndexTuples(node: Node): KeyPart[][] {
   const age = ageOf(node);
   if (age !== undefined) tuples.push([AGE_INDEX, age, id]);
   return tuples;
+}
+
+/** Fields whose whole value goes into index keys (ids that reference other records): checked like ids. */
+const KEY_ID_FIELDS: Partial<Record<NodeType, readonly string[]>> = {
+  Message: ['chatId'],
+  Summary: ['chatId'],
+  Attachment: ['messageId'],
+};
+
+/** Throws StorageError INVALID_ARGUMENT when a referenced id of `node` could not be an index key. */
+export function checkKeyFields(node: Node): void {
+  const fields = node as unknown as Fields;
+  for (const field of KEY_ID_FIELDS[node.type] ?? []) checkId(fields[field], `${node.type} ${JSON.stringify(node.id)}: ${field}`);
+  if (fields['embeddingId'] !== undefined) checkId(fields['embeddingId'], `${node.type} ${JSON.stringify(node.id)}: embeddingId`);
 }

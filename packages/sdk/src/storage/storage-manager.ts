@@ -19,6 +19,7 @@ import { PendingWrites } from './pending-writes.js';
 import { IndexManager, type EdgeQuery, type NearestOptions, type TimeQuery } from './index-manager.js';
 import type { StructuralProperty, TimedNodeType } from './index-spec.js';
 import { NamespaceKeys, STORAGE_STORES, checkId, stringPrefixKey } from './layout.js';
+import { checkKeyFields } from './index-spec.js';
 import { VectorIndex, toFloat32, type VectorMatch, type VectorWriter } from './vector-index.js';
 
 /** Options of a {@link StorageManager}. */
@@ -129,6 +130,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
 
   /** The nodes `ids`, in order, undefined where absent. */
   async getNodes(ids: readonly string[]): Promise<(Node | undefined)[]> {
+    checkArray(ids, 'getNodes(ids)');
     for (const id of ids) checkId(id, 'A node id');
     const values = await this.engine.getMany('nodes', ids.map((id) => this.keys.id(id)));
     return values.map((bytes) => (bytes === undefined ? undefined : decodeNode(bytes)));
@@ -278,6 +280,9 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
 
   /** Applies a {@link Batch} in one transaction: deletions first, then nodes, edges and embeddings. */
   async batch(batch: Batch, options?: DeleteNodeOptions): Promise<void> {
+    if (typeof batch !== 'object' || batch === null || Array.isArray(batch)) {
+      throw new StorageError('INVALID_ARGUMENT', 'batch() takes an object like { nodes, edges, embeddings, deleteNodes, ... }.');
+    }
     await this.write(async (w) => {
       await w.deleteNodes(batch.deleteNodes ?? [], options);
       await w.deleteEdges(batch.deleteEdges ?? []);
@@ -287,6 +292,10 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
       await w.insertEmbeddings(batch.embeddings ?? []);
     });
   }
+}
+
+function checkArray(value: unknown, what: string): asserts value is readonly unknown[] {
+  if (!Array.isArray(value)) throw new StorageError('INVALID_ARGUMENT', `${what} takes an array.`);
 }
 
 const decodeIfPresent = (bytes: Uint8Array | undefined): Node | undefined => (bytes === undefined ? undefined : decodeNode(bytes));
@@ -372,9 +381,11 @@ export class ManagerWriter extends ManagerReader {
    * getMany, then the records and index entries are written together (pipelined where the engine can).
    */
   async insertNodes(nodes: readonly Node[]): Promise<void> {
+    checkArray(nodes, 'insertNodes(nodes)');
     const prepared = nodes.map((node) => {
       if (typeof node !== 'object' || node === null) throw new StorageError('INVALID_ARGUMENT', 'A node must be an object.');
       checkId(node.id, 'The node id');
+      checkKeyFields(node);
       return { record: node, bytes: encodeNode(node) }; // validates every field before anything is written
     });
     await this.upsertAll('nodes', prepared, decodeNode, (before, after, ops) => this.manager.indexes.nodeEntryOps(this.tx, before, after, ops));
@@ -406,11 +417,13 @@ export class ManagerWriter extends ManagerReader {
 
   /** Inserts or replaces edges (validated first, previous versions read in one getMany). */
   async insertEdges(edges: readonly Edge[]): Promise<void> {
+    checkArray(edges, 'insertEdges(edges)');
     const prepared = edges.map((edge) => {
       if (typeof edge !== 'object' || edge === null) throw new StorageError('INVALID_ARGUMENT', 'An edge must be an object.');
       checkId(edge.id, 'The edge id');
       checkId(edge.fromNode, `Edge ${JSON.stringify(edge.id)}: fromNode`);
       checkId(edge.toNode, `Edge ${JSON.stringify(edge.id)}: toNode`);
+      checkId(edge.edgeType, `Edge ${JSON.stringify(edge.id)}: edgeType`);
       return { record: edge, bytes: encodeEdge(edge) };
     });
     await this.upsertAll('edges', prepared, decodeEdge, (before, after, ops) => this.manager.indexes.edgeEntryOps(this.tx, before, after, ops));
@@ -459,6 +472,7 @@ export class ManagerWriter extends ManagerReader {
     decode: (bytes: Uint8Array) => R,
     entryOps: (before: R | undefined, after: R | undefined, ops: PendingWrites) => void,
   ): Promise<(R | undefined)[]> {
+    checkArray(ids, 'The ids to delete');
     for (const id of ids) checkId(id, what);
     if (ids.length === 0) return [];
     const keys = ids.map((id) => this.key(id));
@@ -484,6 +498,7 @@ export class ManagerWriter extends ManagerReader {
 
   /** Inserts or replaces embeddings and their indexed vectors (every one validated before anything is written). */
   async insertEmbeddings(embeddings: readonly Embedding[]): Promise<void> {
+    checkArray(embeddings, 'insertEmbeddings(embeddings)');
     const prepared = embeddings.map((embedding) => {
       if (typeof embedding !== 'object' || embedding === null) throw new StorageError('INVALID_ARGUMENT', 'An embedding must be an object.');
       checkId(embedding.id, 'The embedding id');
@@ -508,6 +523,11 @@ export class ManagerWriter extends ManagerReader {
     await this.tx.delete('embeddings', key);
     await this.vectorsWriter().remove(id);
     return decodeEmbedding(old);
+  }
+
+  /** Whether this namespace's vector index takes vectors of `dimensions` (any, before its first vector). */
+  async acceptsVector(dimensions: number): Promise<boolean> {
+    return this.vectorsWriter().accepts(dimensions);
   }
 
   /** @internal Writes what was buffered (vector blocks); called once before the commit. */
@@ -536,13 +556,14 @@ export async function writeTogether<T>(
   const result = await engine.write(
     STORAGE_STORES,
     async (tx) => {
-      const writers = new Map<StorageManager, ManagerWriter>();
+      // One writer per namespace: two manager objects of one namespace share it (and its vector blocks).
+      const writers = new Map<string, ManagerWriter>();
       const bind = (manager: StorageManager): ManagerWriter => {
         if (manager.engine !== engine) throw new StorageError('INVALID_ARGUMENT', 'A manager of another engine cannot join this transaction.');
-        let writer = writers.get(manager);
+        let writer = writers.get(manager.namespace);
         if (writer === undefined) {
           writer = new ManagerWriter(manager, tx);
-          writers.set(manager, writer);
+          writers.set(manager.namespace, writer);
         }
         return writer;
       };

@@ -64,7 +64,9 @@ export const RECENT_MAX_AGE = 90 * DAY;
 export function quarterOf(time: number): string {
   if (!Number.isFinite(time)) throw new StorageError('INVALID_ARGUMENT', `A time must be a finite number of epoch milliseconds, got ${time}.`);
   const date = new Date(time);
-  return `${date.getUTCFullYear()}-Q${Math.floor(date.getUTCMonth() / 3) + 1}`;
+  const year = date.getUTCFullYear();
+  if (year < 0 || year > 9999) throw new StorageError('INVALID_ARGUMENT', `A time in year ${year} cannot be archived; times are epoch milliseconds of years 0-9999.`);
+  return `${String(year).padStart(4, '0')}-Q${Math.floor(date.getUTCMonth() / 3) + 1}`;
 }
 
 const QUARTER = /^\d{4}-Q[1-4]$/;

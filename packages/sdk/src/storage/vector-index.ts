@@ -13,6 +13,7 @@ import type { ReadTransaction, StorageEngine, WriteTransaction } from '../engine
 import { PendingWrites } from './pending-writes.js';
 import { nsKey } from './layout.js';
 import {
+  MERGE_RUN,
   blockCapacity,
   decodeBlock,
   decodeSlot,
@@ -50,6 +51,7 @@ interface CommittedChanges {
   readonly fromGeneration: number;
   readonly state: VectorIndexState;
   readonly blocks: ReadonlyMap<number, VectorBlock>;
+  readonly removedBlocks: ReadonlySet<number>;
   readonly slots: ReadonlyMap<string, SlotRef | undefined>;
 }
 
@@ -70,8 +72,8 @@ export class VectorIndex {
   }
 
   /** A writer for one write transaction. */
-  writer(tx: WriteTransaction, baseGeneration = 0): VectorWriter {
-    return new VectorWriter(tx, this.namespace, this.stateKey, this.configuredDimensions, baseGeneration);
+  writer(tx: WriteTransaction): VectorWriter {
+    return new VectorWriter(tx, this.namespace, this.stateKey, this.configuredDimensions);
   }
 
   /** The stored state, or undefined before the first vector. */
@@ -89,6 +91,7 @@ export class VectorIndex {
       this.cache = undefined; // someone else wrote in between: reload on the next query
       return;
     }
+    for (const no of changes.removedBlocks) cache.blocks.delete(no);
     for (const [no, block] of changes.blocks) cache.blocks.set(no, block);
     for (const [id, ref] of changes.slots) {
       if (ref === undefined) cache.slots.delete(id);
@@ -108,17 +111,19 @@ export class VectorIndex {
    */
   async nearest(query: Float32Array | readonly number[], k: number, candidates?: Iterable<string>): Promise<VectorMatch[]> {
     if (!Number.isSafeInteger(k) || k < 0) throw new StorageError('INVALID_ARGUMENT', `k must be a non-negative integer, got ${String(k)}.`);
-    const q = toFloat32(query, 'The query vector');
+    if (typeof candidates === 'string' || (candidates !== undefined && typeof (candidates as Partial<Iterable<string>>)[Symbol.iterator] !== 'function')) {
+      throw new StorageError('INVALID_ARGUMENT', 'candidates must be an array (or other iterable) of embedding ids.');
+    }
+    const unit = normalized(toFloat32(query, 'The query vector'));
+    if (unit.every((x) => x === 0)) throw new StorageError('INVALID_ARGUMENT', 'The query vector is empty or all zeros; cosine similarity needs a direction.');
     const index = await this.load();
     if (index === undefined || k === 0) return [];
-    if (q.length !== index.dimensions) {
+    if (unit.length !== index.dimensions) {
       throw new StorageError(
         'INVALID_ARGUMENT',
-        `The query vector has ${q.length} dimensions; this index (namespace ${JSON.stringify(this.namespace)}) holds ${index.dimensions}-dimensional vectors.`,
+        `The query vector has ${unit.length} dimensions; this index (namespace ${JSON.stringify(this.namespace)}) holds ${index.dimensions}-dimensional vectors.`,
       );
     }
-    const unit = normalized(q);
-    if (unit.every((x) => x === 0)) throw new StorageError('INVALID_ARGUMENT', 'The query vector is all zeros; cosine similarity needs a direction.');
     const top = new TopK(k);
     const dims = index.dimensions;
     if (candidates !== undefined) {
@@ -130,13 +135,16 @@ export class VectorIndex {
         top.offer(dot(unit, block.vectors, ref.slot * dims, dims), id);
       }
     } else {
+      let scores = new Float64Array(0);
       for (const block of index.blocks.values()) {
         const { ids, vectors } = block;
+        if (scores.length < ids.length) scores = new Float64Array(ids.length);
+        dotAll(unit, vectors, ids.length, dims, scores);
         for (let s = 0; s < ids.length; s++) {
+          const score = scores[s]!;
+          if (score < top.floor) continue;
           const id = ids[s];
-          if (id === undefined) continue;
-          const score = dot(unit, vectors, s * dims, dims);
-          if (score >= top.floor) top.offer(score, id);
+          if (id !== undefined) top.offer(score, id);
         }
       }
     }
@@ -144,22 +152,34 @@ export class VectorIndex {
   }
 
   /** Every stored slot: id -> normalised vector (for verification). Reads inside `tx`. */
-  async readAll(tx: ReadTransaction): Promise<{ state: VectorIndexState | undefined; vectors: Map<string, Float32Array>; slots: Map<string, SlotRef> }> {
+  async readAll(tx: ReadTransaction): Promise<{
+    state: VectorIndexState | undefined;
+    vectors: Map<string, Float32Array>;
+    slots: Map<string, SlotRef>;
+    /** Ids whose slot reference does not point at a slot holding them, or that more than one slot holds. */
+    misplaced: Set<string>;
+  }> {
     const state = await this.state(tx);
     const vectors = new Map<string, Float32Array>();
     const slots = new Map<string, SlotRef>();
-    if (state === undefined) return { state, vectors, slots };
+    const misplaced = new Set<string>();
+    if (state === undefined) return { state, vectors, slots, misplaced };
     const blocks = await readBlocks(tx, this.namespace);
     for (const block of blocks.values()) {
       block.ids.forEach((id, s) => {
-        if (id !== undefined) vectors.set(id, block.vectors.subarray(s * block.dimensions, (s + 1) * block.dimensions));
+        if (id === undefined) return;
+        if (vectors.has(id)) misplaced.add(id);
+        vectors.set(id, block.vectors.subarray(s * block.dimensions, (s + 1) * block.dimensions));
       });
     }
     for (const entry of await tx.scan(STORE, { prefix: nsKey(this.namespace, 's') })) {
       const id = decodeKey(entry.key)[2];
-      if (typeof id === 'string') slots.set(id, decodeSlot(entry.value));
+      if (typeof id !== 'string') continue;
+      const ref = decodeSlot(entry.value);
+      slots.set(id, ref);
+      if (blocks.get(ref.block)?.ids[ref.slot] !== id) misplaced.add(id);
     }
-    return { state, vectors, slots };
+    return { state, vectors, slots, misplaced };
   }
 
   private async load(): Promise<LoadedIndex | undefined> {
@@ -205,13 +225,19 @@ async function readBlocks(tx: ReadTransaction, namespace: string): Promise<Map<n
 
 /**
  * Vector changes inside one write transaction. Blocks it touches are read once, changed in memory and written by
- * {@link finish}, so a batch of inserts rewrites each block once.
+ * {@link finish}, so a batch of inserts rewrites each block once. New vectors go to the tail small block; every
+ * {@link MERGE_RUN} full small blocks are merged into one large block (their slot references rewritten), so reads
+ * see few large values while a single insert rewrites at most one small block.
  */
 export class VectorWriter {
   private state: VectorIndexState | undefined;
   private loaded = false;
   private fromGeneration = 0;
-  private readonly dirty = new Map<number, VectorBlock>();
+  /** The dimensions the first vector of this transaction fixed, when no state or configuration did. */
+  private firstDimensions: number | undefined;
+  private readonly blocks = new Map<number, VectorBlock>();
+  private readonly dirty = new Set<number>();
+  private readonly removedBlocks = new Set<number>();
   private readonly slotChanges = new Map<string, SlotRef | undefined>();
 
   constructor(
@@ -219,21 +245,30 @@ export class VectorWriter {
     private readonly namespace: string,
     private readonly stateKey: Uint8Array,
     private readonly configuredDimensions: number | undefined,
-    /** The generation to continue from when no state is stored (a rebuild deleted it): generations never repeat. */
-    private readonly baseGeneration: number,
   ) {}
 
   /** Checks a vector against the index's dimensions before anything is written. */
   async check(id: string, vector: Float32Array): Promise<void> {
     const state = await this.loadState();
-    const expected = state?.dimensions ?? this.configuredDimensions;
     if (vector.length === 0) throw new StorageError('INVALID_ARGUMENT', `Embedding ${JSON.stringify(id)} has an empty vector.`);
-    if (expected !== undefined && vector.length !== expected) {
+    const expected = state?.dimensions ?? this.configuredDimensions ?? this.firstDimensions;
+    if (expected === undefined) {
+      this.firstDimensions = vector.length;
+      return;
+    }
+    if (vector.length !== expected) {
       throw new StorageError(
         'INVALID_ARGUMENT',
         `Embedding ${JSON.stringify(id)} has ${vector.length} dimensions; this index (namespace ${JSON.stringify(this.namespace)}) holds ${expected}-dimensional vectors. Store other models' vectors in another namespace.`,
       );
     }
+  }
+
+  /** Whether a vector of `dimensions` fits this index (no state yet: anything does). */
+  async accepts(dimensions: number): Promise<boolean> {
+    const state = await this.loadState();
+    const expected = state?.dimensions ?? this.configuredDimensions ?? this.firstDimensions;
+    return expected === undefined || expected === dimensions;
   }
 
   /** Inserts or replaces the vector of `id`. */
@@ -244,8 +279,8 @@ export class VectorWriter {
   }
 
   /**
-   * Inserts or replaces several vectors: their slots are read in one getMany; the slot writes are pushed to `ops`
-   * (the caller awaits them with its other writes), the blocks are written by {@link finish}.
+   * Inserts or replaces several vectors (all checked first): their slots are read in one getMany; the slot writes
+   * are pushed to `ops` (the caller awaits them with its other writes), the blocks are written by {@link finish}.
    */
   async upsertMany(items: readonly { id: string; vector: Float32Array }[], ops: PendingWrites): Promise<void> {
     if (items.length === 0) return;
@@ -255,28 +290,19 @@ export class VectorWriter {
     const storedSlots = new Map<string, SlotRef | undefined>();
     unknown.forEach((id, i) => storedSlots.set(id, stored[i] === undefined ? undefined : decodeSlot(stored[i])));
     for (const { id, vector } of items) {
-      let state = this.state ?? this.initialState(vector.length);
-      const dims = state.dimensions;
+      this.state ??= this.initialState(vector.length);
       let ref = this.slotChanges.has(id) ? this.slotChanges.get(id) : storedSlots.get(id);
       if (ref === undefined) {
-        const tail = state.blocks - 1;
-        const tailBlock = tail >= 0 ? await this.block(tail, state) : undefined;
-        if (tailBlock !== undefined && tailBlock.ids.length < state.capacity) {
-          ref = { block: tail, slot: tailBlock.ids.length };
-        } else {
-          ref = { block: state.blocks, slot: 0 };
-          this.dirty.set(ref.block, { dimensions: dims, ids: [], vectors: new Float32Array(state.capacity * dims) });
-          state = { ...state, blocks: state.blocks + 1 };
-        }
-        state = { ...state, live: state.live + 1 };
+        ref = await this.appendSlot(ops);
         this.slotChanges.set(id, ref);
         ops.add(this.tx.put(STORE, nsKey(this.namespace, 's', id), encodeSlot(ref)));
+        this.state = { ...this.state, live: this.state.live + 1 };
       }
-      const block = await this.block(ref.block, state);
+      const block = await this.block(ref.block);
       if (block === undefined) throw this.missingBlock(ref.block);
       block.ids[ref.slot] = id;
-      block.vectors.set(normalized(vector), ref.slot * dims);
-      this.state = state;
+      block.vectors.set(normalized(vector), ref.slot * this.state.dimensions);
+      this.dirty.add(ref.block);
     }
   }
 
@@ -286,10 +312,11 @@ export class VectorWriter {
     if (state === undefined) return false;
     const ref = await this.slotOf(id);
     if (ref === undefined) return false;
-    const block = await this.block(ref.block, state);
+    const block = await this.block(ref.block);
     if (block === undefined) throw this.missingBlock(ref.block);
     block.ids[ref.slot] = undefined;
     block.vectors.fill(0, ref.slot * state.dimensions, (ref.slot + 1) * state.dimensions);
+    this.dirty.add(ref.block);
     this.slotChanges.set(id, undefined);
     await this.tx.delete(STORE, nsKey(this.namespace, 's', id));
     this.state = { ...state, live: state.live - 1 };
@@ -298,24 +325,82 @@ export class VectorWriter {
 
   /** Writes the changed blocks and the new state; returns what the cache must learn once the commit is done. */
   async finish(): Promise<CommittedChanges | undefined> {
-    if (this.dirty.size === 0 && this.slotChanges.size === 0) return undefined;
+    if (this.dirty.size === 0 && this.slotChanges.size === 0 && this.removedBlocks.size === 0) return undefined;
     const state = { ...this.state!, generation: this.fromGeneration + 1 };
-    for (const [no, block] of this.dirty) await this.tx.put(STORE, nsKey(this.namespace, 'b', no), encodeBlock(trimmed(block)));
-    await this.tx.put(STORE, this.stateKey, encodeState(state));
+    const ops = new PendingWrites();
     const blocks = new Map<number, VectorBlock>();
-    for (const [no, block] of this.dirty) blocks.set(no, trimmed(block));
-    return { fromGeneration: this.fromGeneration, state, blocks, slots: this.slotChanges };
+    for (const no of this.dirty) {
+      const block = trimmed(this.blocks.get(no)!);
+      blocks.set(no, block);
+      ops.add(this.tx.put(STORE, nsKey(this.namespace, 'b', no), encodeBlock(block)));
+    }
+    ops.add(this.tx.put(STORE, this.stateKey, encodeState(state)));
+    await ops.settle();
+    return { fromGeneration: this.fromGeneration, state, blocks, removedBlocks: this.removedBlocks, slots: this.slotChanges };
+  }
+
+  /** A free slot at the end: the tail small block's next slot, or a new small block (merging a full run first). */
+  private async appendSlot(ops: PendingWrites): Promise<SlotRef> {
+    let state = this.state!;
+    const tail = state.blocks - 1;
+    if (tail >= state.smallFrom) {
+      const tailBlock = await this.block(tail);
+      if (tailBlock !== undefined && tailBlock.ids.length < state.capacity) return { block: tail, slot: tailBlock.ids.length };
+    }
+    if (state.blocks - state.smallFrom >= MERGE_RUN) {
+      await this.mergeSmallBlocks(ops);
+      state = this.state!;
+    }
+    const no = state.blocks;
+    this.blocks.set(no, { dimensions: state.dimensions, ids: [], vectors: new Float32Array(state.capacity * state.dimensions) });
+    this.dirty.add(no);
+    this.state = { ...state, blocks: no + 1 };
+    return { block: no, slot: 0 };
+  }
+
+  /** Merges the run of small blocks into one large block numbered next; rewrites the moved vectors' slots. */
+  private async mergeSmallBlocks(ops: PendingWrites): Promise<void> {
+    const state = this.state!;
+    const dims = state.dimensions;
+    const ids: string[] = [];
+    const parts: Float32Array[] = [];
+    for (let no = state.smallFrom; no < state.blocks; no++) {
+      const block = await this.block(no);
+      if (block === undefined) continue;
+      block.ids.forEach((id, s) => {
+        if (id === undefined) return;
+        ids.push(id);
+        parts.push(block.vectors.subarray(s * dims, (s + 1) * dims));
+      });
+      this.blocks.delete(no);
+      this.dirty.delete(no);
+      this.removedBlocks.add(no);
+      ops.add(this.tx.delete(STORE, nsKey(this.namespace, 'b', no)));
+    }
+    const merged = state.blocks;
+    const vectors = new Float32Array(ids.length * dims);
+    parts.forEach((part, i) => vectors.set(part, i * dims));
+    this.blocks.set(merged, { dimensions: dims, ids, vectors });
+    this.dirty.add(merged);
+    ids.forEach((id, slot) => {
+      const ref = { block: merged, slot };
+      this.slotChanges.set(id, ref);
+      ops.add(this.tx.put(STORE, nsKey(this.namespace, 's', id), encodeSlot(ref)));
+    });
+    this.state = { ...state, blocks: merged + 1, smallFrom: merged + 1 };
   }
 
   private initialState(dimensions: number): VectorIndexState {
-    return { dimensions, capacity: blockCapacity(dimensions), blocks: 0, live: 0, generation: this.fromGeneration };
+    return { dimensions, capacity: blockCapacity(dimensions), blocks: 0, smallFrom: 0, live: 0, generation: this.fromGeneration };
   }
 
   private async loadState(): Promise<VectorIndexState | undefined> {
     if (!this.loaded) {
       const bytes = await this.tx.get(STORE, this.stateKey);
       this.state = bytes === undefined ? undefined : decodeState(bytes);
-      this.fromGeneration = this.state?.generation ?? this.baseGeneration;
+      // Without a stored state (a new index, or one a rebuild cleared) generations restart at a random point, so a
+      // cache of the old index in another process never matches a new generation by accident.
+      this.fromGeneration = this.state?.generation ?? randomGeneration();
       this.loaded = true;
       if (this.state !== undefined && this.configuredDimensions !== undefined && this.state.dimensions !== this.configuredDimensions) {
         throw new StorageError(
@@ -333,14 +418,17 @@ export class VectorWriter {
     return bytes === undefined ? undefined : decodeSlot(bytes);
   }
 
-  private async block(no: number, state: VectorIndexState): Promise<VectorBlock | undefined> {
-    const cached = this.dirty.get(no);
-    if (cached !== undefined) return cached;
+  /** Block `no`, read once per transaction (with room to grow when it is a small block). */
+  private async block(no: number): Promise<VectorBlock | undefined> {
+    const known = this.blocks.get(no);
+    if (known !== undefined) return known;
+    if (this.removedBlocks.has(no)) return undefined;
     const bytes = await this.tx.get(STORE, nsKey(this.namespace, 'b', no));
     if (bytes === undefined) return undefined;
-    const block = decodeBlock(bytes, state.capacity);
+    const state = this.state!;
+    const block = decodeBlock(bytes, no >= state.smallFrom ? state.capacity : undefined);
     if (block.dimensions !== state.dimensions) throw this.missingBlock(no);
-    this.dirty.set(no, block);
+    this.blocks.set(no, block); // bytes a read returns belong to the caller, so a view over them may be changed
     return block;
   }
 
@@ -351,6 +439,11 @@ export class VectorWriter {
   }
 }
 
+/** A random starting generation (2^40 values: a repeat is practically impossible). */
+function randomGeneration(): number {
+  return Math.floor(Math.random() * 2 ** 40);
+}
+
 /** The block with its vector array cut to its slots (blocks being filled keep spare room). */
 function trimmed(block: VectorBlock): VectorBlock {
   const used = block.ids.length * block.dimensions;
@@ -359,10 +452,10 @@ function trimmed(block: VectorBlock): VectorBlock {
 
 /** A Float32Array of `vector` (the same object when it already is one); rejects non-finite numbers. */
 export function toFloat32(vector: Float32Array | readonly number[], what: string): Float32Array {
-  const out = vector instanceof Float32Array ? vector : Float32Array.from(vector as readonly number[]);
   if (!(vector instanceof Float32Array) && !Array.isArray(vector)) {
     throw new StorageError('INVALID_ARGUMENT', `${what} must be a Float32Array or an array of numbers.`);
   }
+  const out = vector instanceof Float32Array ? vector : Float32Array.from(vector as readonly number[]);
   for (let i = 0; i < out.length; i++) {
     if (!Number.isFinite(out[i])) throw new StorageError('INVALID_ARGUMENT', `${what} has a non-finite number at index ${i}.`);
   }
@@ -385,6 +478,36 @@ function dot(q: Float32Array, v: Float32Array, offset: number, dims: number): nu
   }
   for (; i < dims; i++) a += q[i]! * v[offset + i]!;
   return a + b + c + d;
+}
+
+/**
+ * Dot products of `q` with the first `count` vectors of `v` into `out`, four vectors at a time: each element of `q`
+ * is loaded once per four vectors (about 1.2x faster than one dot product per vector here).
+ */
+function dotAll(q: Float32Array, v: Float32Array, count: number, dims: number, out: Float64Array): void {
+  let s = 0;
+  for (; s + 4 <= count; s += 4) {
+    const o0 = s * dims;
+    const o1 = o0 + dims;
+    const o2 = o1 + dims;
+    const o3 = o2 + dims;
+    let a = 0;
+    let b = 0;
+    let c = 0;
+    let d = 0;
+    for (let i = 0; i < dims; i++) {
+      const x = q[i]!;
+      a += x * v[o0 + i]!;
+      b += x * v[o1 + i]!;
+      c += x * v[o2 + i]!;
+      d += x * v[o3 + i]!;
+    }
+    out[s] = a;
+    out[s + 1] = b;
+    out[s + 2] = c;
+    out[s + 3] = d;
+  }
+  for (; s < count; s++) out[s] = dot(q, v, s * dims, dims);
 }
 
 /** The best `k` (score, id) pairs seen: a min-heap on score (ties: the larger id is worse). */

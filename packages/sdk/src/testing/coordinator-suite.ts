@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeKey } from '../codec/keys.js';
 import { StorageError } from '../engine/errors.js';
 import type { StorageEngine } from '../engine/types.js';
 import type { Node } from '../model/schemas.js';
@@ -21,6 +22,12 @@ async function whereIs(coordinator: DatabaseCoordinator, id: string, locations: 
   for (const location of locations) if ((await coordinator.manager(location).getNode(id)) !== undefined) found.push(namespaceOf(location));
   return found;
 }
+
+const EMBEDDING_LOCATIONS: Location[] = [
+  { database: 'Embeddings', tier: 'Active' },
+  { database: 'Embeddings', tier: 'Recent' },
+  { database: 'Embeddings', tier: 'Archive', quarter: '2024-Q1' },
+];
 
 const CONVERSATION_LOCATIONS: Location[] = [
   { database: 'Conversations', tier: 'Active' },
@@ -166,6 +173,37 @@ export function testDatabaseCoordinator<E extends StorageEngine>(name: string, c
       expect((await coordinator.searchSimilar([1, 0.1, 0], 2, { tiers: ['Active'] })).map((m) => m.id)).toEqual(['emb_new']);
     });
 
+    it('refuses an id reused by another node type, and moves into another database', async () => {
+      await coordinator.insertNode(message('x', 'c', NOW));
+      const error = await expectStorageError(() => coordinator.insertNode({ ...sampleNodes().Entity, id: 'x' } as Node), 'INVALID_ARGUMENT');
+      expect(error.message).toMatch(/exists as a Message/);
+      await expectStorageError(() => coordinator.moveNode('x', { database: 'Logs', tier: 'Single' }), 'INVALID_ARGUMENT');
+      expect(await coordinator.locateNode('x')).toEqual({ database: 'Conversations', tier: 'Active' });
+      expect(await coordinator.moveNode('x', { database: 'Conversations', tier: 'Recent' })).toBe(true);
+      expect(await whereIs(coordinator, 'x', CONVERSATION_LOCATIONS)).toEqual(['Conversations/Recent']);
+      expect(await coordinator.moveNode('absent', { database: 'Conversations', tier: 'Recent' })).toBe(false);
+    });
+
+    it('an embedding whose target tier holds another dimension stays; its node still moves', async () => {
+      await coordinator.manager({ database: 'Embeddings', tier: 'Recent' }).insertEmbedding(embedding('old_model', [1, 0, 0]));
+      await coordinator.insertEmbedding(embedding('new_model', [1, 0, 0, 0]));
+      await coordinator.insertNode(message('m', 'c', NOW - 40 * DAY, { embeddingId: 'new_model' as never }));
+      await coordinator.insertNode(message('plain', 'c', NOW - 40 * DAY));
+      const report = await coordinator.runLifecycle(NOW);
+      expect(report).toMatchObject({ toRecent: 2, embeddingsMoved: 0, embeddingsKept: 1, done: true });
+      expect(await coordinator.locateEmbedding('new_model')).toEqual({ database: 'Embeddings', tier: 'Active' });
+      expect((await coordinator.getEmbeddingByNode('m'))?.id).toBe('new_model');
+    });
+
+    it('a stale age entry is reported, not retried forever', async () => {
+      const active = coordinator.manager({ database: 'Conversations', tier: 'Active' });
+      await engine.put('index', encodeKey([active.namespace, 'age', NOW - 40 * DAY, 'ghost']), new Uint8Array(0));
+      await coordinator.insertNode(message('m', 'c', NOW - 40 * DAY));
+      const report = await coordinator.runLifecycle(NOW, { batchSize: 1 });
+      expect(report).toMatchObject({ toRecent: 1, stale: 1, done: true });
+      expect((await active.indexes.verify()).ok).toBe(false);
+    });
+
     it('a move failing at any point leaves each record in exactly one tier', async () => {
       const faulty = withFailingWrites(engine);
       const c = new DatabaseCoordinator(faulty.engine);
@@ -182,7 +220,14 @@ export function testDatabaseCoordinator<E extends StorageEngine>(name: string, c
           failed = true;
         }
         for (const id of ids) expect(await whereIs(c, id, CONVERSATION_LOCATIONS), `${id}, failing at write ${failAt}`).toHaveLength(1);
-        for (const id of ['emb_old', 'emb_new']) expect(await c.locateEmbedding(id), `${id} at ${failAt}`).toBeDefined();
+        for (const id of ['emb_old', 'emb_new']) {
+          const holding: string[] = [];
+          for (const location of EMBEDDING_LOCATIONS) if ((await c.manager(location).getEmbedding(id)) !== undefined) holding.push(namespaceOf(location));
+          expect(holding, `${id}, failing at write ${failAt}`).toHaveLength(1);
+        }
+        for (const location of [...CONVERSATION_LOCATIONS, ...EMBEDDING_LOCATIONS]) {
+          expect((await c.manager(location).indexes.verify()).ok, `${namespaceOf(location)} at ${failAt}`).toBe(true);
+        }
         if (!failed) break;
         expect(failAt).toBeLessThan(200);
       }

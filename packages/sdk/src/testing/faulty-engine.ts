@@ -3,11 +3,14 @@ import type { StorageEngine, WriteOptions, WriteTransaction } from '../engine/ty
 
 /** Controls of an engine made by {@link withFailingWrites}. */
 export interface WriteFault {
-  /** The next write transaction fails at its n-th put/delete/clear (0 = the first); undefined = no fault. */
+  /**
+   * Every write transaction from now on fails at its n-th put/delete/clear (0 = the first) until this is set back
+   * to undefined. Single-operation writes (`engine.put`, ...) count as transactions of one operation.
+   */
   failAtOperation: number | undefined;
   /** Write operations the last faulted transaction performed before failing. */
   operationsBeforeFailure: number;
-  /** How many write transactions failed. */
+  /** How many write transactions a fault ended. */
   failures: number;
 }
 
@@ -21,10 +24,14 @@ export function withFailingWrites<E extends StorageEngine>(engine: E): { engine:
   const wrapTx = (tx: WriteTransaction): WriteTransaction => {
     const failAt = fault.failAtOperation;
     let ops = 0;
+    let failed = false;
     const step = (): void => {
       if (failAt !== undefined && ops >= failAt) {
-        fault.operationsBeforeFailure = ops;
-        fault.failures++;
+        if (!failed) {
+          failed = true;
+          fault.operationsBeforeFailure = ops;
+          fault.failures++;
+        }
         throw new StorageError('IO', `Injected write failure at operation ${ops}.`);
       }
       ops++;
@@ -54,6 +61,16 @@ export function withFailingWrites<E extends StorageEngine>(engine: E): { engine:
       if (property === 'write') {
         return <T>(stores: readonly string[], fn: (tx: WriteTransaction) => Promise<T> | T, options?: WriteOptions): Promise<T> =>
           target.write(stores, (tx) => fn(wrapTx(tx)), options);
+      }
+      if (property === 'put') {
+        return (store: string, key: Uint8Array, value: Uint8Array, options?: WriteOptions) =>
+          target.write([store], (tx) => wrapTx(tx).put(store, key, value), options);
+      }
+      if (property === 'delete') {
+        return (store: string, key: Uint8Array, options?: WriteOptions) => target.write([store], (tx) => wrapTx(tx).delete(store, key), options);
+      }
+      if (property === 'clear') {
+        return (store: string, options?: WriteOptions) => target.write([store], (tx) => wrapTx(tx).clear(store), options);
       }
       const value: unknown = Reflect.get(target, property, receiver === wrapped ? target : receiver);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;

@@ -6,7 +6,7 @@ import type { ReadTransaction, StorageEngine } from '../engine/types.js';
 import type { Node } from '../model/schemas.js';
 import { NODE_TYPES } from '../model/schemas.js';
 import { STORAGE_STORES } from '../storage/layout.js';
-import { StorageManager } from '../storage/storage-manager.js';
+import { StorageManager, writeTogether } from '../storage/storage-manager.js';
 import type { EngineFixture } from './engine-suite.js';
 import { expectStorageError } from './engine-suite.js';
 import { withFailingWrites } from './faulty-engine.js';
@@ -120,6 +120,27 @@ export function testStorageManager<E extends StorageEngine>(
         expect(await manager.indexes.findNodeIds('Message', 'sender', 'assistant')).toEqual(['m1']);
         expect((await manager.messagesOfChat('chat_a')).length).toBe(0);
         expect((await manager.indexes.verify()).ok).toBe(true);
+      });
+
+      it('the same id twice in one batch ends as its last version, indexes included', async () => {
+        await manager.insertNode(message('x', 'c1', T));
+        await manager.insertNodes([message('x', 'c2', T + 1), message('x', 'c1', T + 2)]);
+        expect(await manager.indexes.findNodeIds('Message', 'chatId', 'c1')).toEqual(['x']);
+        expect(await manager.indexes.findNodeIds('Message', 'chatId', 'c2')).toEqual([]);
+        expect((await manager.messagesOfChat('c1')).map((m) => m.timestamp)).toEqual([T + 2]);
+        await manager.batch({ deleteNodes: ['x'], nodes: [message('x', 'c3', T)] });
+        expect(await manager.indexes.findNodeIds('Message', 'chatId', 'c3')).toEqual(['x']);
+        expect((await manager.indexes.verify()).ok).toBe(true);
+      });
+
+      it('rejects non-arrays and over-long referenced ids with typed errors', async () => {
+        await expectStorageError(() => manager.batch(null as never), 'INVALID_ARGUMENT');
+        await expectStorageError(() => manager.insertNodes(undefined as never), 'INVALID_ARGUMENT');
+        await expectStorageError(() => manager.getNodes('ab' as never), 'INVALID_ARGUMENT');
+        const error = await expectStorageError(() => manager.insertNode(message('m', 'c'.repeat(300), T)), 'INVALID_ARGUMENT');
+        expect(error.message).toMatch(/chatId/);
+        await expectStorageError(() => manager.insertEdge(edge('e', 'a', 'b', 'T'.repeat(300))), 'INVALID_ARGUMENT');
+        expect((await engine.stats()).entries['nodes']).toBe(0);
       });
 
       it('delete returns the removed node and removes its index entries', async () => {
@@ -263,6 +284,14 @@ export function testStorageManager<E extends StorageEngine>(
         await expectStorageError(() => manager.edgesOf('a', { direction: 'sideways' as never }), 'INVALID_ARGUMENT');
       });
 
+      it('updating an edge in place keeps its graph entries', async () => {
+        await manager.insertEdge({ ...edge('e1', 'a', 'b', 'MENTIONS'), metadata: { confidence: 0.5 } });
+        await manager.insertEdges([edge('e2', 'a', 'c', 'REPLY'), { ...edge('e2', 'a', 'c', 'REPLY'), metadata: { confidence: 0.1 } }]);
+        expect(await manager.indexes.edgeIds('a', { direction: 'out' })).toEqual(['e1', 'e2', 'e4']);
+        expect((await manager.getEdge('e1'))?.metadata).toEqual({ confidence: 0.5 });
+        expect((await manager.indexes.verify()).ok).toBe(true);
+      });
+
       it('re-pointing an edge moves its graph entries', async () => {
         await manager.insertEdge(edge('e1', 'c', 'd', 'MENTIONS'));
         expect(await manager.indexes.edgeIds('a', { direction: 'out', edgeType: 'MENTIONS' })).toEqual([]);
@@ -349,6 +378,58 @@ export function testStorageManager<E extends StorageEngine>(
         expect((await engine.stats()).entries).toEqual(before.entries);
         expect(await manager.getEmbedding('wrong')).toBeUndefined();
         expect((await manager.indexes.verify()).ok).toBe(true);
+      });
+
+      it('a batch of mixed dimensions into an empty index is refused whole', async () => {
+        await expectStorageError(() => manager.insertEmbeddings([embedding('a', [1, 0, 0]), embedding('b', [1, 0, 0, 0])]), 'INVALID_ARGUMENT');
+        expect(await manager.getEmbedding('a')).toBeUndefined();
+        await expectStorageError(() => manager.insertEmbedding({ ...embedding('c', [1]), vector: undefined as never }), 'INVALID_ARGUMENT');
+        await expectStorageError(() => manager.searchSimilar(null as never, 1), 'INVALID_ARGUMENT');
+        await expectStorageError(() => manager.searchSimilar([1, 0], 1, { candidates: 'ab' as never }), 'INVALID_ARGUMENT');
+        expect((await engine.stats()).entries['vectors']).toBe(0);
+      });
+
+      it('a warm index never mistakes a rebuilt one for itself', async () => {
+        await manager.insertEmbedding(embedding('X', [1, 0, 0]));
+        expect((await manager.searchSimilar([1, 0, 0], 1))[0]!.id).toBe('X'); // warm
+        const other = new StorageManager(engine);
+        await other.deleteEmbedding('X');
+        await other.indexes.rebuild();
+        await other.insertEmbedding(embedding('Y', [1, 0, 0]));
+        expect((await manager.searchSimilar([1, 0, 0], 1)).map((m) => m.id)).toEqual(['Y']);
+      });
+
+      it('rebuildIndexes repairs a damaged vector index state', async () => {
+        await insertAll(manager);
+        await engine.put('vectors', encodeKey(['', 'm']), new Uint8Array([1, 2, 3]));
+        await expectStorageError(() => new StorageManager(engine).searchSimilar(vectors[0]!, 1), 'CORRUPTED');
+        await manager.indexes.rebuild();
+        expect((await new StorageManager(engine).searchSimilar(vectors[0]!, 1))[0]!.id).toBe(ids[0]);
+      });
+
+      it('merges full small blocks into large ones and stays exact through inserts, updates and deletes', async () => {
+        const big = 4096; // 3 vectors per small block: a merge every 48 vectors
+        const many = randomVectors(110, big, 77);
+        const bigIds = many.map((_, i) => `big${String(i).padStart(3, '0')}`);
+        const m = new StorageManager(engine, { namespace: 'big' });
+        await m.insertEmbeddings(many.slice(0, 60).map((v, i) => embedding(bigIds[i]!, v)));
+        for (let i = 60; i < 110; i++) await m.insertEmbedding(embedding(bigIds[i]!, many[i]!));
+        await m.insertEmbedding(embedding(bigIds[5]!, many[100]!)); // an update inside a merged block
+        await m.deleteEmbedding(bigIds[70]!);
+        const state = await m.vectors.state();
+        expect(state).toMatchObject({ dimensions: big, capacity: 3, live: 109 });
+        expect(state!.smallFrom).toBeGreaterThan(0);
+        expect((await m.indexes.verify()).ok).toBe(true);
+        const query = randomVectors(1, big, 78)[0]!;
+        const current = many.map((v, i) => (i === 5 ? many[100]! : v));
+        const want = current
+          .map((v, i) => ({ id: bigIds[i]!, score: cosine(query, v) }))
+          .filter((x) => x.id !== bigIds[70])
+          .sort((a, b) => b.score - a.score)
+          .slice(0, 5)
+          .map((x) => x.id);
+        expect((await m.searchSimilar(query, 5)).map((x) => x.id)).toEqual(want);
+        expect((await new StorageManager(engine, { namespace: 'big' }).searchSimilar(query, 5)).map((x) => x.id)).toEqual(want);
       });
 
       it('getEmbeddingByNode follows the node\'s embeddingId', async () => {
@@ -473,6 +554,17 @@ export function testStorageManager<E extends StorageEngine>(
         expect((await a.indexes.verify()).ok && (await b.indexes.verify()).ok).toBe(true);
         await a.deleteNode('Chat');
         expect((await reopen()) && (await new StorageManager(engine, { namespace: 'A' }).getNode('Message'))?.type).toBe('Message');
+      });
+
+      it('two manager objects of one namespace in one transaction share its vector blocks', async () => {
+        const a = new StorageManager(engine);
+        const b = new StorageManager(engine);
+        await writeTogether(engine, async (bind) => {
+          await bind(a).insertEmbedding(embedding('a', [1, 0]));
+          await bind(b).insertEmbedding(embedding('b', [0, 1]));
+        });
+        expect((await manager.searchSimilar([1, 0.1], 2)).map((m) => m.id)).toEqual(['a', 'b']);
+        expect((await manager.indexes.verify()).ok).toBe(true);
       });
 
       it('an engine without the storage stores is refused with a clear error', async () => {
