@@ -1118,35 +1118,61 @@ export function fieldReader<F extends FieldMap, K extends keyof F & string>(
   const absent = planOf(erased).defaults[index]!;
   const read = planOf(erased).readers[index]!;
   const width = SCALAR_WIDTH[field.kind];
-  const typeLow = erased.typeId & 0xff;
-  const typeHigh = erased.typeId >> 8;
   if (width !== undefined) {
-    // Scalars: check the header and this field's slot, then read from the slot's offset up to the data's end (a
-    // scalar never needs its region's end); no object, no table scan.
-    const decode = scalarDecoder(field, path);
-    return (bytes) => {
-      const length = bytes.length;
-      if (length < HEADER || bytes[0] !== RECORD_MARKER || bytes[1] !== FORMAT_VERSION || bytes[2] !== typeLow || bytes[3] !== typeHigh) {
-        return fieldReaderSlow(erased, index, bytes, path) as FieldValue<F[K]>;
+    // Scalars: check the header and this field's slot (scalarAt), then decode with a module-level function called
+    // directly: a decoder closure made per fieldReader() would be a new call target each time, and optimized code
+    // that inlined one is thrown away once it is collected.
+    const typeId = erased.typeId;
+    switch (field.kind) {
+      case 'safeInt':
+        return (bytes) => {
+          const o = scalarAt(bytes, typeId, index, width, path);
+          return o > 0 ? (readSafeInt(bytes, o, scalarEnd, path) as FieldValue<F[K]>) : o === 0 ? (absent() as FieldValue<F[K]>) : (fieldReaderSlow(erased, index, bytes, path) as FieldValue<F[K]>);
+        };
+      case 'float64':
+        return (bytes) => {
+          const o = scalarAt(bytes, typeId, index, width, path);
+          return o > 0 ? (f64(bytes, o) as FieldValue<F[K]>) : o === 0 ? (absent() as FieldValue<F[K]>) : (fieldReaderSlow(erased, index, bytes, path) as FieldValue<F[K]>);
+        };
+      default: {
+        const decode = scalarDecoder(field, path);
+        return (bytes) => {
+          const o = scalarAt(bytes, typeId, index, width, path);
+          return o > 0 ? (decode(bytes, o, scalarEnd) as FieldValue<F[K]>) : o === 0 ? (absent() as FieldValue<F[K]>) : (fieldReaderSlow(erased, index, bytes, path) as FieldValue<F[K]>);
+        };
       }
-      const count = bytes[7]!;
-      const flags = bytes[6]!;
-      const end = length - ((flags & FLAG_CHECKSUM) !== 0 ? 4 : 0);
-      const wide = (flags & FLAG_WIDE) !== 0;
-      const tableEnd = HEADER + count * (wide ? 4 : 2);
-      if (tableEnd > end) throw malformed('field table past the end', path);
-      if (index >= count) return absent() as FieldValue<F[K]>;
-      const rel = wide ? u32(bytes, HEADER + index * 4) : bytes[HEADER + index * 2]! | (bytes[HEADER + index * 2 + 1]! << 8);
-      if (rel === 0) return absent() as FieldValue<F[K]>;
-      if (rel < tableEnd || rel + width > end) throw malformed('field offset out of bounds', path);
-      return decode(bytes, rel, end) as FieldValue<F[K]>;
-    };
+    }
   }
   return (bytes) => {
     const r = openRecord(bytes, 0, bytes.length, erased, schema.name, true);
     const o = fieldStart(r, index, path);
     return (o < 0 ? absent() : read(bytes, o, regionEnd, false)) as FieldValue<F[K]>;
   };
+}
+
+/** The end of the data of the record last checked by scalarAt. */
+let scalarEnd = 0;
+
+/**
+ * Where scalar field `index` (at least `width` bytes) of a record of type `typeId` starts: > 0, or 0 when absent,
+ * or -1 when the header is not that of such a record (the caller takes the slow path, which throws the precise
+ * error). Sets scalarEnd.
+ */
+function scalarAt(bytes: Uint8Array, typeId: number, index: number, width: number, path: string): number {
+  const length = bytes.length;
+  if (length < HEADER || bytes[0] !== RECORD_MARKER || bytes[1] !== FORMAT_VERSION || (bytes[2]! | (bytes[3]! << 8)) !== typeId) return -1;
+  const count = bytes[7]!;
+  const flags = bytes[6]!;
+  const end = length - ((flags & FLAG_CHECKSUM) !== 0 ? 4 : 0);
+  const wide = (flags & FLAG_WIDE) !== 0;
+  const tableEnd = HEADER + count * (wide ? 4 : 2);
+  if (tableEnd > end) throw malformed('field table past the end', path);
+  if (index >= count) return 0;
+  const rel = wide ? u32(bytes, HEADER + index * 4) : bytes[HEADER + index * 2]! | (bytes[HEADER + index * 2 + 1]! << 8);
+  if (rel === 0) return 0;
+  if (rel < tableEnd || rel + width > end) throw malformed('field offset out of bounds', path);
+  scalarEnd = end;
+  return rel;
 }
 
 /** Bytes the fixed-size scalar kinds take at least (a safeInt varint: 1 to 8). */
