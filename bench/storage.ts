@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { open } from 'lmdb';
 import { chromium, type Page } from 'playwright';
 import { LmdbEngine } from '@tabstore/node-backend';
-import { STORAGE_STORES, StorageManager, encodeKey } from '@tabstore/sdk';
+import { DatabaseCoordinator, STORAGE_STORES, StorageManager, encodeKey, namespaceOf } from '@tabstore/sdk';
 import { decodeNode } from '@tabstore/sdk';
 import { CHROMIUM, CHROMIUM_ARGS } from '../e2e/chromium-flags.js';
 import { servePage } from '../e2e/page-server.js';
@@ -31,11 +31,13 @@ const size: CorpusSize = {
   entities: Math.max(100, Math.round(FULL_CORPUS.entities * SCALE)),
 };
 const MESSAGES = size.chats * size.messagesPerChat;
-const COUNTS = { gets: 20_000, queries: 1000, knn: 20 };
+const ACTIVE = namespaceOf({ database: 'Conversations', tier: 'Active' });
+const COUNTS = { gets: 20_000, queries: 1000, knn: 20, rounds: Number(process.env.BENCH_ROUNDS ?? 2) };
 
 /** Absolute targets of the issue: case, subject, most ns per op. */
 const LIMITS: [string, string, number][] = [
   ['getNode (message)', 'LmdbEngine', 10_000],
+  ['getNode (message)', 'LmdbEngine via DatabaseCoordinator (Active tier)', 10_000],
   ['k-NN top-10 over 100k (warm)', 'LmdbEngine', 60e6],
   ['k-NN top-10 over 100k (warm)', 'IndexedDbEngine', 150e6],
   ['k-NN top-10 over 100k (cold: open + first query)', 'IndexedDbEngine', 1.5e9],
@@ -47,7 +49,8 @@ async function nodeSide(report: Report): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'tabstore-storage-bench-'));
   try {
     let engine = await LmdbEngine.open({ path: join(dir, 'db'), stores: STORAGE_STORES });
-    let manager = new StorageManager(engine);
+    // The corpus lives where the coordinator keeps hot conversation data, so its Active-tier reads can be timed too.
+    let manager = new StorageManager(engine, { namespace: ACTIVE });
     const small = new StorageManager(engine, { namespace: 'knn10k' });
     const loadStart = process.hrtime.bigint();
     const records = await loadCorpus(manager, size, (done, total) => {
@@ -59,6 +62,17 @@ async function nodeSide(report: Report): Promise<void> {
     await engine.flush();
 
     await runCases(manager, small, size, (c, s, ops, run) => report.time(c, s, ops, run).then(() => undefined), 'LmdbEngine', COUNTS);
+    const coordinator = new DatabaseCoordinator(engine);
+    const pickForCoordinator = random(7);
+    const hotIds = Array.from({ length: COUNTS.gets }, () => messageId(Math.floor(pickForCoordinator() * MESSAGES)));
+    for (let round = 0; round < COUNTS.rounds; round++) {
+      await report.time('getNode (message)', 'LmdbEngine via DatabaseCoordinator (Active tier)', hotIds.length, async () => {
+        for (const id of hotIds) {
+          const node = await coordinator.getNode(id, { type: 'Message' });
+          if (node === undefined) throw new Error(`missing ${id}`);
+        }
+      });
+    }
 
     // Baselines: the same record bytes read with raw lmdb-js, and decoded.
     const raw = open({ path: join(dir, 'raw'), maxDbs: 2 });
@@ -67,19 +81,21 @@ async function nodeSide(report: Report): Promise<void> {
     const ids = Array.from({ length: COUNTS.gets }, () => messageId(Math.floor(pick() * MESSAGES)));
     await raw.transaction(async () => {
       for (let m = 0; m < MESSAGES; m++) {
-        const key = encodeKey(['', messageId(m)]);
+        const key = encodeKey([ACTIVE, messageId(m)]);
         const bytes = await engine.get('nodes', key);
         void rawDb.put(key, bytes!);
       }
     });
-    const keys = ids.map((id) => encodeKey(['', id]));
+    const keys = ids.map((id) => encodeKey([ACTIVE, id]));
     let sink = 0;
-    await report.time('getNode (message)', 'lmdb-js getBinary (raw, no decode)', keys.length, () => {
-      for (const key of keys) sink += rawDb.getBinary(key)!.length;
-    });
-    await report.time('getNode (message)', 'lmdb-js getBinary + decodeNode', keys.length, () => {
-      for (const key of keys) sink += decodeNode(rawDb.getBinary(key)!).id.length;
-    });
+    for (let round = 0; round < COUNTS.rounds; round++) {
+      await report.time('getNode (message)', 'lmdb-js getBinary (raw, no decode)', keys.length, () => {
+        for (const key of keys) sink += rawDb.getBinary(key)!.length;
+      });
+      await report.time('getNode (message)', 'lmdb-js getBinary + decodeNode', keys.length, () => {
+        for (const key of keys) sink += decodeNode(rawDb.getBinary(key)!).id.length;
+      });
+    }
     await raw.close();
 
     const flat = flatVectors(MESSAGES, size.dimensions);
@@ -93,7 +109,7 @@ async function nodeSide(report: Report): Promise<void> {
     const query = corpusVector(20_000_000, size.dimensions);
     await report.time('k-NN top-10 over 100k (cold: open + first query)', 'LmdbEngine', 1, async () => {
       engine = await LmdbEngine.open({ path: join(dir, 'db'), stores: STORAGE_STORES });
-      manager = new StorageManager(engine);
+      manager = new StorageManager(engine, { namespace: ACTIVE });
       sink += (await manager.searchSimilar(query, 10)).length;
     });
     await report.time('k-NN top-10 over 10k (cold: open + first query)', 'LmdbEngine', 1, async () => {

@@ -19,7 +19,7 @@ async function timed(rows: StorageRow[], c: string, subject: string, ops: number
 }
 
 /** Phase 1: load the corpus, run the warm cases. */
-async function loadAndRun(size: CorpusSize, counts: { gets: number; queries: number; knn: number }): Promise<StorageRow[]> {
+async function loadAndRun(size: CorpusSize, counts: { gets: number; queries: number; knn: number; rounds: number }): Promise<StorageRow[]> {
   const rows: StorageRow[] = [];
   const engine = await IndexedDbEngine.open({ name: DB, stores: STORAGE_STORES });
   const manager = new StorageManager(engine);

@@ -142,6 +142,11 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
   /** Node `id`, read through the cascade (Active -> Recent -> Archive); undefined when no tier has it. */
   async getNode(id: string, hint: LocateHint = {}): Promise<Node | undefined> {
     checkId(id, 'The node id');
+    // Most reads are of hot data: one single-operation read of the first tier (a zero-copy one on LMDB) before
+    // the cascade. A node moving out of it meanwhile is then found by the cascade's snapshot.
+    const first = hint.type === undefined ? undefined : this.manager({ database: this.databaseOf(hint.type), tier: DATABASE_TIERS[this.databaseOf(hint.type)][0] });
+    const hot = await first?.getNode(id);
+    if (hot !== undefined) return hot;
     return this.engine.read(STORAGE_STORES, async (tx) => {
       const found = await this.findNode(tx, id, hint);
       return found === undefined ? undefined : new ManagerReader(this.manager(found.location), tx).getNode(id);
@@ -409,10 +414,23 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
   /** Reading in `tx`: the first location in cascade order holding node `id`, and its type. */
   private async findNode(tx: ReadTransaction, id: string, hint: LocateHint): Promise<{ location: Location; type: NodeType } | undefined> {
     const databases = hint.type === undefined ? unique(Object.values(NODE_DATABASE)) : [this.databaseOf(hint.type)];
+    const probe = async (location: Location): Promise<{ location: Location; type: NodeType } | undefined> => {
+      const bytes = await tx.get('nodes', this.manager(location).keys.id(id));
+      return bytes === undefined ? undefined : { location, type: nodeTypeOf(bytes) };
+    };
+    // The untiered and hot tiers first; archive quarters (a scan of the quarter list) only when those miss.
+    for (const database of databases) {
+      for (const tier of DATABASE_TIERS[database] as readonly TemperatureTier[]) {
+        if (tier === 'Archive') continue;
+        const found = await probe({ database, tier });
+        if (found !== undefined) return found;
+      }
+    }
     for (const database of databases) {
       for (const location of await this.cascade(database, hint.timestampHint, tx)) {
-        const bytes = await tx.get('nodes', this.manager(location).keys.id(id));
-        if (bytes !== undefined) return { location, type: nodeTypeOf(bytes) };
+        if (location.tier !== 'Archive') continue;
+        const found = await probe(location);
+        if (found !== undefined) return found;
       }
     }
     return undefined;
