@@ -52,7 +52,9 @@ export async function runCodecBench(): Promise<string[]> {
   // What JSON and msgpackr store: the same objects (the vector as a plain array for JSON, as msgpackr would need it
   // to stay portable; msgpackr also gets the Float32Array as its typed-array extension).
   const asJson = { plain, withEmbedding: { ...plain, embedding: Array.from(vector) } };
-  const packr = new Packr({ useRecords: true, structures: [] });
+  // moreTypes: without it msgpackr packs a Float32Array as raw bytes and unpacks a Buffer over the input (1536
+  // bytes, not 384 floats): not the same value back. With it, both sides return a Float32Array.
+  const packr = new Packr({ useRecords: true, structures: [], moreTypes: true });
   const enc = new TextEncoder();
   const dec = new TextDecoder();
 
