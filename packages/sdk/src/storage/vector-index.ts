@@ -326,8 +326,9 @@ export class VectorWriter {
   /** Writes the changed blocks and the new state; returns what the cache must learn once the commit is done. */
   async finish(): Promise<CommittedChanges | undefined> {
     if (this.dirty.size === 0 && this.slotChanges.size === 0 && this.removedBlocks.size === 0) return undefined;
-    const state = { ...this.state!, generation: this.fromGeneration + 1 };
     const ops = new PendingWrites();
+    await this.reclaim(ops);
+    const state = { ...this.state!, generation: this.fromGeneration + 1 };
     const blocks = new Map<number, VectorBlock>();
     for (const no of this.dirty) {
       const block = trimmed(this.blocks.get(no)!);
@@ -337,6 +338,42 @@ export class VectorWriter {
     ops.add(this.tx.put(STORE, this.stateKey, encodeState(state)));
     await ops.settle();
     return { fromGeneration: this.fromGeneration, state, blocks, removedBlocks: this.removedBlocks, slots: this.slotChanges };
+  }
+
+  /**
+   * Space left by deletions: a changed block with no vector left is deleted; a large block less than a quarter full
+   * is dissolved (its vectors appended again at the end). So tier moves, which delete old vectors in bulk, do not
+   * leave queries scanning empty slots.
+   */
+  private async reclaim(ops: PendingWrites): Promise<void> {
+    for (const no of [...this.dirty]) {
+      const block = this.blocks.get(no);
+      if (block === undefined) continue;
+      let live = 0;
+      for (const id of block.ids) if (id !== undefined) live++;
+      const large = no < this.state!.smallFrom;
+      if (live > 0 && !(large && live * 4 < block.ids.length)) continue;
+      const dims = block.dimensions;
+      this.dropBlock(no, ops);
+      for (let s = 0; s < block.ids.length; s++) {
+        const id = block.ids[s];
+        if (id === undefined) continue;
+        const ref = await this.appendSlot(ops);
+        const target = this.blocks.get(ref.block)!;
+        target.ids[ref.slot] = id;
+        target.vectors.set(block.vectors.subarray(s * dims, (s + 1) * dims), ref.slot * dims);
+        this.dirty.add(ref.block);
+        this.slotChanges.set(id, ref);
+        ops.add(this.tx.put(STORE, nsKey(this.namespace, 's', id), encodeSlot(ref)));
+      }
+    }
+  }
+
+  private dropBlock(no: number, ops: PendingWrites): void {
+    this.blocks.delete(no);
+    this.dirty.delete(no);
+    this.removedBlocks.add(no);
+    ops.add(this.tx.delete(STORE, nsKey(this.namespace, 'b', no)));
   }
 
   /** A free slot at the end: the tail small block's next slot, or a new small block (merging a full run first). */
@@ -372,10 +409,7 @@ export class VectorWriter {
         ids.push(id);
         parts.push(block.vectors.subarray(s * dims, (s + 1) * dims));
       });
-      this.blocks.delete(no);
-      this.dirty.delete(no);
-      this.removedBlocks.add(no);
-      ops.add(this.tx.delete(STORE, nsKey(this.namespace, 'b', no)));
+      this.dropBlock(no, ops);
     }
     const merged = state.blocks;
     const vectors = new Float32Array(ids.length * dims);

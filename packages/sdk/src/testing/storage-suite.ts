@@ -432,6 +432,26 @@ export function testStorageManager<E extends StorageEngine>(
         expect((await new StorageManager(engine, { namespace: 'big' }).searchSimilar(query, 5)).map((x) => x.id)).toEqual(want);
       });
 
+      it('deleting most vectors gives their blocks back (empty ones deleted, sparse large ones dissolved)', async () => {
+        const big = 4096; // 3 vectors per small block, 48 per large one
+        const many = randomVectors(150, big, 91);
+        const bigIds = many.map((_, i) => `v${String(i).padStart(3, '0')}`);
+        const m = new StorageManager(engine, { namespace: 'reclaim' });
+        await m.insertEmbeddings(many.map((v, i) => embedding(bigIds[i]!, v)));
+        const full = (await engine.scanKeys('vectors', { prefix: encodeKey(['reclaim', 'b']) })).length;
+        const keep = [3, 77, 140];
+        await m.batch({ deleteEmbeddings: bigIds.filter((_, i) => !keep.includes(i)) });
+        const after = (await engine.scanKeys('vectors', { prefix: encodeKey(['reclaim', 'b']) })).length;
+        expect(after).toBeLessThan(full);
+        expect(after).toBeLessThanOrEqual(2);
+        expect((await m.indexes.verify()).ok).toBe(true);
+        const query = many[77]!;
+        expect((await m.searchSimilar(query, 5)).map((x) => x.id)).toEqual(
+          keep.map((i) => ({ id: bigIds[i]!, score: cosine(query, many[i]!) })).sort((a, b) => b.score - a.score).map((x) => x.id),
+        );
+        expect(await m.vectors.state()).toMatchObject({ live: 3 });
+      });
+
       it('getEmbeddingByNode follows the node\'s embeddingId', async () => {
         await manager.insertEmbedding(embedding('emb_1', vectors[0]!));
         await manager.insertNodes(allSampleNodes());
