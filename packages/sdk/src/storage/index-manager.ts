@@ -3,7 +3,8 @@
  * a node) and vectors. Entries are composite keys with empty values (graph entries hold the other end's id), written
  * by the StorageManager in the same transaction as the record; a lookup is one prefix scan.
  */
-import { decodeKey, encodeKey, type KeyPart } from '../codec/keys.js';
+import { decodeKey, type KeyPart } from '../codec/keys.js';
+import { bytesToMapKey, equalBytes } from '../engine/bytes.js';
 import { StorageError } from '../engine/errors.js';
 import type { ReadTransaction, ScanOptions, StorageEngine, WriteTransaction } from '../engine/types.js';
 import type { EdgeId, EmbeddingId, NodeId } from '../model/ids.js';
@@ -25,7 +26,7 @@ import {
   type StructuralProperty,
   type TimedNodeType,
 } from './index-spec.js';
-import { EMPTY, checkId, fromUtf8, nsKey, utf8 } from './layout.js';
+import { EMPTY, checkId, fromUtf8, utf8, type NamespaceKeys } from './layout.js';
 import { normalized } from './vector-block.js';
 import type { PendingWrites } from './pending-writes.js';
 import type { VectorIndex, VectorMatch } from './vector-index.js';
@@ -78,27 +79,26 @@ export interface RebuildReport {
 const INDEX_STORES = ['index', 'outgoing', 'incoming', 'vectors'] as const;
 
 /** The index keys and values an edge has. */
-function edgeEntries(namespace: string, edge: Edge): { store: 'outgoing' | 'incoming'; key: Uint8Array; value: Uint8Array }[] {
+function edgeEntries(keys: NamespaceKeys, edge: Edge): { store: 'outgoing' | 'incoming'; key: Uint8Array; value: Uint8Array }[] {
   return [
-    { store: 'outgoing', key: nsKey(namespace, edge.fromNode, edge.edgeType, edge.id), value: utf8(edge.toNode) },
-    { store: 'incoming', key: nsKey(namespace, edge.toNode, edge.edgeType, edge.id), value: utf8(edge.fromNode) },
+    { store: 'outgoing', key: keys.key(edge.fromNode, edge.edgeType, edge.id), value: utf8(edge.toNode) },
+    { store: 'incoming', key: keys.key(edge.toNode, edge.edgeType, edge.id), value: utf8(edge.fromNode) },
   ];
 }
 
-const hexOf = (bytes: Uint8Array): string => {
-  let s = '';
-  for (let i = 0; i < bytes.length; i++) s += (bytes[i]! < 16 ? '0' : '') + bytes[i]!.toString(16);
-  return s;
-};
-
 /** Index lookups and upkeep for one namespace. Get it from `StorageManager.indexes`. */
 export class IndexManager {
+  readonly namespace: string;
+
   constructor(
     private readonly engine: StorageEngine,
-    readonly namespace: string,
+    /** @internal */
+    readonly keys: NamespaceKeys,
     /** @internal */
     readonly vectors: VectorIndex,
-  ) {}
+  ) {
+    this.namespace = keys.namespace;
+  }
 
   // ---- structural ----
 
@@ -111,7 +111,7 @@ export class IndexManager {
     // A long value is indexed by its prefix: keep the nodes whose field really equals it.
     return this.engine.read(['index', 'nodes'], async (tx) => {
       const ids = await this.idsWithPrefix([name, indexedValue(value)], undefined, tx);
-      const records = await tx.getMany('nodes', ids.map((id) => nsKey(this.namespace, id)));
+      const records = await tx.getMany('nodes', ids.map((id) => this.keys.id(id)));
       const out: NodeId[] = [];
       records.forEach((bytes, i) => {
         if (bytes !== undefined && (decodeNode(bytes) as unknown as Record<string, unknown>)[property] === value) out.push(ids[i]!);
@@ -123,10 +123,10 @@ export class IndexManager {
   /** Ids of the nodes of `type`, in id order (`after`: continue after this id). */
   async nodeIdsOfType(type: NodeType, options: { limit?: number; after?: string; reverse?: boolean } = {}, tx?: ReadTransaction): Promise<NodeId[]> {
     checkType(type);
-    const prefix = nsKey(this.namespace, TYPE_INDEX, type);
+    const prefix = this.keys.key(TYPE_INDEX, type);
     const scan: ScanOptions = { prefix, limit: options.limit, reverse: options.reverse };
     if (options.after !== undefined) {
-      const bound = nsKey(this.namespace, TYPE_INDEX, type, options.after);
+      const bound = this.keys.key(TYPE_INDEX, type, options.after);
       if (options.reverse) scan.lt = bound;
       else scan.gt = bound;
     }
@@ -162,9 +162,9 @@ export class IndexManager {
 
   /** Entries `[..., time, id]` under `parts` in a time range; resolves to the ids. */
   async timeScan(parts: KeyPart[], query: TimeQuery, tx?: ReadTransaction): Promise<NodeId[]> {
-    const scan: ScanOptions = { prefix: nsKey(this.namespace, ...parts), limit: query.limit, reverse: query.reverse };
-    if (query.from !== undefined) scan.gte = nsKey(this.namespace, ...parts, checkTime(query.from, 'from'));
-    if (query.to !== undefined) scan.lt = nsKey(this.namespace, ...parts, checkTime(query.to, 'to'));
+    const scan: ScanOptions = { prefix: this.keys.key(...parts), limit: query.limit, reverse: query.reverse };
+    if (query.from !== undefined) scan.gte = this.keys.key(...parts, checkTime(query.from, 'from'));
+    if (query.to !== undefined) scan.lt = this.keys.key(...parts, checkTime(query.to, 'to'));
     return this.lastParts<NodeId>(await (tx ?? this.engine).scanKeys('index', scan));
   }
 
@@ -176,9 +176,9 @@ export class IndexManager {
     after?: { id: string; time: number },
   ): Promise<{ id: NodeId; time: number }[]> {
     const keys = await (tx ?? this.engine).scanKeys('index', {
-      prefix: nsKey(this.namespace, 'age'),
-      lt: nsKey(this.namespace, 'age', before),
-      ...(after === undefined ? {} : { gt: nsKey(this.namespace, 'age', after.time, after.id) }),
+      prefix: this.keys.key('age'),
+      lt: this.keys.key('age', before),
+      ...(after === undefined ? {} : { gt: this.keys.key('age', after.time, after.id) }),
       limit,
     });
     return keys.map((key) => {
@@ -213,7 +213,7 @@ export class IndexManager {
       throw new StorageError('INVALID_ARGUMENT', `direction must be "out", "in" or "both", got ${JSON.stringify(direction)}.`);
     }
     if (query.edgeType !== undefined && typeof query.edgeType !== 'string') throw new StorageError('INVALID_ARGUMENT', 'edgeType must be a string.');
-    const prefix = query.edgeType === undefined ? nsKey(this.namespace, nodeId) : nsKey(this.namespace, nodeId, query.edgeType);
+    const prefix = query.edgeType === undefined ? this.keys.key(nodeId) : this.keys.key(nodeId, query.edgeType);
     const reader = tx ?? this.engine;
     const out: { edgeId: EdgeId; edgeType: string; other: NodeId; direction: 'out' | 'in' }[] = [];
     for (const dir of direction === 'both' ? (['out', 'in'] as const) : [direction]) {
@@ -242,14 +242,14 @@ export class IndexManager {
     const old = new Map<string, Uint8Array>();
     if (before !== undefined) {
       for (const t of nodeIndexTuples(before)) {
-        const key = nsKey(this.namespace, ...t);
-        old.set(hexOf(key), key);
+        const key = this.keys.key(...t);
+        old.set(bytesToMapKey(key), key);
       }
     }
     if (after !== undefined) {
       for (const t of nodeIndexTuples(after)) {
-        const key = nsKey(this.namespace, ...t);
-        if (!old.delete(hexOf(key))) ops.add(tx.put('index', key, EMPTY));
+        const key = this.keys.key(...t);
+        if (!old.delete(bytesToMapKey(key))) ops.add(tx.put('index', key, EMPTY));
       }
     }
     for (const key of old.values()) ops.add(tx.delete('index', key));
@@ -258,13 +258,13 @@ export class IndexManager {
   /** Replaces the graph entries of `before` with those of `after`; writes pushed to `ops` as above. */
   edgeEntryOps(tx: WriteTransaction, before: Edge | undefined, after: Edge | undefined, ops: PendingWrites): void {
     const old = new Map<string, { store: 'outgoing' | 'incoming'; key: Uint8Array; value: Uint8Array }>();
-    if (before !== undefined) for (const e of edgeEntries(this.namespace, before)) old.set(`${e.store}:${hexOf(e.key)}`, e);
+    if (before !== undefined) for (const e of edgeEntries(this.keys, before)) old.set(`${e.store}:${bytesToMapKey(e.key)}`, e);
     if (after !== undefined) {
-      for (const e of edgeEntries(this.namespace, after)) {
-        const id = `${e.store}:${hexOf(e.key)}`;
+      for (const e of edgeEntries(this.keys, after)) {
+        const id = `${e.store}:${bytesToMapKey(e.key)}`;
         const same = old.get(id);
         old.delete(id);
-        if (same === undefined || hexOf(same.value) !== hexOf(e.value)) ops.add(tx.put(e.store, e.key, e.value));
+        if (same === undefined || !equalBytes(same.value, e.value)) ops.add(tx.put(e.store, e.key, e.value));
       }
     }
     for (const e of old.values()) ops.add(tx.delete(e.store, e.key));
@@ -280,11 +280,11 @@ export class IndexManager {
       const extra: IndexDrift[] = [];
       for (const store of ['index', 'outgoing', 'incoming'] as const) {
         const want = expected.entries[store];
-        for (const entry of await tx.scan(store, { prefix: encodeKey([this.namespace]) })) {
-          const hex = hexOf(entry.key);
+        for (const entry of await tx.scan(store, { prefix: this.keys.prefix })) {
+          const hex = bytesToMapKey(entry.key);
           const value = want.get(hex);
-          if (value === undefined || hexOf(value.value) !== hexOf(entry.value)) extra.push({ store, key: decodeKey(entry.key) });
-          if (value !== undefined && hexOf(value.value) === hexOf(entry.value)) want.delete(hex);
+          if (value !== undefined && equalBytes(value.value, entry.value)) want.delete(hex);
+          else extra.push({ store, key: decodeKey(entry.key) });
         }
         for (const { key } of want.values()) missing.push({ store, key: decodeKey(key) });
       }
@@ -318,7 +318,7 @@ export class IndexManager {
       const expected = await this.expectedEntries(tx);
       let removed = 0;
       for (const store of INDEX_STORES) {
-        for (const key of await tx.scanKeys(store, { prefix: encodeKey([this.namespace]) })) {
+        for (const key of await tx.scanKeys(store, { prefix: this.keys.prefix })) {
           await tx.delete(store, key);
           removed++;
         }
@@ -348,18 +348,18 @@ export class IndexManager {
       outgoing: new Map<string, { key: Uint8Array; value: Uint8Array }>(),
       incoming: new Map<string, { key: Uint8Array; value: Uint8Array }>(),
     };
-    const prefix = encodeKey([this.namespace]);
+    const prefix = this.keys.prefix;
     const counts = { nodes: 0, edges: 0, embeddings: 0 };
     for (const entry of await tx.scan('nodes', { prefix })) {
       counts.nodes++;
       for (const t of nodeIndexTuples(decodeNode(entry.value))) {
-        const key = nsKey(this.namespace, ...t);
-        entries.index.set(hexOf(key), { key, value: EMPTY });
+        const key = this.keys.key(...t);
+        entries.index.set(bytesToMapKey(key), { key, value: EMPTY });
       }
     }
     for (const entry of await tx.scan('edges', { prefix })) {
       counts.edges++;
-      for (const e of edgeEntries(this.namespace, decodeEdge(entry.value))) entries[e.store].set(hexOf(e.key), { key: e.key, value: e.value });
+      for (const e of edgeEntries(this.keys, decodeEdge(entry.value))) entries[e.store].set(bytesToMapKey(e.key), { key: e.key, value: e.value });
     }
     const vectors = new Map<string, Float32Array>();
     const rawVectors = new Map<string, Float32Array>();
@@ -373,7 +373,7 @@ export class IndexManager {
   }
 
   private async idsWithPrefix(parts: KeyPart[], limit?: number, tx?: ReadTransaction): Promise<NodeId[]> {
-    return this.lastParts<NodeId>(await (tx ?? this.engine).scanKeys('index', { prefix: nsKey(this.namespace, ...parts), limit }));
+    return this.lastParts<NodeId>(await (tx ?? this.engine).scanKeys('index', { prefix: this.keys.key(...parts), limit }));
   }
 
   private lastParts<T extends string>(keys: readonly Uint8Array[]): T[] {

@@ -51,12 +51,7 @@ export function checkId(id: unknown, what: string): asserts id is string {
   }
 }
 
-/** Encodes `[namespace, ...parts]`. */
-export function nsKey(namespace: string, ...parts: KeyPart[]): Uint8Array {
-  return encodeKey([namespace, ...parts]);
-}
-
-/** Keys of one namespace, built after its encoded prefix (the hot path of single-record reads). */
+/** Keys of one namespace, each built after its encoded prefix in one allocation. */
 export class NamespaceKeys {
   /** The encoding of `[namespace]`: a prefix of every key of the namespace. */
   readonly prefix: Uint8Array;
@@ -66,20 +61,25 @@ export class NamespaceKeys {
     this.prefix = encodeKey([namespace]);
   }
 
-  /** The key `[namespace, id]`. */
+  /** The key `[namespace, id]` (the hot path of single-record reads: no array per call). */
   id(id: string): Uint8Array {
     this.one[0] = id;
     return encodeKeyAfter(this.prefix, this.one);
   }
-}
 
-/**
- * The prefix of every key `[namespace, ...parts, s, ...]` whose string part `s` starts with `stringPrefix`: the
- * encoding without the string's terminator (a string encodes as its escaped UTF-8 followed by one 0x00).
- */
-export function stringPrefixKey(namespace: string, parts: readonly KeyPart[], stringPrefix: string): Uint8Array {
-  const full = encodeKey([namespace, ...parts, stringPrefix]);
-  return full.subarray(0, full.length - 1);
+  /** The key `[namespace, ...parts]`. */
+  key(...parts: KeyPart[]): Uint8Array {
+    return encodeKeyAfter(this.prefix, parts);
+  }
+
+  /**
+   * The prefix of every key `[namespace, s, ...]` whose string `s` starts with `stringPrefix`: the encoding without
+   * the string's terminator (a string encodes as its escaped UTF-8 followed by one 0x00).
+   */
+  stringPrefix(stringPrefix: string): Uint8Array {
+    const full = this.key(stringPrefix);
+    return full.subarray(0, full.length - 1);
+  }
 }
 
 const utf8Encoder = new TextEncoder();

@@ -18,7 +18,7 @@ import type { Edge, Embedding, Log, Message, Node, NodeOf, NodeType } from '../m
 import { PendingWrites } from './pending-writes.js';
 import { IndexManager, type EdgeQuery, type NearestOptions, type TimeQuery } from './index-manager.js';
 import type { StructuralProperty, TimedNodeType } from './index-spec.js';
-import { NamespaceKeys, STORAGE_STORES, checkId, stringPrefixKey } from './layout.js';
+import { NamespaceKeys, STORAGE_STORES, checkId } from './layout.js';
 import { checkKeyFields } from './index-spec.js';
 import { VectorIndex, toFloat32, type VectorMatch, type VectorWriter } from './vector-index.js';
 
@@ -91,8 +91,8 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
     this.keys = new NamespaceKeys(this.namespace);
     const maybeBorrowing = engine as Partial<BorrowingReader>;
     this.borrowing = engine.supports.zeroCopyReads && typeof maybeBorrowing.borrow === 'function' ? (engine as unknown as BorrowingReader) : undefined;
-    this.vectors = new VectorIndex(engine, this.namespace, options.vectorDimensions);
-    this.indexes = new IndexManager(engine, this.namespace, this.vectors);
+    this.vectors = new VectorIndex(engine, this.keys, options.vectorDimensions);
+    this.indexes = new IndexManager(engine, this.keys, this.vectors);
   }
 
   // ---- transactions ----
@@ -164,7 +164,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
   /** Nodes whose id starts with `prefix`, in id order. */
   async nodesWithIdPrefix(prefix: string, query: { limit?: number; reverse?: boolean } = {}): Promise<Node[]> {
     if (typeof prefix !== 'string') throw new StorageError('INVALID_ARGUMENT', 'The id prefix must be a string.');
-    const entries = await this.engine.scan('nodes', { prefix: stringPrefixKey(this.namespace, [], prefix), limit: query.limit, reverse: query.reverse });
+    const entries = await this.engine.scan('nodes', { prefix: this.keys.stringPrefix(prefix), limit: query.limit, reverse: query.reverse });
     return entries.map((e) => decodeNode(e.value));
   }
 

@@ -11,7 +11,7 @@ import { decodeKey } from '../codec/keys.js';
 import { StorageError } from '../engine/errors.js';
 import type { ReadTransaction, StorageEngine, WriteTransaction } from '../engine/types.js';
 import { PendingWrites } from './pending-writes.js';
-import { nsKey } from './layout.js';
+import type { NamespaceKeys } from './layout.js';
 import {
   MERGE_RUN,
   blockCapacity,
@@ -59,21 +59,23 @@ interface CommittedChanges {
 export class VectorIndex {
   private cache: LoadedIndex | undefined;
   private readonly stateKey: Uint8Array;
+  readonly namespace: string;
 
   constructor(
     private readonly engine: StorageEngine,
-    readonly namespace: string,
+    private readonly keys: NamespaceKeys,
     private readonly configuredDimensions?: number,
   ) {
     if (configuredDimensions !== undefined && (!Number.isSafeInteger(configuredDimensions) || configuredDimensions < 1 || configuredDimensions > 65536)) {
       throw new StorageError('INVALID_ARGUMENT', `vectorDimensions must be an integer from 1 to 65536, got ${configuredDimensions}.`);
     }
-    this.stateKey = nsKey(namespace, 'm');
+    this.namespace = keys.namespace;
+    this.stateKey = keys.key('m');
   }
 
   /** A writer for one write transaction. */
   writer(tx: WriteTransaction): VectorWriter {
-    return new VectorWriter(tx, this.namespace, this.stateKey, this.configuredDimensions);
+    return new VectorWriter(tx, this.keys, this.stateKey, this.configuredDimensions);
   }
 
   /** The stored state, or undefined before the first vector. */
@@ -164,7 +166,7 @@ export class VectorIndex {
     const slots = new Map<string, SlotRef>();
     const misplaced = new Set<string>();
     if (state === undefined) return { state, vectors, slots, misplaced };
-    const blocks = await readBlocks(tx, this.namespace);
+    const blocks = await readBlocks(tx, this.keys);
     for (const block of blocks.values()) {
       block.ids.forEach((id, s) => {
         if (id === undefined) return;
@@ -172,7 +174,7 @@ export class VectorIndex {
         vectors.set(id, block.vectors.subarray(s * block.dimensions, (s + 1) * block.dimensions));
       });
     }
-    for (const entry of await tx.scan(STORE, { prefix: nsKey(this.namespace, 's') })) {
+    for (const entry of await tx.scan(STORE, { prefix: this.keys.key('s') })) {
       const id = decodeKey(entry.key)[2];
       if (typeof id !== 'string') continue;
       const ref = decodeSlot(entry.value);
@@ -192,7 +194,7 @@ export class VectorIndex {
     const loaded = await this.engine.read([STORE], async (tx) => {
       const current = await this.state(tx);
       if (current === undefined) return undefined;
-      const blocks = await readBlocks(tx, this.namespace);
+      const blocks = await readBlocks(tx, this.keys);
       const slots = new Map<string, SlotRef>();
       for (const [no, block] of blocks) {
         block.ids.forEach((id, slot) => {
@@ -207,9 +209,9 @@ export class VectorIndex {
 }
 
 /** Every block of a namespace, read in pages (one snapshot: `tx`). */
-async function readBlocks(tx: ReadTransaction, namespace: string): Promise<Map<number, VectorBlock>> {
+async function readBlocks(tx: ReadTransaction, keys: NamespaceKeys): Promise<Map<number, VectorBlock>> {
   const blocks = new Map<number, VectorBlock>();
-  const prefix = nsKey(namespace, 'b');
+  const prefix = keys.key('b');
   let after: Uint8Array | undefined;
   for (;;) {
     const page = await tx.scan(STORE, after === undefined ? { prefix, limit: LOAD_PAGE } : { prefix, gt: after, limit: LOAD_PAGE });
@@ -242,10 +244,14 @@ export class VectorWriter {
 
   constructor(
     private readonly tx: WriteTransaction,
-    private readonly namespace: string,
+    private readonly keys: NamespaceKeys,
     private readonly stateKey: Uint8Array,
     private readonly configuredDimensions: number | undefined,
-  ) {}
+  ) {
+    this.namespace = keys.namespace;
+  }
+
+  private readonly namespace: string;
 
   /** Checks a vector against the index's dimensions before anything is written. */
   async check(id: string, vector: Float32Array): Promise<void> {
@@ -286,7 +292,7 @@ export class VectorWriter {
     if (items.length === 0) return;
     for (const { id, vector } of items) await this.check(id, vector);
     const unknown = [...new Set(items.map((item) => item.id).filter((id) => !this.slotChanges.has(id)))];
-    const stored = unknown.length === 0 ? [] : await this.tx.getMany(STORE, unknown.map((id) => nsKey(this.namespace, 's', id)));
+    const stored = unknown.length === 0 ? [] : await this.tx.getMany(STORE, unknown.map((id) => this.keys.key('s', id)));
     const storedSlots = new Map<string, SlotRef | undefined>();
     unknown.forEach((id, i) => storedSlots.set(id, stored[i] === undefined ? undefined : decodeSlot(stored[i])));
     for (const { id, vector } of items) {
@@ -295,7 +301,7 @@ export class VectorWriter {
       if (ref === undefined) {
         ref = await this.appendSlot(ops);
         this.slotChanges.set(id, ref);
-        ops.add(this.tx.put(STORE, nsKey(this.namespace, 's', id), encodeSlot(ref)));
+        ops.add(this.tx.put(STORE, this.keys.key('s', id), encodeSlot(ref)));
         this.state = { ...this.state, live: this.state.live + 1 };
       }
       const block = await this.block(ref.block);
@@ -318,7 +324,7 @@ export class VectorWriter {
     block.vectors.fill(0, ref.slot * state.dimensions, (ref.slot + 1) * state.dimensions);
     this.dirty.add(ref.block);
     this.slotChanges.set(id, undefined);
-    await this.tx.delete(STORE, nsKey(this.namespace, 's', id));
+    await this.tx.delete(STORE, this.keys.key('s', id));
     this.state = { ...state, live: state.live - 1 };
     return true;
   }
@@ -333,7 +339,7 @@ export class VectorWriter {
     for (const no of this.dirty) {
       const block = trimmed(this.blocks.get(no)!);
       blocks.set(no, block);
-      ops.add(this.tx.put(STORE, nsKey(this.namespace, 'b', no), encodeBlock(block)));
+      ops.add(this.tx.put(STORE, this.keys.key('b', no), encodeBlock(block)));
     }
     ops.add(this.tx.put(STORE, this.stateKey, encodeState(state)));
     await ops.settle();
@@ -364,7 +370,7 @@ export class VectorWriter {
         target.vectors.set(block.vectors.subarray(s * dims, (s + 1) * dims), ref.slot * dims);
         this.dirty.add(ref.block);
         this.slotChanges.set(id, ref);
-        ops.add(this.tx.put(STORE, nsKey(this.namespace, 's', id), encodeSlot(ref)));
+        ops.add(this.tx.put(STORE, this.keys.key('s', id), encodeSlot(ref)));
       }
     }
   }
@@ -373,7 +379,7 @@ export class VectorWriter {
     this.blocks.delete(no);
     this.dirty.delete(no);
     this.removedBlocks.add(no);
-    ops.add(this.tx.delete(STORE, nsKey(this.namespace, 'b', no)));
+    ops.add(this.tx.delete(STORE, this.keys.key('b', no)));
   }
 
   /** A free slot at the end: the tail small block's next slot, or a new small block (merging a full run first). */
@@ -419,7 +425,7 @@ export class VectorWriter {
     ids.forEach((id, slot) => {
       const ref = { block: merged, slot };
       this.slotChanges.set(id, ref);
-      ops.add(this.tx.put(STORE, nsKey(this.namespace, 's', id), encodeSlot(ref)));
+      ops.add(this.tx.put(STORE, this.keys.key('s', id), encodeSlot(ref)));
     });
     this.state = { ...state, blocks: merged + 1, smallFrom: merged + 1 };
   }
@@ -448,7 +454,7 @@ export class VectorWriter {
 
   private async slotOf(id: string): Promise<SlotRef | undefined> {
     if (this.slotChanges.has(id)) return this.slotChanges.get(id);
-    const bytes = await this.tx.get(STORE, nsKey(this.namespace, 's', id));
+    const bytes = await this.tx.get(STORE, this.keys.key('s', id));
     return bytes === undefined ? undefined : decodeSlot(bytes);
   }
 
@@ -457,7 +463,7 @@ export class VectorWriter {
     const known = this.blocks.get(no);
     if (known !== undefined) return known;
     if (this.removedBlocks.has(no)) return undefined;
-    const bytes = await this.tx.get(STORE, nsKey(this.namespace, 'b', no));
+    const bytes = await this.tx.get(STORE, this.keys.key('b', no));
     if (bytes === undefined) return undefined;
     const state = this.state!;
     const block = decodeBlock(bytes, no >= state.smallFrom ? state.capacity : undefined);
