@@ -506,11 +506,10 @@ export class ManagerWriter extends ManagerReader {
       return { id: embedding.id, vector, bytes: encodeEmbedding(embedding) };
     });
     if (prepared.length === 0) return;
-    const vectors = this.vectorsWriter();
-    for (const p of prepared) await vectors.check(p.id, p.vector);
     const ops = new PendingWrites();
+    // upsertMany checks every vector's dimensions before it writes anything; the records are written after it.
+    await this.vectorsWriter().upsertMany(prepared, ops);
     for (const p of prepared) ops.add(this.tx.put('embeddings', this.key(p.id), p.bytes));
-    await vectors.upsertMany(prepared, ops);
     await ops.settle();
   }
 

@@ -255,9 +255,8 @@ export class VectorWriter {
 
   /** Checks a vector against the index's dimensions before anything is written. */
   async check(id: string, vector: Float32Array): Promise<void> {
-    const state = await this.loadState();
     if (vector.length === 0) throw new StorageError('INVALID_ARGUMENT', `Embedding ${JSON.stringify(id)} has an empty vector.`);
-    const expected = state?.dimensions ?? this.configuredDimensions ?? this.firstDimensions;
+    const expected = await this.expectedDimensions();
     if (expected === undefined) {
       this.firstDimensions = vector.length;
       return;
@@ -272,9 +271,13 @@ export class VectorWriter {
 
   /** Whether a vector of `dimensions` fits this index (no state yet: anything does). */
   async accepts(dimensions: number): Promise<boolean> {
-    const state = await this.loadState();
-    const expected = state?.dimensions ?? this.configuredDimensions ?? this.firstDimensions;
+    const expected = await this.expectedDimensions();
     return expected === undefined || expected === dimensions;
+  }
+
+  /** The stored dimensions, else the configured ones, else those the first vector of this transaction fixed. */
+  private async expectedDimensions(): Promise<number | undefined> {
+    return (await this.loadState())?.dimensions ?? this.configuredDimensions ?? this.firstDimensions;
   }
 
   /** Inserts or replaces the vector of `id`. */
