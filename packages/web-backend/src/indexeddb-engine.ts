@@ -450,16 +450,17 @@ export class IndexedDbEngine extends SnapshotEngine {
       }
       (tx as unknown as { commit?: () => void }).commit?.();
     } catch (error) {
+      // Requests issued before the failure would commit on their own: abort, so the transaction writes all or nothing.
+      // Their rejections (AbortError) are expected now; the failure reported is the one that stopped the issuing.
       for (const request of requests) request.catch(() => undefined);
       tx.done.catch(() => undefined);
-      if ((error as Error).name === 'TransactionInactiveError' || (error as Error).name === 'InvalidStateError') {
-        try {
-          tx.abort();
-        } catch {
-          // nothing was issued after the failure; the transaction is already finishing
-        }
-        throw foreignAwaitError();
+      try {
+        tx.abort();
+      } catch {
+        // Already finished (IndexedDB committed under a foreign await): nothing was issued into it.
       }
+      const name = (error as Error).name;
+      if (name === 'TransactionInactiveError' || name === 'InvalidStateError') throw foreignAwaitError();
       throw idbError(error, 'write to IndexedDB');
     }
     // The first failing request aborts the transaction; report the request's error (it names the cause).

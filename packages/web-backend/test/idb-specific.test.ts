@@ -265,6 +265,28 @@ describe('IndexedDbEngine: storage format and reads', () => {
     expect(await engine.count('a')).toBe(2);
   });
 
+  it('a write whose request fails while it is being issued aborts: none of the requests issued before it commit', async () => {
+    const engine = await openEngine(freshName(), ['a']);
+    await engine.put('a', k(1), k(1));
+    const put = IDBObjectStore.prototype.put;
+    let calls = 0;
+    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, ...args) {
+      if (++calls === 2) throw new DOMException('refused by the test', 'DataError');
+      return put.apply(this, args);
+    });
+    const error = await expectStorageError(
+      engine.write(['a'], async (tx) => {
+        await tx.delete('a', k(1));
+        await tx.put('a', k(2), k(2));
+        await tx.put('a', k(3), k(3));
+      }),
+      'INVALID_KEY',
+    );
+    expect(error.cause).toMatchObject({ name: 'DataError' });
+    vi.restoreAllMocks();
+    expect(await engine.scan('a')).toEqual([{ key: k(1), value: k(1) }]);
+  });
+
   it('write transactions ask IndexedDB for the durability given, relaxed by default', async () => {
     const engine = await openEngine(freshName(), ['a']);
     const spy = vi.spyOn(IDBDatabase.prototype, 'transaction');
