@@ -5,7 +5,7 @@
  */
 import { decodeKey, encodeKey } from '../codec/keys.js';
 import { StorageError } from '../engine/errors.js';
-import type { Durability, ReadTransaction, StorageEngine } from '../engine/types.js';
+import type { Durability, ReadTransaction, StorageEngine, WriteTransaction } from '../engine/types.js';
 import type { Edge, Embedding, Message, Node, NodeType } from '../model/schemas.js';
 import { NODE_TYPES } from '../model/schemas.js';
 import { nodeTypeOf } from '../model/nodes.js';
@@ -163,47 +163,38 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     if (typeof node !== 'object' || node === null) throw new StorageError('INVALID_ARGUMENT', 'A node must be an object.');
     checkId(node.id, 'The node id');
     const database = this.databaseOf(node.type);
-    return writeTogether(
-      this.engine,
-      async (bind) => {
-        const tx = this.txOf(bind);
-        const existing = await this.findNode(tx, node.id, { timestampHint: ageOf(node) });
-        if (existing !== undefined && existing.type !== node.type) {
-          throw new StorageError(
-            'INVALID_ARGUMENT',
-            `Node ${JSON.stringify(node.id)} exists as a ${existing.type} in ${namespaceOf(existing.location)}; a ${node.type} cannot reuse its id (delete it first).`,
-          );
-        }
-        let target: Location;
-        if (options.tier !== undefined) target = this.tierLocation(database, options.tier, node);
-        else if (node.type === 'Summary') target = { database, tier: summaryTier(node.content) };
-        else target = existing?.location ?? { database, tier: DATABASE_TIERS[database][0] };
-        if (existing !== undefined && namespaceOf(existing.location) !== namespaceOf(target)) await bind(this.manager(existing.location)).deleteNode(node.id);
-        await bind(this.manager(target)).insertNode(node);
-        if (target.quarter !== undefined) await this.registerQuarter(bind, target);
-        return target;
-      },
-      this.options.durability,
-    );
+    return this.write(async (bind, tx) => {
+      const existing = await this.findNode(tx, node.id, { timestampHint: ageOf(node) });
+      if (existing !== undefined && existing.type !== node.type) {
+        throw new StorageError(
+          'INVALID_ARGUMENT',
+          `Node ${JSON.stringify(node.id)} exists as a ${existing.type} in ${namespaceOf(existing.location)}; a ${node.type} cannot reuse its id (delete it first).`,
+        );
+      }
+      let target: Location;
+      if (options.tier !== undefined) target = this.tierLocation(database, options.tier, node);
+      else if (node.type === 'Summary') target = { database, tier: summaryTier(node.content) };
+      else target = existing?.location ?? { database, tier: DATABASE_TIERS[database][0] };
+      if (existing !== undefined && namespaceOf(existing.location) !== namespaceOf(target)) await bind(this.manager(existing.location)).deleteNode(node.id);
+      await bind(this.manager(target)).insertNode(node);
+      if (target.quarter !== undefined) await this.registerQuarter(tx, target);
+      return target;
+    });
   }
 
   /** Deletes node `id` from whichever tier holds it (its edges too with `cascadeEdges`); resolves to it. */
   async deleteNode(id: string, hint: LocateHint & DeleteNodeOptions = {}): Promise<Node | undefined> {
     checkId(id, 'The node id');
-    return writeTogether(
-      this.engine,
-      async (bind) => {
-        const found = await this.findNode(this.txOf(bind), id, hint);
-        if (found === undefined) return undefined;
-        const removed = await bind(this.manager(found.location)).deleteNode(id);
-        if (hint.cascadeEdges === true) {
-          const graph = bind(this.manager(GRAPH));
-          await graph.deleteEdges([...new Set(await graph.manager.indexes.edgeIds(id, {}, graph.tx))]);
-        }
-        return removed;
-      },
-      this.options.durability,
-    );
+    return this.write(async (bind, tx) => {
+      const found = await this.findNode(tx, id, hint);
+      if (found === undefined) return undefined;
+      const removed = await bind(this.manager(found.location)).deleteNode(id);
+      if (hint.cascadeEdges === true) {
+        const graph = bind(this.manager(GRAPH));
+        await graph.deleteEdges([...new Set(await graph.manager.indexes.edgeIds(id, {}, tx))]);
+      }
+      return removed;
+    });
   }
 
   /**
@@ -213,37 +204,29 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
   async moveNode(id: string, to: Location, hint: LocateHint = {}): Promise<boolean> {
     checkId(id, 'The node id');
     namespaceOf(to); // validates the location
-    return writeTogether(
-      this.engine,
-      async (bind) => {
-        const found = await this.findNode(this.txOf(bind), id, hint);
-        if (found === undefined) return false;
-        if (this.databaseOf(found.type) !== to.database) {
-          throw new StorageError('INVALID_ARGUMENT', `A ${found.type} belongs in ${this.databaseOf(found.type)}, not ${to.database}.`);
-        }
-        if (namespaceOf(found.location) !== namespaceOf(to)) await this.moveIn(bind, id, found.location, to);
-        return true;
-      },
-      this.options.durability,
-    );
+    return this.write(async (bind, tx) => {
+      const found = await this.findNode(tx, id, hint);
+      if (found === undefined) return false;
+      if (this.databaseOf(found.type) !== to.database) {
+        throw new StorageError('INVALID_ARGUMENT', `A ${found.type} belongs in ${this.databaseOf(found.type)}, not ${to.database}.`);
+      }
+      if (namespaceOf(found.location) !== namespaceOf(to)) await this.moveIn(bind, tx, id, found.location, to);
+      return true;
+    });
   }
 
   /** Moves an entity from Knowledge/Active to Knowledge/Stable. Resolves to false when it is not in Active. */
   async promoteEntity(id: string): Promise<boolean> {
     checkId(id, 'The entity id');
     const active: Location = { database: 'Knowledge', tier: 'Active' };
-    return writeTogether(
-      this.engine,
-      async (bind) => {
-        const bytes = await bind(this.manager(active)).tx.get('nodes', this.manager(active).keys.id(id));
-        if (bytes === undefined) return false;
-        const type = nodeTypeOf(bytes);
-        if (type !== 'Entity') throw new StorageError('INVALID_ARGUMENT', `Node ${JSON.stringify(id)} is a ${type}, not an Entity.`);
-        await this.moveIn(bind, id, active, { database: 'Knowledge', tier: 'Stable' });
-        return true;
-      },
-      this.options.durability,
-    );
+    return this.write(async (bind, tx) => {
+      const bytes = await tx.get('nodes', this.manager(active).keys.id(id));
+      if (bytes === undefined) return false;
+      const type = nodeTypeOf(bytes);
+      if (type !== 'Entity') throw new StorageError('INVALID_ARGUMENT', `Node ${JSON.stringify(id)} is a ${type}, not an Entity.`);
+      await this.moveIn(bind, tx, id, active, { database: 'Knowledge', tier: 'Stable' });
+      return true;
+    });
   }
 
   /**
@@ -275,22 +258,18 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
       let after: { id: string; time: number } | undefined;
       for (;;) {
         if (report.batches >= maxBatches) return report;
-        const batch = await writeTogether(
-          this.engine,
-          async (bind) => {
-            const due = await source.indexes.agedBefore(phase.before, batchSize, bind(source).tx, after);
-            const result = { due: due.length, moved: 0, embeddings: 0, kept: 0, last: due[due.length - 1] };
-            for (const { id, time } of due) {
-              const moved = await this.moveIn(bind, id, phase.from, phase.to(time));
-              if (moved === undefined) continue;
-              result.moved++;
-              if (moved === 'moved') result.embeddings++;
-              if (moved === 'kept') result.kept++;
-            }
-            return result;
-          },
-          this.options.durability,
-        );
+        const batch = await this.write(async (bind, tx) => {
+          const due = await source.indexes.agedBefore(phase.before, batchSize, tx, after);
+          const result = { due: due.length, moved: 0, embeddings: 0, kept: 0, last: due[due.length - 1] };
+          for (const { id, time } of due) {
+            const moved = await this.moveIn(bind, tx, id, phase.from, phase.to(time));
+            if (moved === undefined) continue;
+            result.moved++;
+            if (moved === 'moved') result.embeddings++;
+            if (moved === 'kept') result.kept++;
+          }
+          return result;
+        });
         if (batch.due === 0) break;
         report[phase.count] += batch.moved;
         report.embeddingsMoved += batch.embeddings;
@@ -357,15 +336,11 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
   async insertEmbedding(embedding: Embedding): Promise<Location> {
     if (typeof embedding !== 'object' || embedding === null) throw new StorageError('INVALID_ARGUMENT', 'An embedding must be an object.');
     checkId(embedding.id, 'The embedding id');
-    return writeTogether(
-      this.engine,
-      async (bind) => {
-        const location = (await this.findEmbedding(this.txOf(bind), embedding.id)) ?? { database: 'Embeddings', tier: 'Active' };
-        await bind(this.manager(location)).insertEmbedding(embedding);
-        return location;
-      },
-      this.options.durability,
-    );
+    return this.write(async (bind, tx) => {
+      const location = (await this.findEmbedding(tx, embedding.id)) ?? { database: 'Embeddings', tier: 'Active' };
+      await bind(this.manager(location)).insertEmbedding(embedding);
+      return location;
+    });
   }
 
   /** Where embedding `id` lives, or undefined. */
@@ -406,9 +381,9 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
 
   // ---- internals ----
 
-  /** The transaction every writer of `bind` shares. */
-  private txOf(bind: Bind): ReadTransaction {
-    return bind(this.manager(GRAPH)).tx;
+  /** One write transaction of the engine, with this coordinator's durability. */
+  private write<T>(fn: (bind: Bind, tx: WriteTransaction) => Promise<T>): Promise<T> {
+    return writeTogether(this.engine, fn, this.options.durability);
   }
 
   /** Reading in `tx`: the first location in cascade order holding node `id`, and its type. */
@@ -460,13 +435,13 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
    * node is not in `from`; otherwise to what happened to its embedding: moved along, kept (the target tier holds
    * another dimension, or another node of the tier still uses it) or none.
    */
-  private async moveIn(bind: Bind, id: string, from: Location, to: Location): Promise<'moved' | 'kept' | 'none' | undefined> {
+  private async moveIn(bind: Bind, tx: WriteTransaction, id: string, from: Location, to: Location): Promise<'moved' | 'kept' | 'none' | undefined> {
     const source = bind(this.manager(from));
     const target = bind(this.manager(to));
     const node = await source.deleteNode(id);
     if (node === undefined) return undefined;
     await target.insertNode(node);
-    if (to.quarter !== undefined) await this.registerQuarter(bind, to);
+    if (to.quarter !== undefined) await this.registerQuarter(tx, to);
     // The embedding follows its node between like-named tiers, unless another node of the source tier still uses it.
     const embeddingId = (node as { embeddingId?: string }).embeddingId;
     if (from.database !== 'Conversations' || embeddingId === undefined) return 'none';
@@ -478,12 +453,12 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     if (!(await embeddingsTo.acceptsVector(embedding.vector.length))) return 'kept';
     await embeddingsFrom.deleteEmbedding(embeddingId);
     await embeddingsTo.insertEmbedding(embedding);
-    if (to.quarter !== undefined) await this.registerQuarter(bind, { ...to, database: 'Embeddings' });
+    if (to.quarter !== undefined) await this.registerQuarter(tx, { ...to, database: 'Embeddings' });
     return 'moved';
   }
 
-  private async registerQuarter(bind: Bind, location: Location): Promise<void> {
-    await bind(this.manager(GRAPH)).tx.put('meta', encodeKey([META_NAMESPACE, 'quarter', location.database, location.quarter!]), EMPTY);
+  private async registerQuarter(tx: WriteTransaction, location: Location): Promise<void> {
+    await tx.put('meta', encodeKey([META_NAMESPACE, 'quarter', location.database, location.quarter!]), EMPTY);
   }
 }
 

@@ -544,11 +544,12 @@ export class ManagerWriter extends ManagerReader {
 
 /**
  * Runs `fn` in one write transaction of `engine` in which any number of managers of that engine write (the
- * DatabaseCoordinator moves records between namespaces this way): `bind(manager)` gives that manager's writer.
+ * DatabaseCoordinator moves records between namespaces this way): `bind(manager)` gives that manager's writer, `tx`
+ * the transaction they share.
  */
 export async function writeTogether<T>(
   engine: StorageEngine,
-  fn: (bind: (manager: StorageManager) => ManagerWriter) => Promise<T>,
+  fn: (bind: (manager: StorageManager) => ManagerWriter, tx: WriteTransaction) => Promise<T>,
   durability?: Durability,
 ): Promise<T> {
   const afterCommit: (() => void)[] = [];
@@ -566,7 +567,7 @@ export async function writeTogether<T>(
         }
         return writer;
       };
-      const value = await fn(bind);
+      const value = await fn(bind, tx);
       for (const writer of writers.values()) {
         const done = await writer.finish();
         if (done !== undefined) afterCommit.push(done);
