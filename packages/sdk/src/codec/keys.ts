@@ -64,13 +64,15 @@ const f64Bytes = new Uint8Array(f64.buffer);
 /** Where the last string or byte-string reader stopped (one past its terminator). */
 let cursor = 0;
 
-type WellFormedString = string & { isWellFormed?: () => boolean };
+const nativeIsWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** Whether `s` has no lone surrogate (native String#isWellFormed where the runtime has it). */
+/**
+ * Whether `s` has no lone surrogate, which UTF-8 cannot represent (native String#isWellFormed where the runtime has
+ * it). The one check of the codec: records, metadata, keys and the legacy format all call this.
+ */
 export function isWellFormed(s: string): boolean {
-  const native = (s as WellFormedString).isWellFormed;
-  return native === undefined ? !LONE_SURROGATE.test(s) : native.call(s);
+  return nativeIsWellFormed === undefined ? !LONE_SURROGATE.test(s) : nativeIsWellFormed.call(s);
 }
 
 function describe(value: unknown): string {

@@ -60,6 +60,7 @@
 import { ByteWriter } from './byte-writer.js';
 import { CACHED_STRING_MAX, keyCache, stringCache } from './copy-pool.js';
 import { CodecError } from './errors.js';
+import { isWellFormed } from './keys.js';
 
 /** A JSON value, as `JSON.parse` builds it. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -109,10 +110,6 @@ class InvalidValue {
 }
 
 const textEncoder = new TextEncoder();
-const isWellFormedNative = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const isWellFormed = (s: string): boolean =>
-  isWellFormedNative !== undefined ? isWellFormedNative.call(s) : !LONE_SURROGATE.test(s);
 
 /**
  * Offsets of the children of the containers being written, relative to their container: arrays push one slot per

@@ -1,6 +1,7 @@
 import { ByteWriter } from './byte-writer.js';
 import { CACHED_STRING_MAX, copyByteRange, copyFloat32, stringCache } from './copy-pool.js';
 import { CodecError } from './errors.js';
+import { isWellFormed } from './keys.js';
 import { decodeMetadata, metadataView, writeMetadata, type JsonValue, type MetadataView } from './metadata.js';
 import { SCHEMA_CACHE, type FieldKind, type FieldMap, type FieldValue, type RecordSchema, type ValuesOf } from './schema.js';
 
@@ -189,14 +190,6 @@ function invalid(path: string, expected: string, value: unknown): CodecError {
   });
 }
 
-const isWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
-
-/** True when `s` has no lone surrogate (which UTF-8 cannot represent). */
-function isLoneSurrogateFree(s: string): boolean {
-  if (isWellFormed !== undefined) return isWellFormed.call(s);
-  return !/[\uD800-\uDFFF]/.test(s.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''));
-}
-
 function checkString(s: unknown, path: string, nonEmpty: boolean): asserts s is string {
   if (typeof s !== 'string') throw invalid(path, 'a string', s);
   if (nonEmpty && s.length === 0) throw new CodecError('INVALID_INPUT', `${path} must not be empty.`, { path });
@@ -214,7 +207,7 @@ function loneSurrogate(path: string): CodecError {
 function writeStringField(w: ByteWriter, s: unknown, parentPath: string, name: string, nonEmpty: boolean): void {
   if (typeof s !== 'string' || (nonEmpty && s.length === 0)) checkString(s, `${parentPath}.${name}`, nonEmpty);
   const str = s as string;
-  if (w.utf8(str) !== str.length && !isLoneSurrogateFree(str)) throw loneSurrogate(`${parentPath}.${name}`);
+  if (w.utf8(str) !== str.length && !isWellFormed(str)) throw loneSurrogate(`${parentPath}.${name}`);
 }
 
 /** Writes a safeInt field: sign and low 6 bits of the magnitude first (-0 keeps its sign), then LEB128. */
@@ -271,7 +264,7 @@ function writeLengthPrefixed(w: ByteWriter, s: string): boolean {
   const at = w.pos;
   w.pos += reserved;
   const n = w.utf8(s);
-  if (n !== s.length && !isLoneSurrogateFree(s)) return false;
+  if (n !== s.length && !isWellFormed(s)) return false;
   const size = varintSize(n);
   if (size < reserved) {
     w.bytes.copyWithin(at + size, at + reserved, at + reserved + n);
