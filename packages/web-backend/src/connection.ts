@@ -1,4 +1,4 @@
-import { openDB, type IDBPDatabase } from 'idb';
+import { deleteDB, openDB, type IDBPDatabase } from 'idb';
 import { StorageError } from '@tabstore/sdk';
 import { idbError } from './idb-errors.js';
 
@@ -47,18 +47,14 @@ function openBounded(
   blockedTimeoutMs: number,
   handlers: ConnectionHandlers,
 ): Promise<IDBPDatabase> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const opening = openDB(name, version, {
-      upgrade(db) {
-        for (const store of stores) if (!db.objectStoreNames.contains(store)) db.createObjectStore(store);
-      },
-      blocked(currentVersion, blockedVersion) {
-        timer ??= setTimeout(() => {
-          if (settled) return;
-          settled = true;
-          reject(
+  return boundedWhileBlocked(
+    (blocked) =>
+      openDB(name, version, {
+        upgrade(db) {
+          for (const store of stores) if (!db.objectStoreNames.contains(store)) db.createObjectStore(store);
+        },
+        blocked(currentVersion, blockedVersion) {
+          blocked(
             new StorageError(
               'BLOCKED',
               `Opening IndexedDB database ${JSON.stringify(name)} at version ${String(blockedVersion)} is blocked by ` +
@@ -66,31 +62,87 @@ function openBounded(
                 '(or make them close their connection on versionchange) and retry.',
             ),
           );
-        }, blockedTimeoutMs);
-      },
-      blocking(currentVersion, blockedVersion, event) {
-        (event.target as IDBDatabase).close();
-        handlers.versionChange(currentVersion, blockedVersion);
-      },
-      terminated() {
-        handlers.terminated();
-      },
-    });
-    opening.then(
-      (db) => {
+        },
+        blocking(currentVersion, blockedVersion, event) {
+          (event.target as IDBDatabase).close();
+          handlers.versionChange(currentVersion, blockedVersion);
+        },
+        terminated() {
+          handlers.terminated();
+        },
+      }),
+    blockedTimeoutMs,
+    (error) => idbError(error, `open IndexedDB database ${JSON.stringify(name)}`),
+    (db) => db.close(), // the caller was already told BLOCKED
+  );
+}
+
+/**
+ * Deletes `name`. Fails with BLOCKED when another connection keeps it open `blockedTimeoutMs` after IndexedDB reported
+ * the delete blocked; IndexedDB cannot cancel the request, so the database is still deleted once that connection closes.
+ */
+export function deleteDatabase(name: string, blockedTimeoutMs: number): Promise<void> {
+  return boundedWhileBlocked(
+    (blocked) =>
+      deleteDB(name, {
+        blocked: () =>
+          blocked(
+            new StorageError(
+              'BLOCKED',
+              `Deleting IndexedDB database ${JSON.stringify(name)} is blocked by a connection that stays open; ` +
+                'close it (the delete goes through once it is closed).',
+            ),
+          ),
+      }),
+    blockedTimeoutMs,
+    (error) => idbError(error, `delete IndexedDB database ${JSON.stringify(name)}`),
+  );
+}
+
+/**
+ * Runs an open or delete request that other connections can block. It settles as the request does, except that once
+ * IndexedDB reports it blocked (`blocked(error)`), it fails with that error if the request is still pending
+ * `blockedTimeoutMs` later; a result that arrives after that goes to `late`. A request that cannot even start (or
+ * fails) rejects with `failure(error)`.
+ */
+function boundedWhileBlocked<T>(
+  start: (blocked: (error: StorageError) => void) => Promise<T>,
+  blockedTimeoutMs: number,
+  failure: (error: unknown) => StorageError,
+  late?: (result: T) => void,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const blocked = (error: StorageError): void => {
+      timer ??= setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        reject(error);
+      }, blockedTimeoutMs);
+    };
+    let request: Promise<T>;
+    try {
+      request = start(blocked);
+    } catch (error) {
+      reject(failure(error));
+      return;
+    }
+    request.then(
+      (result) => {
         clearTimeout(timer);
         if (settled) {
-          db.close(); // the caller was already told BLOCKED
+          late?.(result);
           return;
         }
         settled = true;
-        resolve(db);
+        resolve(result);
       },
       (error: unknown) => {
         clearTimeout(timer);
         if (settled) return;
         settled = true;
-        reject(idbError(error, `open IndexedDB database ${JSON.stringify(name)}`));
+        reject(failure(error));
       },
     );
   });

@@ -1,4 +1,4 @@
-import { deleteDB, unwrap, wrap, type IDBPDatabase, type IDBPObjectStore, type IDBPTransaction } from 'idb';
+import { unwrap, wrap, type IDBPDatabase, type IDBPObjectStore, type IDBPTransaction } from 'idb';
 import {
   DEFAULT_MAX_KEY_SIZE,
   LazySnapshot,
@@ -17,7 +17,7 @@ import {
   type SnapshotEngineOptions,
   type WriteSession,
 } from '@tabstore/sdk';
-import { openWithStores } from './connection.js';
+import { deleteDatabase, openWithStores } from './connection.js';
 import { idbError } from './idb-errors.js';
 
 /** Options of {@link IndexedDbEngine.open}. */
@@ -56,8 +56,6 @@ type RawStoreWithRecords = IDBObjectStore & {
 
 type WriteTx = IDBPTransaction<unknown, string[], 'readwrite'>;
 
-const textName = (store: string): string => JSON.stringify(store);
-
 /**
  * The key flush() deletes: one byte longer than any key `put` accepts, so no stored record can ever have it and
  * the delete never removes data.
@@ -80,7 +78,7 @@ function valueBytes(value: unknown, store: string): Uint8Array {
   if (value instanceof Uint8Array) return value;
   throw new StorageError(
     'CORRUPTED',
-    `Store ${textName(store)} holds a value that is not binary (${typeof value}): it was not written by tabstore. ` +
+    `Store ${JSON.stringify(store)} holds a value that is not binary (${typeof value}): it was not written by tabstore. ` +
       'Read it with the legacy IndexedDB reader instead.',
     { store },
   );
@@ -291,24 +289,12 @@ export class IndexedDbEngine extends SnapshotEngine {
     return engine;
   }
 
-  /** Deletes a database (after closing engines on it). Fails with BLOCKED if a connection stays open. */
-  static async deleteDatabase(name: string, blockedTimeoutMs = 5000): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new StorageError('BLOCKED', `Deleting IndexedDB database ${textName(name)} is blocked by an open connection; close it first.`)),
-        blockedTimeoutMs,
-      );
-      deleteDB(name, { blocked: () => undefined }).then(
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(idbError(error, `delete IndexedDB database ${textName(name)}`));
-        },
-      );
-    });
+  /**
+   * Deletes a database (after closing engines on it). Fails with BLOCKED if a connection stays open `blockedTimeoutMs`
+   * after the delete was blocked (the delete still happens once that connection closes).
+   */
+  static deleteDatabase(name: string, blockedTimeoutMs = 5000): Promise<void> {
+    return deleteDatabase(name, blockedTimeoutMs);
   }
 
   /** Subscribes to an engine event; returns the function that unsubscribes. */

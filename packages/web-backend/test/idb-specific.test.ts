@@ -144,6 +144,18 @@ describe('IndexedDbEngine: connections and versions', () => {
     expect(await engine.count('b')).toBe(1);
   });
 
+  it('a delete blocked by a connection that never closes fails with BLOCKED after the bounded wait', async () => {
+    const name = freshName();
+    await (await openEngine(name, ['a'])).put('a', k(1), k(1));
+    await engines.pop()!.close();
+    const stubborn = await openRaw(name); // no onversionchange handler: it never closes
+    const started = Date.now();
+    const error = await expectStorageError(IndexedDbEngine.deleteDatabase(name, 300), 'BLOCKED');
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(error.message).toContain('blocked by a connection');
+    stubborn.close();
+  });
+
   it('reopens after the database is deleted underneath and starts empty', async () => {
     const name = freshName();
     const engine = await openEngine(name, ['a', 'b']);
