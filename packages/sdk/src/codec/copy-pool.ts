@@ -1,3 +1,5 @@
+import { LITTLE_ENDIAN } from './bytes.js';
+
 /**
  * Copies for decoded values, carved out of shared 256 KiB slabs. In V8 every new ArrayBuffer above a few dozen
  * bytes costs about a microsecond (a 1.5 KB copy of a 384-d vector: ~1.3 us, more than decoding the rest of a
@@ -47,7 +49,6 @@ export function copyByteRange(bytes: Uint8Array, from: number, to: number): Uint
 export const CACHED_STRING_MAX = 32;
 const SLOTS = 4096;
 const fromCharCode = String.fromCharCode;
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * Recently decoded short ASCII strings, by a cheap hash of their bytes (object keys; metadata values such as model

@@ -58,6 +58,7 @@
  * the bounds of what it touches; nothing is validated ahead.
  */
 import { ByteWriter } from './byte-writer.js';
+import { readF64, readU16, readU32 } from './bytes.js';
 import { CACHED_STRING_MAX, keyCache, stringCache } from './copy-pool.js';
 import { CodecError } from './errors.js';
 import { isWellFormed } from './keys.js';
@@ -696,37 +697,12 @@ function truncated(p: number): CodecError {
   return malformed(`the value at byte ${p} runs past the end of its region`);
 }
 
-function readU16(b: Uint8Array, p: number): number {
-  return b[p]! | (b[p + 1]! << 8);
-}
-
-function readU32(b: Uint8Array, p: number): number {
-  return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
-}
-
 function readW(b: Uint8Array, p: number, width: number): number {
   return width === 1 ? b[p]! : width === 2 ? readU16(b, p) : readU32(b, p);
 }
 
-const f64 = new Float64Array(1);
-const f64Bytes = new Uint8Array(f64.buffer);
-const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-function readF64(b: Uint8Array, p: number): number {
-  const s = f64Bytes;
-  if (littleEndian) {
-    s[0] = b[p]!;
-    s[1] = b[p + 1]!;
-    s[2] = b[p + 2]!;
-    s[3] = b[p + 3]!;
-    s[4] = b[p + 4]!;
-    s[5] = b[p + 5]!;
-    s[6] = b[p + 6]!;
-    s[7] = b[p + 7]!;
-  } else {
-    for (let i = 0; i < 8; i++) s[i] = b[p + 7 - i]!;
-  }
-  const v = f64[0]!;
+function readFiniteF64(b: Uint8Array, p: number): number {
+  const v = readF64(b, p);
   if (v - v !== 0) throw malformed(`non-finite number at byte ${p - 1}`);
   return v;
 }
@@ -1045,7 +1021,7 @@ function readValue(b: Uint8Array, limit: number, depth: number): JsonValue {
     case T_INT32:
       return readU32(b, p + 1) | 0;
     case T_F64:
-      return readF64(b, p + 1);
+      return readFiniteF64(b, p + 1);
     case T_DEC8:
     case T_DEC16:
     case T_DEC32:

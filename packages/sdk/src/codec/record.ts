@@ -1,4 +1,5 @@
 import { ByteWriter } from './byte-writer.js';
+import { LITTLE_ENDIAN, readF32, readF64, readI32, readU16, readU32 } from './bytes.js';
 import { CACHED_STRING_MAX, copyByteRange, copyFloat32, stringCache } from './copy-pool.js';
 import { CodecError } from './errors.js';
 import { isWellFormed } from './keys.js';
@@ -36,45 +37,6 @@ const FLAG_WIDE = 2;
 export interface EncodeOptions {
   /** Append a checksum that {@link verifyRecord} checks. */
   checksum?: boolean;
-}
-
-// ---- scalar reads without allocating a DataView: copy through a scratch buffer (little-endian hosts) ----
-const scratch = new Uint8Array(8);
-const scratchF64 = new Float64Array(scratch.buffer);
-const scratchF32 = new Float32Array(scratch.buffer);
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-function u16(b: Uint8Array, o: number): number {
-  return b[o]! | (b[o + 1]! << 8);
-}
-function u32(b: Uint8Array, o: number): number {
-  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
-}
-function i32(b: Uint8Array, o: number): number {
-  return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24);
-}
-function f64(b: Uint8Array, o: number): number {
-  if (LITTLE_ENDIAN) {
-    scratch[0] = b[o]!;
-    scratch[1] = b[o + 1]!;
-    scratch[2] = b[o + 2]!;
-    scratch[3] = b[o + 3]!;
-    scratch[4] = b[o + 4]!;
-    scratch[5] = b[o + 5]!;
-    scratch[6] = b[o + 6]!;
-    scratch[7] = b[o + 7]!;
-  } else {
-    for (let i = 0; i < 8; i++) scratch[7 - i] = b[o + i]!;
-  }
-  return scratchF64[0]!;
-}
-function f32(b: Uint8Array, o: number): number {
-  if (LITTLE_ENDIAN) {
-    for (let i = 0; i < 4; i++) scratch[i] = b[o + i]!;
-  } else {
-    for (let i = 0; i < 4; i++) scratch[3 - i] = b[o + i]!;
-  }
-  return scratchF32[0]!;
 }
 
 /** Where the last {@link readVarint} stopped. */
@@ -498,7 +460,7 @@ export function readHeader(bytes: Uint8Array, start = 0, length = bytes.length -
   const flags = bytes[start + 6]!;
   const hasChecksum = (flags & FLAG_CHECKSUM) !== 0;
   if (HEADER + fieldCount * slotSize(flags) + (hasChecksum ? 4 : 0) > length) throw malformed('field table past the end', path);
-  return { typeId: u16(bytes, start + 2), version: u16(bytes, start + 4), fieldCount, hasChecksum };
+  return { typeId: readU16(bytes, start + 2), version: readU16(bytes, start + 4), fieldCount, hasChecksum };
 }
 
 /** The record type id of a binary record, without decoding it. */
@@ -510,7 +472,7 @@ export function recordTypeOf(bytes: Uint8Array): number {
 export function verifyRecord(bytes: Uint8Array): boolean {
   const header = readHeader(bytes);
   if (!header.hasChecksum) return false;
-  const stored = u32(bytes, bytes.length - 4);
+  const stored = readU32(bytes, bytes.length - 4);
   if (fnv1a(bytes, 0, bytes.length - 4) !== stored) {
     throw new CodecError('CHECKSUM_MISMATCH', 'The record checksum does not match its bytes: the record is damaged.');
   }
@@ -582,7 +544,7 @@ void openedKeepAlive;
 /** Relative offset in slot `i` of the table of the record at `start`. */
 function slotAt(b: Uint8Array, start: number, slot: number, i: number): number {
   const q = start + HEADER + i * slot;
-  return slot === 2 ? b[q]! | (b[q + 1]! << 8) : u32(b, q);
+  return slot === 2 ? b[q]! | (b[q + 1]! << 8) : readU32(b, q);
 }
 
 /** The end of the region of field `i` found by the last {@link fieldStart}. */
@@ -687,17 +649,17 @@ function makeReader(field: FieldKind<unknown>, path: string): FieldReader {
     case 'int32':
       return (b, o, end) => {
         tooShort(o, end, 4, path);
-        return i32(b, o);
+        return readI32(b, o);
       };
     case 'uint32':
       return (b, o, end) => {
         tooShort(o, end, 4, path);
-        return u32(b, o);
+        return readU32(b, o);
       };
     case 'float64':
       return (b, o, end) => {
         tooShort(o, end, 8, path);
-        return f64(b, o);
+        return readF64(b, o);
       };
     case 'safeInt':
       return (b, o, end) => readSafeInt(b, o, end, path);
@@ -717,7 +679,7 @@ function makeReader(field: FieldKind<unknown>, path: string): FieldReader {
         if (!copy && abs % 4 === 0 && LITTLE_ENDIAN) return new Float32Array(b.buffer, abs, dims);
         if (LITTLE_ENDIAN) return copyFloat32(b, at, dims);
         const out = new Float32Array(dims);
-        for (let j = 0; j < dims; j++) out[j] = f32(b, at + j * 4);
+        for (let j = 0; j < dims; j++) out[j] = readF32(b, at + j * 4);
         return out;
       };
     case 'metadata':
@@ -924,7 +886,7 @@ function materialise(r: Opened, plan: SchemaPlan, copy: boolean, path: string): 
         break;
       case K_FLOAT64:
         if (end - o < 8) throw malformed('field data past its end', paths[i]!);
-        value = f64(b, o);
+        value = readF64(b, o);
         break;
       default:
         value = readers[i]!(b, o, end, copy);
@@ -1001,7 +963,7 @@ function makeGetter(field: FieldKind<unknown>, i: number, read: FieldReader, abs
         // eslint-disable-next-line @typescript-eslint/no-this-alias -- a short name for the view's record state
         const r = this;
         const o = scalarStart(r, i, 8, path);
-        return o < 0 ? absent() : f64(r[BYTES], o);
+        return o < 0 ? absent() : readF64(r[BYTES], o);
       };
     case 'string':
       return function (this: Viewed) {
@@ -1063,7 +1025,7 @@ function viewClassOf(schema: RecordSchema<FieldMap>): ViewClass {
     },
     schemaVersion: {
       get(this: Viewed) {
-        return u16(this[BYTES], this[START] + 4);
+        return readU16(this[BYTES], this[START] + 4);
       },
     },
   });
@@ -1125,7 +1087,7 @@ export function fieldReader<F extends FieldMap, K extends keyof F & string>(
       case 'float64':
         return (bytes) => {
           const o = scalarAt(bytes, typeId, index, width, path);
-          return o > 0 ? (f64(bytes, o) as FieldValue<F[K]>) : o === 0 ? (absent() as FieldValue<F[K]>) : (fieldReaderSlow(erased, index, bytes, path) as FieldValue<F[K]>);
+          return o > 0 ? (readF64(bytes, o) as FieldValue<F[K]>) : o === 0 ? (absent() as FieldValue<F[K]>) : (fieldReaderSlow(erased, index, bytes, path) as FieldValue<F[K]>);
         };
       default: {
         const decode = scalarDecoder(field, path);
@@ -1161,7 +1123,7 @@ function scalarAt(bytes: Uint8Array, typeId: number, index: number, width: numbe
   const tableEnd = HEADER + count * (wide ? 4 : 2);
   if (tableEnd > end) throw malformed('field table past the end', path);
   if (index >= count) return 0;
-  const rel = wide ? u32(bytes, HEADER + index * 4) : bytes[HEADER + index * 2]! | (bytes[HEADER + index * 2 + 1]! << 8);
+  const rel = wide ? readU32(bytes, HEADER + index * 4) : bytes[HEADER + index * 2]! | (bytes[HEADER + index * 2 + 1]! << 8);
   if (rel === 0) return 0;
   if (rel < tableEnd || rel + width > end) throw malformed('field offset out of bounds', path);
   scalarEnd = end;
@@ -1191,13 +1153,13 @@ function scalarDecoder(field: FieldKind<unknown>, path: string): (b: Uint8Array,
       };
     }
     case 'int32':
-      return i32;
+      return readI32;
     case 'uint32':
-      return u32;
+      return readU32;
     case 'safeInt':
       return (b, o, end) => readSafeInt(b, o, end, path);
     default:
-      return f64;
+      return readF64;
   }
 }
 
