@@ -5,8 +5,9 @@
  */
 import { decodeKey, type KeyPart } from '../codec/keys.js';
 import { bytesToMapKey, equalBytes } from '../engine/bytes.js';
+import { CodecError } from '../codec/errors.js';
 import { StorageError } from '../engine/errors.js';
-import type { ReadTransaction, ScanOptions, StorageEngine, WriteTransaction } from '../engine/types.js';
+import type { Entry, ReadTransaction, ScanOptions, StorageEngine, WriteTransaction } from '../engine/types.js';
 import type { EdgeId, EmbeddingId, NodeId } from '../model/ids.js';
 import { decodeEdge, decodeEmbedding, decodeNode } from '../model/nodes.js';
 import type { Edge, Node, NodeType } from '../model/schemas.js';
@@ -293,7 +294,7 @@ export class IndexManager {
       for (const [id, vector] of expected.vectors) {
         const have = stored.vectors.get(id);
         if (have === undefined || !stored.slots.has(id)) missing.push({ store: 'vectors', key: [this.namespace, 's', id] });
-        else if (stored.misplaced.has(id) || !sameFloats(have, vector)) vectorMismatches.push(id);
+        else if (stored.misplaced.has(id) || !sameFloats(have, normalized(vector))) vectorMismatches.push(id);
       }
       for (const id of new Set([...stored.vectors.keys(), ...stored.slots.keys()])) {
         if (!expected.vectors.has(id)) extra.push({ store: 'vectors', key: [this.namespace, 's', id] });
@@ -331,7 +332,7 @@ export class IndexManager {
         }
       }
       const writer = this.vectors.writer(tx);
-      for (const [id, vector] of expected.rawVectors) {
+      for (const [id, vector] of expected.vectors) {
         await writer.upsert(id, vector);
         vectorsWritten++;
       }
@@ -352,24 +353,24 @@ export class IndexManager {
     const counts = { nodes: 0, edges: 0, embeddings: 0 };
     for (const entry of await tx.scan('nodes', { prefix })) {
       counts.nodes++;
-      for (const t of nodeIndexTuples(decodeNode(entry.value))) {
+      for (const t of nodeIndexTuples(decodeStored('nodes', entry, decodeNode))) {
         const key = this.keys.key(...t);
         entries.index.set(bytesToMapKey(key), { key, value: EMPTY });
       }
     }
     for (const entry of await tx.scan('edges', { prefix })) {
       counts.edges++;
-      for (const e of edgeEntries(this.keys, decodeEdge(entry.value))) entries[e.store].set(bytesToMapKey(e.key), { key: e.key, value: e.value });
+      for (const e of edgeEntries(this.keys, decodeStored('edges', entry, decodeEdge))) {
+        entries[e.store].set(bytesToMapKey(e.key), { key: e.key, value: e.value });
+      }
     }
     const vectors = new Map<string, Float32Array>();
-    const rawVectors = new Map<string, Float32Array>();
     for (const entry of await tx.scan('embeddings', { prefix })) {
       counts.embeddings++;
-      const embedding = decodeEmbedding(entry.value);
-      rawVectors.set(embedding.id, embedding.vector);
-      vectors.set(embedding.id, normalized(embedding.vector));
+      const embedding = decodeStored('embeddings', entry, decodeEmbedding);
+      vectors.set(embedding.id, embedding.vector);
     }
-    return { entries, vectors, rawVectors, counts };
+    return { entries, vectors, counts };
   }
 
   private async idsWithPrefix(parts: KeyPart[], limit?: number, tx?: ReadTransaction): Promise<NodeId[]> {
@@ -381,6 +382,32 @@ export class IndexManager {
       const parts = decodeKey(key);
       return parts[parts.length - 1] as T;
     });
+  }
+}
+
+/**
+ * A stored record decoded for verify/rebuild; one that cannot be is reported with its key (a CodecError alone would
+ * not say which record of the scan it was).
+ */
+function decodeStored<R>(store: string, entry: Entry, decode: (bytes: Uint8Array) => R): R {
+  try {
+    return decode(entry.value);
+  } catch (error) {
+    if (!(error instanceof CodecError)) throw error;
+    throw new StorageError(
+      'CORRUPTED',
+      `The ${store} record at key ${describeKey(entry.key)} cannot be decoded (${error.message}); delete or rewrite it, then run the index check again.`,
+      { store, cause: error },
+    );
+  }
+}
+
+/** A key as its tuple when it decodes, else as hex. */
+function describeKey(key: Uint8Array): string {
+  try {
+    return JSON.stringify(decodeKey(key));
+  } catch {
+    return Array.from(key, (b) => b.toString(16).padStart(2, '0')).join('');
   }
 }
 

@@ -561,6 +561,19 @@ export function testStorageManager<E extends StorageEngine>(
         expect((await manager.searchSimilar(randomVectors(1, 8, 1)[0]!, 50)).length).toBe(38);
       });
 
+      it('an undecodable record makes verify and rebuild fail naming it, and nothing is changed', async () => {
+        await manager.insertNodes(allSampleNodes());
+        await engine.put('nodes', encodeKey(['', 'broken']), new Uint8Array([0xb7, 2, 1, 0]));
+        const before = await engine.stats();
+        for (const run of [() => manager.indexes.verify(), () => manager.indexes.rebuild()]) {
+          const error = await expectStorageError(run, 'CORRUPTED');
+          expect(error.message).toMatch(/"broken"/);
+          expect(error.cause).toBeInstanceOf(CodecError);
+        }
+        expect((await engine.stats()).entries).toEqual(before.entries);
+        expect((await manager.getNode('Chat'))?.type).toBe('Chat');
+      });
+
       it('namespaces on one engine are isolated', async () => {
         const a = new StorageManager(engine, { namespace: 'A' });
         const b = new StorageManager(engine, { namespace: 'AB' });
