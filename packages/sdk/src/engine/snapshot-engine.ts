@@ -644,11 +644,14 @@ class BufferedWriteTransaction implements WriteTransaction {
     assertKeys(keys, this.engine.maxKeySize, store);
     const changes = this.changes.stores.get(store);
     if (changes === undefined) return this.engine.run(() => this.snapshot.getMany(store, keys), store);
-    const base = changes.cleared ? [] : await this.engine.run(() => this.snapshot.getMany(store, keys), store);
-    return keys.map((key, i) => {
-      const pending = changes.lookup(key);
-      if (pending !== undefined) return pending.value === null ? undefined : copyBytes(pending.value);
-      return base[i];
+    // Resolved against the buffer now, in call order: writes issued after this call (not awaited) must not show.
+    const pending = keys.map((key) => changes.lookup(key));
+    const unbuffered = changes.cleared ? [] : keys.filter((_, i) => pending[i] === undefined);
+    const base = unbuffered.length === 0 ? [] : await this.engine.run(() => this.snapshot.getMany(store, unbuffered), store);
+    let next = 0;
+    return pending.map((change) => {
+      if (change === undefined) return base[next++];
+      return change.value === null ? undefined : copyBytes(change.value);
     });
   }
 

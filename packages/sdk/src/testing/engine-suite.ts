@@ -387,6 +387,45 @@ export function testEngineConformance<E extends StorageEngine>(
         expect(await engine.get('a', k(2))).toBeUndefined();
       });
 
+      it('reads issued without awaiting see the writes issued before them and none issued after', async () => {
+        await fill('a', [k(1), k(2)]);
+        await engine.write(['a'], async (tx) => {
+          void tx.put('a', k(2), k(0x22));
+          const before = [
+            tx.get('a', k(1)),
+            tx.getMany('a', [k(1), k(2), k(3)]),
+            tx.scan('a'),
+            tx.scanKeys('a'),
+            tx.count('a'),
+          ] as const;
+          void tx.put('a', k(1), k(0x11));
+          void tx.put('a', k(3), k(3));
+          void tx.delete('a', k(2));
+          const after = [tx.get('a', k(1)), tx.getMany('a', [k(1), k(2), k(3)]), tx.scan('a'), tx.count('a')] as const;
+          void tx.clear('a');
+          const cleared = [tx.get('a', k(3)), tx.getMany('a', [k(1), k(3)]), tx.scanKeys('a'), tx.count('a')] as const;
+          const [get, getMany, scan, scanKeys, count] = await Promise.all(before);
+          expect(get).toEqual(k(1, 0xee));
+          expect(getMany).toEqual([k(1, 0xee), k(0x22), undefined]);
+          expect(scan).toEqual([
+            { key: k(1), value: k(1, 0xee) },
+            { key: k(2), value: k(0x22) },
+          ]);
+          expect(hexes(scanKeys)).toEqual(['01', '02']);
+          expect(count).toBe(2);
+          const [getAfter, getManyAfter, scanAfter, countAfter] = await Promise.all(after);
+          expect(getAfter).toEqual(k(0x11));
+          expect(getManyAfter).toEqual([k(0x11), undefined, k(3)]);
+          expect(scanAfter).toEqual([
+            { key: k(1), value: k(0x11) },
+            { key: k(3), value: k(3) },
+          ]);
+          expect(countAfter).toBe(2);
+          expect(await Promise.all(cleared)).toEqual([undefined, [undefined, undefined], [], 0]);
+        });
+        expect(await engine.count('a')).toBe(0);
+      });
+
       it('commits writes to several stores together', async () => {
         await engine.write(['a', 'b'], async (tx) => {
           await tx.put('a', k(1), k(1));
