@@ -50,8 +50,15 @@ interface IdbRecord {
   key: IDBValidKey;
   value: unknown;
 }
-type RawStoreWithRecords = IDBObjectStore & {
-  getAllRecords(options: { query?: IDBKeyRange | null; count?: number; direction?: IDBCursorDirection }): IDBRequest<IdbRecord[]>;
+/** The options form of getAll* (IndexedDB 3.0), where the browser has it (together with getAllRecords). */
+interface GetAllOptions {
+  query?: IDBKeyRange | null;
+  count?: number;
+  direction?: IDBCursorDirection;
+}
+type RawStore = IDBObjectStore & {
+  getAllRecords?(options: GetAllOptions): IDBRequest<IdbRecord[]>;
+  getAllKeys(options: GetAllOptions): IDBRequest<IDBValidKey[]>;
 };
 
 type WriteTx = IDBPTransaction<unknown, string[], 'readwrite'>;
@@ -66,10 +73,14 @@ const FLUSH_MARK = new Uint8Array(DEFAULT_MAX_KEY_SIZE + 1).fill(0xff) as Uint8A
 const idbKey = (key: Uint8Array): IDBValidKey => key as Uint8Array<ArrayBuffer>;
 
 /** A stored key (an ArrayBuffer) as bytes. */
-function keyBytes(key: IDBValidKey): Uint8Array {
+function keyBytes(key: IDBValidKey, store: string): Uint8Array {
   if (key instanceof ArrayBuffer) return new Uint8Array(key);
   if (ArrayBuffer.isView(key)) return new Uint8Array(key.buffer, key.byteOffset, key.byteLength);
-  throw new StorageError('CORRUPTED', 'The database holds a key that is not binary: it was not written by tabstore.');
+  throw new StorageError(
+    'CORRUPTED',
+    `Store ${JSON.stringify(store)} holds a key that is not binary (${typeof key}): it was not written by tabstore.`,
+    { store },
+  );
 }
 
 /** A stored value as bytes the caller owns (IndexedDB hands out a fresh clone every time). */
@@ -162,65 +173,66 @@ class IdbSnapshot implements Snapshot {
 
   async scan(store: string, scan: NormalizedScan): Promise<Entry[]> {
     const s = this.store(store);
-    const raw = unwrap(s) as RawStoreWithRecords;
-    const out: Entry[] = [];
-    let bounds: Bounds = scan;
-    // A scan without a limit returns everything anyway, so it starts with large pages; a limited one starts small.
-    // Pages then double (up to 32 pages' worth), so a long scan needs few requests.
-    let pageSize = scan.limit === Infinity ? this.pageSize * 8 : this.pageSize;
-    while (out.length < scan.limit) {
-      const count = Math.min(pageSize, scan.limit - out.length);
-      pageSize = Math.min(pageSize * 2, this.pageSize * 32);
-      const query = keyRange(bounds) ?? null;
-      let page: Entry[];
+    const raw = unwrap(s) as RawStore;
+    const direction = scan.reverse ? 'prev' : 'next';
+    const toEntry = (key: IDBValidKey, value: unknown): Entry => ({ key: keyBytes(key, store), value: valueBytes(value, store) });
+    return this.paged(scan, (entry) => entry.key, async (query, count) => {
       if (typeof raw.getAllRecords === 'function') {
-        const direction = scan.reverse ? 'prev' : 'next';
         const records = await wrap(raw.getAllRecords({ query, count, direction }));
-        page = records.map((r) => ({ key: keyBytes(r.key), value: valueBytes(r.value, store) }));
-      } else if (!scan.reverse) {
-        const [keys, values] = await Promise.all([s.getAllKeys(query, count), s.getAll(query, count)]);
-        page = keys.map((key, i) => ({ key: keyBytes(key), value: valueBytes(values[i], store) }));
-      } else {
-        page = await this.cursorPage(s, query, count, store);
+        return records.map((record) => toEntry(record.key, record.value));
       }
-      for (const entry of page) out.push(entry);
-      if (page.length < count) break;
-      bounds = after(bounds, page[page.length - 1]!.key, scan.reverse);
-      if (bounds.empty) break;
-    }
-    return out;
-  }
-
-  /** Reverse pages where getAllRecords() is missing: a 'prev' cursor (one step per record, the only way). */
-  private async cursorPage(s: Store, query: IDBKeyRange | null, count: number, store: string): Promise<Entry[]> {
-    const page: Entry[] = [];
-    let cursor = await s.openCursor(query, 'prev');
-    while (cursor !== null && page.length < count) {
-      page.push({ key: keyBytes(cursor.key), value: valueBytes(cursor.value, store) });
-      cursor = await cursor.continue();
-    }
-    return page;
+      if (!scan.reverse) {
+        const [keys, values] = await Promise.all([s.getAllKeys(query, count), s.getAll(query, count)]);
+        return keys.map((key, i) => toEntry(key, values[i]));
+      }
+      // No getAllRecords, hence no reverse getAll: a 'prev' cursor, one step per record (the only way).
+      const page: Entry[] = [];
+      for (let cursor = await s.openCursor(query, 'prev'); cursor !== null && page.length < count; cursor = await cursor.continue()) {
+        page.push(toEntry(cursor.key, cursor.value));
+      }
+      return page;
+    });
   }
 
   async scanKeys(store: string, scan: NormalizedScan): Promise<Uint8Array[]> {
     const s = this.store(store);
-    if (scan.reverse) {
-      const keys: Uint8Array[] = [];
-      let cursor = await s.openKeyCursor(keyRange(scan) ?? null, 'prev');
-      while (cursor !== null && keys.length < scan.limit) {
-        keys.push(keyBytes(cursor.key));
-        cursor = await cursor.continue();
+    const raw = unwrap(s) as RawStore;
+    const direction = scan.reverse ? 'prev' : 'next';
+    return this.paged(scan, (key) => key, async (query, count) => {
+      let keys: IDBValidKey[];
+      // Browsers with getAllRecords also take getAllKeys options, direction included.
+      if (typeof raw.getAllRecords === 'function') keys = await wrap(raw.getAllKeys({ query, count, direction }));
+      else if (!scan.reverse) keys = await s.getAllKeys(query, count);
+      else {
+        keys = [];
+        for (let cursor = await s.openKeyCursor(query, 'prev'); cursor !== null && keys.length < count; cursor = await cursor.continue()) {
+          keys.push(cursor.key);
+        }
       }
-      return keys;
-    }
-    const out: Uint8Array[] = [];
+      return keys.map((key) => keyBytes(key, store));
+    });
+  }
+
+  /**
+   * Reads a scan in pages: `fetch` returns up to `count` items of `query` in the scan's direction, `keyOf` gives an
+   * item's key. A scan without a limit returns everything anyway, so it starts with large pages; a limited one starts
+   * small. Pages then double (up to 32 pages' worth), so a long scan needs few requests.
+   */
+  private async paged<T>(
+    scan: NormalizedScan,
+    keyOf: (item: T) => Uint8Array,
+    fetch: (query: IDBKeyRange | null, count: number) => Promise<T[]>,
+  ): Promise<T[]> {
+    const out: T[] = [];
     let bounds: Bounds = scan;
+    let pageSize = scan.limit === Infinity ? this.pageSize * 8 : this.pageSize;
     while (out.length < scan.limit) {
-      const count = Math.min(this.pageSize * 4, scan.limit - out.length);
-      const keys = await s.getAllKeys(keyRange(bounds) ?? null, count);
-      for (const key of keys) out.push(keyBytes(key));
-      if (keys.length < count) break;
-      bounds = after(bounds, out[out.length - 1]!, false);
+      const count = Math.min(pageSize, scan.limit - out.length);
+      pageSize = Math.min(pageSize * 2, this.pageSize * 32);
+      const page = await fetch(keyRange(bounds) ?? null, count);
+      for (const item of page) out.push(item);
+      if (page.length < count) break;
+      bounds = after(bounds, keyOf(page[page.length - 1]!), scan.reverse);
       if (bounds.empty) break;
     }
     return out;

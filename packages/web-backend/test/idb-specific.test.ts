@@ -237,6 +237,36 @@ describe('IndexedDbEngine: storage format and reads', () => {
     expect(await engine.scanKeys('a', { reverse: true })).toHaveLength(1050);
   });
 
+  it('scans page the same where the browser has no getAllRecords (getAll and cursor fallbacks)', async () => {
+    const engine = await openEngine(freshName(), ['a'], { scanPageSize: 10 });
+    await engine.write(['a'], async (tx) => {
+      for (let i = 0; i < 105; i++) await tx.put('a', k(i), k(i, 7));
+    });
+    const cases = [
+      {},
+      { reverse: true },
+      { reverse: true, limit: 33, lt: k(90) },
+      { gt: k(10), limit: 47 },
+      { gte: k(20), lte: k(59), reverse: true },
+    ];
+    const read = async (): Promise<unknown[]> => {
+      const out: unknown[] = [];
+      for (const options of cases) out.push(await engine.scan('a', options), await engine.scanKeys('a', options));
+      return out;
+    };
+    const expected = await read();
+    expect((expected[2] as unknown[]).length).toBe(105);
+    const proto = IDBObjectStore.prototype as { getAllRecords?: unknown };
+    const getAllRecords = Object.getOwnPropertyDescriptor(proto, 'getAllRecords');
+    delete proto.getAllRecords;
+    try {
+      expect(typeof (IDBObjectStore.prototype as { getAllRecords?: unknown }).getAllRecords).toBe('undefined');
+      expect(await read()).toEqual(expected);
+    } finally {
+      if (getAllRecords !== undefined) Object.defineProperty(proto, 'getAllRecords', getAllRecords);
+    }
+  });
+
   it('a long paged scan is one snapshot: a write queued meanwhile is not half-seen', async () => {
     const engine = await openEngine(freshName(), ['a'], { scanPageSize: 10 });
     await engine.write(['a'], async (tx) => {
