@@ -172,9 +172,14 @@ function writeStringField(w: ByteWriter, s: unknown, parentPath: string, name: s
   if (w.utf8(str) !== str.length && !isWellFormed(str)) throw loneSurrogate(`${parentPath}.${name}`);
 }
 
-/** Writes a safeInt field: sign and low 6 bits of the magnitude first (-0 keeps its sign), then LEB128. */
-function writeSafeInt(w: ByteWriter, value: unknown, path: () => string): void {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw invalid(path(), 'a safe integer (|n| < 2^53)', value);
+/**
+ * Writes a safeInt field: sign and low 6 bits of the magnitude first (-0 keeps its sign), then LEB128. The path is
+ * given in two parts, joined only on error (no string or closure per field on the hot path).
+ */
+function writeSafeInt(w: ByteWriter, value: unknown, parentPath: string, name: string): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw invalid(`${parentPath}.${name}`, 'a safe integer (|n| < 2^53)', value);
+  }
   w.ensure(8);
   const negative = value < 0 || Object.is(value, -0);
   const m = negative ? -value : value;
@@ -242,9 +247,16 @@ function writeLengthPrefixed(w: ByteWriter, s: string): boolean {
  */
 type FieldWriter = (w: ByteWriter, value: unknown) => void;
 
-/** A writer specialised for one field, chosen once per schema (see {@link makeReader} for why). */
-function makeWriter(field: FieldKind<unknown>, path: string): FieldWriter {
+/**
+ * A writer specialised for one field, chosen once per schema (see {@link makeReader} for why). Undefined for the
+ * kinds writeBody writes by direct calls (strings, safeInts, string lists), which never go through a closure.
+ */
+function makeWriter(field: FieldKind<unknown>, path: string): FieldWriter | undefined {
   switch (field.kind) {
+    case 'string':
+    case 'safeInt':
+    case 'stringList':
+      return undefined;
     case 'bool':
       return (w, value) => {
         if (typeof value !== 'boolean') throw invalid(path, 'a boolean', value);
@@ -277,22 +289,11 @@ function makeWriter(field: FieldKind<unknown>, path: string): FieldWriter {
         if (typeof value !== 'number') throw invalid(path, 'a number', value);
         w.f64(value);
       };
-    case 'safeInt':
-      return (w, value) => writeSafeInt(w, value, () => path);
-    case 'string': {
-      const nonEmpty = field.nonEmpty === true;
-      const dot = path.lastIndexOf('.');
-      return (w, value) => writeStringField(w, value, path.slice(0, dot), path.slice(dot + 1), nonEmpty);
-    }
     case 'bytes':
       return (w, value) => {
         if (!(value instanceof Uint8Array)) throw invalid(path, 'a Uint8Array', value);
         w.raw(value);
       };
-    case 'stringList': {
-      const dot = path.lastIndexOf('.');
-      return (w, value) => writeStringList(w, value, path.slice(0, dot), path.slice(dot + 1));
-    }
     case 'float32Vector':
       return (w, value) => {
         if (!(value instanceof Float32Array)) throw invalid(path, 'a Float32Array', value);
@@ -364,7 +365,7 @@ function writeBody(
         writeStringField(w, value, parentPath, name, nonEmpty[i] === 1);
         break;
       case K_SAFEINT:
-        writeSafeInt(w, value, () => `${parentPath}.${name}`);
+        writeSafeInt(w, value, parentPath, name);
         break;
       case K_LIST:
         writeStringList(w, value, parentPath, name);
@@ -385,7 +386,7 @@ function writeBody(
 }
 
 /** The field writers of `schema` when it is written at `parentPath` (its own name, or a nested table's path). */
-function writersOf(schema: RecordSchema<FieldMap>, parentPath: string): readonly FieldWriter[] {
+function writersOf(schema: RecordSchema<FieldMap>, parentPath: string): readonly (FieldWriter | undefined)[] {
   const cache = cacheOf(schema);
   if (cache.writers !== undefined && cache.writersPath === parentPath) return cache.writers;
   const map = (cache.writerMap ??= new Map());
@@ -738,7 +739,10 @@ interface SchemaPlan {
   readonly nonEmpty: Uint8Array;
 }
 
-/** Kinds that materialise decodes inline (direct calls V8 can inline) instead of through their reader closure. */
+/**
+ * Kinds that materialise decodes inline (direct calls V8 can inline) instead of through their reader closure.
+ * writeBody likewise writes K_STRING, K_SAFEINT and K_LIST by direct calls (makeWriter makes no closure for them).
+ */
 const K_OTHER = 0;
 const K_STRING = 1;
 const K_SAFEINT = 2;
@@ -757,8 +761,8 @@ interface SchemaCache {
   View?: ViewClass;
   /** One live view, so the view objects' layout (V8 maps) survives full GCs; see viewClassOf. */
   keepAlive?: Opened;
-  writerMap?: Map<string, readonly FieldWriter[]>;
-  writers?: readonly FieldWriter[];
+  writerMap?: Map<string, readonly (FieldWriter | undefined)[]>;
+  writers?: readonly (FieldWriter | undefined)[];
   writersPath?: string;
 }
 
@@ -1140,6 +1144,7 @@ const SCALAR_WIDTH: Partial<Record<FieldKind<unknown>['kind'], number>> = {
   safeInt: 1,
 };
 
+/** The decoder of a bool, enum, int32 or uint32 field for fieldReader (which reads safeInts and float64s itself). */
 function scalarDecoder(field: FieldKind<unknown>, path: string): (b: Uint8Array, o: number, end: number) => unknown {
   switch (field.kind) {
     case 'bool':
@@ -1154,12 +1159,8 @@ function scalarDecoder(field: FieldKind<unknown>, path: string): (b: Uint8Array,
     }
     case 'int32':
       return readI32;
-    case 'uint32':
-      return readU32;
-    case 'safeInt':
-      return (b, o, end) => readSafeInt(b, o, end, path);
     default:
-      return readF64;
+      return readU32;
   }
 }
 
