@@ -612,11 +612,13 @@ class BufferedWriteTransaction implements WriteTransaction {
     const existedInChanges = pending === undefined ? undefined : pending.value !== null;
     const cleared = changes.cleared;
     // Recorded now, in call order: a put of the same key issued right after (without awaiting this) lands after it.
-    changes.delete(this.changes.copyKey(key));
+    const copy = this.changes.copyKey(key);
+    changes.delete(copy);
     if (existedInChanges !== undefined) return Promise.resolve(existedInChanges);
     if (cleared) return Promise.resolve(false);
     // The snapshot is the state before this transaction, so reading it after recording the delete is still right.
-    return this.engine.run(() => this.snapshot.get(store, key), store).then((value) => value !== undefined);
+    // It reads the copy: the caller may reuse its buffer before the snapshot read runs.
+    return this.engine.run(() => this.snapshot.get(store, copy), store).then((value) => value !== undefined);
   }
 
   clear(store: string): Promise<void> {

@@ -426,6 +426,19 @@ export function testEngineConformance<E extends StorageEngine>(
         expect(await engine.count('a')).toBe(0);
       });
 
+      it('a delete reports on the key it was given even when the caller reuses the buffer right away', async () => {
+        await fill('a', [k(1)]);
+        const existed = await engine.write(['a'], async (tx) => {
+          const scratch = k(1);
+          const first = tx.delete('a', scratch);
+          scratch[0] = 5;
+          const second = tx.delete('a', scratch);
+          return Promise.all([first, second]);
+        });
+        expect(existed).toEqual([true, false]);
+        expect(await engine.count('a')).toBe(0);
+      });
+
       it('commits writes to several stores together', async () => {
         await engine.write(['a', 'b'], async (tx) => {
           await tx.put('a', k(1), k(1));
