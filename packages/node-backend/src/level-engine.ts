@@ -45,6 +45,8 @@ function openSublevel(db: LevelDb, name: string) {
  * tombstone for a key that never exists, so no reader ever sees it, and compaction drops it.
  */
 const FLUSH_MARK = Uint8Array.from([0xff, ...new TextEncoder().encode('tabstore:flush')]);
+/** A key past FLUSH_MARK: compacting the empty range [key, key] flushes the memtable and touches no data. */
+const FLUSH_COMPACT_KEY = Uint8Array.from([...FLUSH_MARK, 0xff]);
 /** Sublevel names must be ASCII above `"` (the byte after the separator) and below DEL. */
 const SUBLEVEL_NAME = /^[\x23-\x7e]+$/;
 /** classic-level reads `limit` as an int32; larger limits are left to the JavaScript side of the iterator. */
@@ -124,10 +126,9 @@ export class LevelEngine extends SnapshotEngine {
     }
   }
 
-  protected openSnapshot(stores: readonly string[]): Snapshot {
-    const sublevels = new Map<string, Sublevel>();
-    for (const store of stores) sublevels.set(store, this.sublevels.get(store)!);
-    return new LevelReadSnapshot(this.db.snapshot(), sublevels);
+  /** One LevelDB snapshot covers the whole database: the stores (validated by the caller) need no map of their own. */
+  protected openSnapshot(): Snapshot {
+    return new LevelReadSnapshot(this.db.snapshot(), this.sublevels);
   }
 
   protected async applyChanges(changes: ChangeSet, durability: Durability): Promise<void> {
@@ -159,10 +160,7 @@ export class LevelEngine extends SnapshotEngine {
    */
   protected async flushEngine(): Promise<void> {
     await this.db.del(FLUSH_MARK, { sync: true });
-    if ((await this.logFileCount()) > 1) {
-      const end = Uint8Array.from([...FLUSH_MARK, 0xff]);
-      await this.db.compactRange(end, end, { keyEncoding: 'view' });
-    }
+    if ((await this.logFileCount()) > 1) await this.db.compactRange(FLUSH_COMPACT_KEY, FLUSH_COMPACT_KEY, { keyEncoding: 'view' });
   }
 
   private async logFileCount(): Promise<number> {
@@ -171,7 +169,7 @@ export class LevelEngine extends SnapshotEngine {
   }
 
   protected async engineStats(): Promise<EngineStats> {
-    const snapshot = this.openSnapshot(this.stores);
+    const snapshot = this.openSnapshot();
     const entries: Record<string, number> = {};
     try {
       for (const store of this.stores) entries[store] = await snapshot.count(store, ALL);
