@@ -114,11 +114,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
 
   /** The node `id`, or undefined. */
   async getNode(id: string): Promise<Node | undefined> {
-    checkId(id, 'The node id');
-    const key = this.keys.id(id);
-    if (this.borrowing !== undefined) return this.borrowing.borrow('nodes', key, decodeIfPresent);
-    const bytes = await this.engine.get('nodes', key);
-    return bytes === undefined ? undefined : decodeNode(bytes);
+    return this.readRecord('nodes', id);
   }
 
   /** A lazy view of node `id` (fields decoded only when read), or undefined. */
@@ -195,9 +191,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
 
   /** The edge `id`, or undefined. */
   async getEdge(id: string): Promise<Edge | undefined> {
-    checkId(id, 'The edge id');
-    const bytes = await this.engine.get('edges', this.keys.id(id));
-    return bytes === undefined ? undefined : decodeEdge(bytes);
+    return this.readRecord('edges', id);
   }
 
   /** Inserts or replaces an edge, updating the graph index. */
@@ -229,9 +223,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
 
   /** The embedding `id`, or undefined. */
   async getEmbedding(id: string): Promise<Embedding | undefined> {
-    checkId(id, 'The embedding id');
-    const bytes = await this.engine.get('embeddings', this.keys.id(id));
-    return bytes === undefined ? undefined : decodeEmbedding(bytes);
+    return this.readRecord('embeddings', id);
   }
 
   /** The embedding node `nodeId` points at (through its `embeddingId`), or undefined. */
@@ -276,6 +268,18 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
     return this.indexes.nearest(query, k, { candidates: fromNodes });
   }
 
+  /**
+   * One record, decoded. A full decode copies everything it keeps, so engines with zero-copy reads lend their
+   * memory for it (no copy of the stored bytes first).
+   */
+  private async readRecord<S extends RecordStore>(store: S, id: string): Promise<StoredRecords[S] | undefined> {
+    const { what, decode } = RECORDS[store] as RecordKind<StoredRecords[S]>;
+    checkId(id, what);
+    const key = this.keys.id(id);
+    if (this.borrowing !== undefined) return this.borrowing.borrow(store, key, decode);
+    return decode(await this.engine.get(store, key));
+  }
+
   // ---- several at once ----
 
   /** Applies a {@link Batch} in one transaction: deletions first, then nodes, edges and embeddings. */
@@ -298,7 +302,25 @@ function checkArray(value: unknown, what: string): asserts value is readonly unk
   if (!Array.isArray(value)) throw new StorageError('INVALID_ARGUMENT', `${what} takes an array.`);
 }
 
-const decodeIfPresent = (bytes: Uint8Array | undefined): Node | undefined => (bytes === undefined ? undefined : decodeNode(bytes));
+/** What each record store holds. */
+interface StoredRecords {
+  nodes: Node;
+  edges: Edge;
+  embeddings: Embedding;
+}
+type RecordStore = keyof StoredRecords;
+
+/** How a store's ids are named in errors, and how its stored bytes (or their absence) decode. */
+interface RecordKind<R> {
+  what: string;
+  decode(bytes: Uint8Array | undefined): R | undefined;
+}
+
+const RECORDS: { [S in RecordStore]: RecordKind<StoredRecords[S]> } = {
+  nodes: { what: 'The node id', decode: (b) => (b === undefined ? undefined : decodeNode(b)) },
+  edges: { what: 'The edge id', decode: (b) => (b === undefined ? undefined : decodeEdge(b)) },
+  embeddings: { what: 'The embedding id', decode: (b) => (b === undefined ? undefined : decodeEmbedding(b)) },
+};
 
 /** Reads of one manager inside one snapshot ({@link StorageManager.read}) or one write transaction. */
 export class ManagerReader {
@@ -314,21 +336,21 @@ export class ManagerReader {
   }
 
   async getNode(id: string): Promise<Node | undefined> {
-    checkId(id, 'The node id');
-    const bytes = await this.tx.get('nodes', this.key(id));
-    return bytes === undefined ? undefined : decodeNode(bytes);
+    return this.readRecord('nodes', id);
   }
 
   async getEdge(id: string): Promise<Edge | undefined> {
-    checkId(id, 'The edge id');
-    const bytes = await this.tx.get('edges', this.key(id));
-    return bytes === undefined ? undefined : decodeEdge(bytes);
+    return this.readRecord('edges', id);
   }
 
   async getEmbedding(id: string): Promise<Embedding | undefined> {
-    checkId(id, 'The embedding id');
-    const bytes = await this.tx.get('embeddings', this.key(id));
-    return bytes === undefined ? undefined : decodeEmbedding(bytes);
+    return this.readRecord('embeddings', id);
+  }
+
+  private async readRecord<S extends RecordStore>(store: S, id: string): Promise<StoredRecords[S] | undefined> {
+    const { what, decode } = RECORDS[store] as RecordKind<StoredRecords[S]>;
+    checkId(id, what);
+    return decode(await this.tx.get(store, this.key(id)));
   }
 
   /** The nodes of `ids` that exist, in order. */
