@@ -144,8 +144,8 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     checkId(id, 'The node id');
     // Most reads are of hot data: one single-operation read of the first tier (a zero-copy one on LMDB) before
     // the cascade. A node moving out of it meanwhile is then found by the cascade's snapshot.
-    const first = hint.type === undefined ? undefined : this.manager({ database: this.databaseOf(hint.type), tier: DATABASE_TIERS[this.databaseOf(hint.type)][0] });
-    const hot = await first?.getNode(id);
+    const database = hint.type === undefined ? undefined : this.databaseOf(hint.type);
+    const hot = database === undefined ? undefined : await this.manager({ database, tier: DATABASE_TIERS[database][0] }).getNode(id);
     if (hot !== undefined) return hot;
     return this.engine.read(STORAGE_STORES, async (tx) => {
       const found = await this.findNode(tx, id, hint);

@@ -9,7 +9,7 @@ import { CodecError } from '../codec/errors.js';
 import { StorageError } from '../engine/errors.js';
 import type { Entry, ReadTransaction, ScanOptions, StorageEngine, WriteTransaction } from '../engine/types.js';
 import type { EdgeId, EmbeddingId, NodeId } from '../model/ids.js';
-import { decodeEdge, decodeEmbedding, decodeNode } from '../model/nodes.js';
+import { decodeEdge, decodeEmbedding, decodeNode, nodeView } from '../model/nodes.js';
 import type { Edge, Node, NodeType } from '../model/schemas.js';
 import { NODE_TYPES } from '../model/schemas.js';
 import {
@@ -115,7 +115,7 @@ export class IndexManager {
       const records = await tx.getMany('nodes', ids.map((id) => this.keys.id(id)));
       const out: NodeId[] = [];
       records.forEach((bytes, i) => {
-        if (bytes !== undefined && (decodeNode(bytes) as unknown as Record<string, unknown>)[property] === value) out.push(ids[i]!);
+        if (bytes !== undefined && (nodeView(bytes) as unknown as Record<string, unknown>)[property] === value) out.push(ids[i]!);
       });
       return options.limit === undefined ? out : out.slice(0, options.limit);
     });
