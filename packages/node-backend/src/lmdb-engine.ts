@@ -1,5 +1,4 @@
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import { open, type Database, type RangeOptions, type RootDatabase, type Transaction } from 'lmdb';
 import {
   SnapshotEngine,
@@ -17,7 +16,7 @@ import {
   type SnapshotEngineOptions,
 } from '@tabstore/sdk';
 import { lmdbError } from './lmdb-errors.js';
-import { assertLmdbDataFile } from './lmdb-file-check.js';
+import { assertLmdbDataFile, lmdbDataFile } from './lmdb-file-check.js';
 
 /** Options of {@link LmdbEngine.open}. */
 export interface LmdbEngineOptions extends SnapshotEngineOptions {
@@ -253,14 +252,8 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
   protected async engineStats(): Promise<EngineStats> {
     const entries: Record<string, number> = {};
     for (const [store, db] of this.dbs) entries[store] = db.getCount();
-    let bytesOnDisk: number | undefined;
-    try {
-      const stat = statSync(this.path);
-      bytesOnDisk = stat.isDirectory() ? statSync(join(this.path, 'data.mdb')).size : stat.size;
-    } catch {
-      bytesOnDisk = undefined;
-    }
-    return { entries, bytesOnDisk };
+    // The data file exists while the environment is open: a failure to stat it is an I/O error, not an unknown size.
+    return { entries, bytesOnDisk: statSync(lmdbDataFile(this.path)).size };
   }
 
   protected async flushEngine(): Promise<void> {

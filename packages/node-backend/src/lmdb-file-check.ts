@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { StorageError } from '@tabstore/sdk';
 
@@ -8,25 +8,30 @@ const MAGIC_OFFSET = 24;
 const PAGE_SIZE_OFFSET = 48;
 
 /**
+ * The data file of the existing LMDB environment at `path`: `data.mdb` inside a directory, or `path` itself (lmdb-js's
+ * single-file layout). Throws what `statSync` throws when nothing is at `path`.
+ */
+export function lmdbDataFile(path: string): string {
+  return statSync(path).isDirectory() ? join(path, 'data.mdb') : path;
+}
+
+/**
  * Checks that an existing LMDB data file starts with two valid meta pages. lmdb-js crashes the whole process
  * (segmentation fault) when it opens a file that is not an LMDB environment, so this runs before every open and
- * turns such a file into a CORRUPTED error. A missing or empty file is fine: LMDB initialises it.
+ * turns such a file into a CORRUPTED error. A missing or empty file is fine: LMDB initialises it. (A file this check
+ * cannot open is left to lmdb-js, whose own error is then reported.)
  */
 export function assertLmdbDataFile(path: string): void {
-  let file = path;
+  let fd: number;
+  let file: string;
   try {
-    if (statSync(path).isDirectory()) file = join(path, 'data.mdb');
+    file = lmdbDataFile(path);
+    fd = openSync(file, 'r');
   } catch {
     return; // nothing there yet
   }
-  let fd: number;
   try {
-    fd = openSync(file, 'r');
-  } catch {
-    return;
-  }
-  try {
-    const size = statSync(file).size;
+    const size = fstatSync(fd).size;
     if (size === 0) return;
     const header = Buffer.alloc(PAGE_SIZE_OFFSET + 4);
     const read = readSync(fd, header, 0, header.length, 0);

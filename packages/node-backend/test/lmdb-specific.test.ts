@@ -93,6 +93,14 @@ describe('LmdbEngine specifics', () => {
     expect(await engine.get('records', utf8('b3:99'))).toEqual(value);
   });
 
+  it('stats report a data file they cannot stat as IO, not as an unknown size', async () => {
+    const engine = await openEngine();
+    await engine.put('records', k(1), k(1));
+    await rm(join(engine.path, 'data.mdb')); // the map stays valid: only the name is gone
+    const error = await expectStorageError(engine.stats(), 'IO');
+    expect(error.cause).toMatchObject({ code: 'ENOENT' });
+  });
+
   it('ends a read transaction that outlives its time limit, so it stops pinning old pages', async () => {
     const engine = await openEngine({ readTransactionTimeoutMs: 50 });
     await engine.put('records', k(1), k(1));
