@@ -657,29 +657,47 @@ class BufferedWriteTransaction implements WriteTransaction {
     });
   }
 
-  async scan(store: string, options?: ScanOptions): Promise<Entry[]> {
+  scan(store: string, options?: ScanOptions): Promise<Entry[]> {
+    return this.mergedScan(
+      store,
+      options,
+      (scan) => this.snapshot.scan(store, scan),
+      (entry) => entry.key,
+      (key, value) => ({ key: copyBytes(key), value: copyBytes(value) }),
+    );
+  }
+
+  scanKeys(store: string, options?: ScanOptions): Promise<Uint8Array[]> {
+    return this.mergedScan(
+      store,
+      options,
+      (scan) => this.snapshot.scanKeys(store, scan),
+      (key) => key,
+      (key) => copyBytes(key),
+    );
+  }
+
+  /**
+   * A scan of the snapshot merged with the buffered changes in range. The changes are taken at call time (writes
+   * issued after it do not show), and the snapshot read is of the same kind as the result: keys only for scanKeys.
+   */
+  private async mergedScan<T>(
+    store: string,
+    options: ScanOptions | undefined,
+    read: (scan: NormalizedScan) => MaybePromise<T[]>,
+    keyOf: (item: T) => Uint8Array,
+    fromChange: (key: Uint8Array, value: Uint8Array) => T,
+  ): Promise<T[]> {
     this.check(store);
     const scan = this.engine.scanArgs(store, options);
     if (scan.empty || scan.limit === 0) return [];
     const changes = this.changes.stores.get(store);
-    if (changes === undefined) return this.engine.run(() => this.snapshot.scan(store, scan), store);
+    if (changes === undefined) return this.engine.run(() => read(scan), store);
     const pending = changes.inRange(scan);
+    if (changes.cleared) return merge([], keyOf, pending, fromChange, scan.reverse, scan.limit);
     // Each buffered key can hide or replace at most one snapshot entry, so this many snapshot entries suffice.
-    const base = changes.cleared
-      ? []
-      : await this.engine.run(() => this.snapshot.scan(store, { ...scan, limit: scan.limit + pending.length }), store);
-    return mergeEntries(base, pending, scan.reverse, scan.limit);
-  }
-
-  async scanKeys(store: string, options?: ScanOptions): Promise<Uint8Array[]> {
-    this.check(store);
-    const changes = this.changes.stores.get(store);
-    if (changes === undefined) {
-      const scan = this.engine.scanArgs(store, options);
-      if (scan.empty || scan.limit === 0) return [];
-      return this.engine.run(() => this.snapshot.scanKeys(store, scan), store);
-    }
-    return (await this.scan(store, options)).map((entry) => entry.key);
+    const base = await this.engine.run(() => read({ ...scan, limit: scan.limit + pending.length }), store);
+    return pending.length === 0 ? base : merge(base, keyOf, pending, fromChange, scan.reverse, scan.limit);
   }
 
   async count(store: string, range?: KeyRange): Promise<number> {
@@ -711,17 +729,27 @@ class BufferedWriteTransaction implements WriteTransaction {
   }
 }
 
-/** Merges snapshot entries (in scan order) with buffered changes (ascending), newest winning, up to `limit`. */
-function mergeEntries(base: Entry[], pending: readonly Change[], reverse: boolean, limit: number): Entry[] {
+/**
+ * Merges snapshot items (entries or keys, in scan order) with buffered changes (ascending), the changes winning, up
+ * to `limit`.
+ */
+function merge<T>(
+  base: readonly T[],
+  keyOf: (item: T) => Uint8Array,
+  pending: readonly Change[],
+  fromChange: (key: Uint8Array, value: Uint8Array) => T,
+  reverse: boolean,
+  limit: number,
+): T[] {
   const changes = reverse ? [...pending].reverse() : pending;
   const direction = reverse ? -1 : 1;
-  const out: Entry[] = [];
+  const out: T[] = [];
   let i = 0;
   let j = 0;
   while (out.length < limit && (i < base.length || j < changes.length)) {
     const b = base[i];
     const c = changes[j];
-    const order = b === undefined ? 1 : c === undefined ? -1 : compareBytes(b.key, c.key) * direction;
+    const order = i === base.length ? 1 : c === undefined ? -1 : compareBytes(keyOf(b!), c.key) * direction;
     if (order < 0) {
       out.push(b!);
       i++;
@@ -729,7 +757,7 @@ function mergeEntries(base: Entry[], pending: readonly Change[], reverse: boolea
     }
     if (order === 0) i++;
     j++;
-    if (c!.value !== null) out.push({ key: copyBytes(c!.key), value: copyBytes(c!.value) });
+    if (c!.value !== null) out.push(fromChange(c!.key, c!.value));
   }
   return out;
 }

@@ -519,6 +519,21 @@ export function testEngineConformance<E extends StorageEngine>(
         });
       });
 
+      it('scanKeys inside a write matches the keys of scan for the same options', async () => {
+        await fill('a', [k(1), k(3), k(5), k(7), k(9)]);
+        await engine.write(['a'], async (tx) => {
+          await tx.put('a', k(4), k(4));
+          await tx.delete('a', k(3));
+          await tx.put('a', k(9), k(0x99));
+          await tx.delete('a', k(8));
+          const cases = [{}, { reverse: true }, { gt: k(1), lte: k(9), limit: 3 }, { lt: k(9), reverse: true, limit: 2 }];
+          for (const options of cases) {
+            expect(hexes(await tx.scanKeys('a', options))).toEqual(keysOf(await tx.scan('a', options)));
+          }
+          expect(hexes(await tx.scanKeys('a', { reverse: true, limit: 3 }))).toEqual(['09', '07', '05']);
+        });
+      });
+
       it('delete inside a write reports existence including the transaction own writes', async () => {
         await fill('a', [k(1)]);
         await engine.write(['a'], async (tx) => {
