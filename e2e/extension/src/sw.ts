@@ -2,6 +2,7 @@
  * The fixture extension's service worker: imports the web backend as an extension would and exposes a small test
  * API on the worker's global scope, which the e2e test calls through Playwright.
  */
+import { equalBytes } from '@tabstore/sdk';
 import { IndexedDbEngine } from '@tabstore/web-backend';
 import { checksum, recordKey, recordValue } from './records.js';
 
@@ -37,9 +38,7 @@ const api: FixtureApi = {
       const entries = await engine.scan(STORE);
       let mismatches = 0;
       entries.forEach(({ key, value }, i) => {
-        const expected = recordValue(i);
-        const same = key.join() === recordKey(i).join() && value.join() === expected.join();
-        if (!same) mismatches++;
+        if (!equalBytes(key, recordKey(i)) || !equalBytes(value, recordValue(i))) mismatches++;
       });
       const first = entries[0];
       const firstFloat = first === undefined ? Number.NaN : new Float32Array(first.value.slice(0, 64).buffer)[1]!;
