@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright';
-import { CHROMIUM, CHROMIUM_ARGS } from '../chromium-flags.js';
+import type { BrowserContext, Page } from 'playwright';
 import { servePage, type ServedPage } from '../page-server.js';
 import type * as WebBackend from '@tabstore/web-backend';
+import { launchProfile } from './chromium.js';
 
 /**
  * A real QuotaExceededError: the browser profile lives on a 32 MiB tmpfs, and a write needs more than that.
@@ -31,11 +31,7 @@ beforeAll(async () => {
     return;
   }
   served = await servePage(fileURLToPath(new URL('../pages/engine-page.ts', import.meta.url)));
-  context = await chromium.launchPersistentContext(join(mountPoint, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [...CHROMIUM_ARGS],
-  });
+  context = await launchProfile(join(mountPoint, 'profile'));
   page = await context.newPage();
   await page.goto(served.url);
   await page.waitForFunction(() => 'tabstore' in globalThis);
