@@ -70,6 +70,26 @@ describe('MemoryEngine commits', () => {
     });
   });
 
+  it('each read transaction gets the whole time limit from its own start, however they overlap', async () => {
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    const engine = await MemoryEngine.open({ stores: ['a'], readTransactionTimeoutMs: 100 });
+    await engine.put('a', k(1), k(1));
+    await engine.read(['a'], (tx) => tx.get('a', k(1)));
+    await sleep(60);
+    // Started 60 ms after the first one: still open when the first one's limit passes.
+    const late = engine.read(['a'], async (tx) => {
+      await sleep(60);
+      return tx.get('a', k(1));
+    });
+    const slow = engine.read(['a'], async (tx) => {
+      await sleep(250);
+      return tx.get('a', k(1));
+    });
+    expect(await late).toEqual(k(1));
+    await expect(slow).rejects.toMatchObject({ code: 'TRANSACTION_INACTIVE' });
+    await engine.close();
+  });
+
   it('one volume is open in one engine at a time', async () => {
     const volume = new MemoryVolume();
     const first = await MemoryEngine.open({ stores: ['a'], volume });

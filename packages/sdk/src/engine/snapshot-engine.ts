@@ -103,7 +103,7 @@ export abstract class SnapshotEngine implements StorageEngine {
   private closing: Promise<void> | undefined;
   private readonly writeLock = new WriteLock();
   private readonly storeSet: ReadonlySet<string>;
-  private readonly readTimeoutMs: number;
+  private readonly readTimeouts: ReadTimeouts;
   private contextCache: TxContext | undefined;
 
   protected constructor(stores: readonly string[], options: SnapshotEngineOptions = {}) {
@@ -113,7 +113,7 @@ export abstract class SnapshotEngine implements StorageEngine {
     if (!(timeout > 0)) {
       throw new StorageError('INVALID_ARGUMENT', `readTransactionTimeoutMs must be a positive number of milliseconds or Infinity, got ${String(timeout)}.`);
     }
-    this.readTimeoutMs = timeout;
+    this.readTimeouts = new ReadTimeouts(timeout);
   }
 
   get status(): 'open' | 'closing' | 'closed' {
@@ -205,13 +205,11 @@ export abstract class SnapshotEngine implements StorageEngine {
     const scope = this.checkScope(stores);
     const snapshot = await this.guard(() => this.openSnapshot([...scope]));
     const tx = new SnapshotReadTransaction(this.context, snapshot, scope);
-    // setTimeout cannot wait longer than 2^31-1 ms; a longer limit means none.
-    const timer = this.readTimeoutMs <= MAX_TIMER_MS ? setTimeout(() => tx.end('timeout'), this.readTimeoutMs) : undefined;
-    (timer as { unref?: () => void } | undefined)?.unref?.();
+    this.readTimeouts.watch(tx);
     try {
       return await fn(tx);
     } finally {
-      clearTimeout(timer);
+      this.readTimeouts.unwatch(tx);
       tx.end('done');
     }
   }
@@ -437,6 +435,45 @@ export abstract class SnapshotEngine implements StorageEngine {
   private valueArg(store: string, value: Uint8Array): void {
     assertValue(value, this.supports.maxValueSize, store);
   }
+}
+
+/**
+ * Ends read transactions that outlive the time limit, with one timer for all of them instead of a timer set and
+ * cleared per transaction. Every transaction gets the same limit, so deadlines come in the order transactions start
+ * (a Map keeps insertion order): the timer waits for the oldest deadline, ends what is due and waits for the next one; it
+ * stops once nothing is watched when it fires.
+ */
+class ReadTimeouts {
+  private readonly watched = new Map<SnapshotReadTransaction, number>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  /** `limitMs` may be Infinity (or longer than setTimeout can wait, 2^31-1 ms): no limit. */
+  constructor(private readonly limitMs: number) {}
+
+  watch(tx: SnapshotReadTransaction): void {
+    if (this.limitMs > MAX_TIMER_MS) return;
+    this.watched.set(tx, performance.now() + this.limitMs);
+    if (this.timer === undefined) this.arm(this.limitMs);
+  }
+
+  unwatch(tx: SnapshotReadTransaction): void {
+    this.watched.delete(tx);
+  }
+
+  private arm(delayMs: number): void {
+    this.timer = setTimeout(this.sweep, delayMs);
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  private readonly sweep = (): void => {
+    this.timer = undefined;
+    const now = performance.now();
+    for (const [tx, deadline] of this.watched) {
+      if (deadline > now) return this.arm(deadline - now);
+      this.watched.delete(tx);
+      tx.end('timeout');
+    }
+  };
 }
 
 /** A {@link Snapshot} opened on first use. */
