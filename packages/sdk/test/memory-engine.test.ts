@@ -53,6 +53,23 @@ describe('MemoryEngine commits', () => {
     expect(await engine.get('a', k(2, 7))).toBeUndefined();
   });
 
+  it('a read-modify-write commits in place: its own snapshot is released before the commit', async () => {
+    const volume = new MemoryVolume();
+    const engine = await MemoryEngine.open({ stores: ['a'], volume });
+    await fill(engine, 1000);
+    const entries = volume.stores.get('a')!.entries;
+    await engine.write(['a'], async (tx) => {
+      const value = (await tx.get('a', k(0, 5)))!;
+      await tx.put('a', k(0, 5), k(value[0]! + 1));
+      await tx.scan('a', { limit: 2 });
+    });
+    // The same array, changed in place: not a copy of the whole store made because a released snapshot still pinned it.
+    expect(volume.stores.get('a')!.entries).toBe(entries);
+    expect(volume.stores.get('a')!.pins).toBe(0);
+    expect(await engine.get('a', k(0, 5))).toEqual(k(2));
+    expect(await engine.count('a')).toBe(1000);
+  });
+
   it('readTransactionTimeoutMs: Infinity means no limit, nonsense is rejected', async () => {
     const engine = await MemoryEngine.open({ stores: ['a'], readTransactionTimeoutMs: Infinity });
     await engine.put('a', k(1), k(1));

@@ -476,45 +476,55 @@ class ReadTimeouts {
   };
 }
 
-/** A {@link Snapshot} opened on first use. */
+/**
+ * A {@link Snapshot} opened on first use. Once open, reads go straight to it (a synchronous snapshot answers at call
+ * time) and release() releases it at once, so a commit that follows the release finds the snapshot gone; a read
+ * issued while it was still opening runs before a release that comes after it.
+ */
 export class LazySnapshot implements Snapshot {
-  private opened: Promise<Snapshot> | undefined;
+  private opening: Promise<Snapshot> | undefined;
+  private opened: Snapshot | undefined;
   private released = false;
 
   constructor(private readonly open: () => MaybePromise<Snapshot>) {}
 
-  private async snapshot(): Promise<Snapshot> {
-    this.opened ??= Promise.resolve().then(this.open);
-    return this.opened;
+  private snapshot(): Promise<Snapshot> {
+    this.opening ??= Promise.resolve()
+      .then(this.open)
+      .then((snapshot) => (this.opened = snapshot));
+    return this.opening;
   }
 
   async get(store: string, key: Uint8Array): Promise<Uint8Array | undefined> {
-    return (await this.snapshot()).get(store, key);
+    return (this.opened ?? (await this.snapshot())).get(store, key);
   }
 
   async getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    return (await this.snapshot()).getMany(store, keys);
+    return (this.opened ?? (await this.snapshot())).getMany(store, keys);
   }
 
   async scan(store: string, scan: NormalizedScan): Promise<Entry[]> {
-    return (await this.snapshot()).scan(store, scan);
+    return (this.opened ?? (await this.snapshot())).scan(store, scan);
   }
 
   async scanKeys(store: string, scan: NormalizedScan): Promise<Uint8Array[]> {
-    return (await this.snapshot()).scanKeys(store, scan);
+    return (this.opened ?? (await this.snapshot())).scanKeys(store, scan);
   }
 
   async count(store: string, bounds: Bounds): Promise<number> {
-    return (await this.snapshot()).count(store, bounds);
+    return (this.opened ?? (await this.snapshot())).count(store, bounds);
   }
 
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.opened?.then(
-      (snapshot) => snapshot.release(),
-      () => undefined, // opening failed: the read that asked for it already reported the error
-    );
+    if (this.opened !== undefined) this.opened.release();
+    else {
+      this.opening?.then(
+        (snapshot) => snapshot.release(),
+        () => undefined, // opening failed: the read that asked for it already reported the error
+      );
+    }
   }
 }
 
