@@ -50,7 +50,7 @@ export class StoreChanges {
   private index: Map<string, number> | undefined;
   private sorted: Change[] | undefined;
 
-  /** True when the store was cleared or written. */
+  /** True when the store was neither cleared nor written. */
   get isEmpty(): boolean {
     return !this.cleared && this.keys.length === 0;
   }
