@@ -755,6 +755,7 @@ class BufferedWriteTransaction implements WriteTransaction {
     if (changes === undefined) return this.engine.run(() => this.snapshot.count(store, bounds), store);
     const pending = changes.inRange(bounds);
     if (changes.cleared) return pending.filter((change) => change.value !== null).length;
+    if (pending.length === 0) return this.engine.run(() => this.snapshot.count(store, bounds), store);
     const [base, existing] = await this.engine.run(
       async () =>
         [
