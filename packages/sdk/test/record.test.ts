@@ -261,6 +261,43 @@ describe('record codec: integrity', () => {
     expect(detectFormat(new Uint8Array(0))).toBe('unknown');
   });
 
+  it('a damaged field offset is reported at the field path, by decodeRecord as by a view', () => {
+    const valid = encodeRecord(Everything, sample()).slice();
+    const slotOf = (name: keyof Everything): number => 8 + 2 * Everything.fieldNames.indexOf(name);
+    const setSlot = (bytes: Uint8Array, name: keyof Everything, offset: number): void => {
+      bytes[slotOf(name)] = offset & 0xff;
+      bytes[slotOf(name) + 1] = offset >> 8;
+    };
+    const slot = (name: keyof Everything): number => valid[slotOf(name)]! | (valid[slotOf(name) + 1]! << 8);
+    const errorOf = (read: () => unknown): CodecError => {
+      try {
+        read();
+      } catch (error) {
+        if (error instanceof CodecError) return error;
+        throw error;
+      }
+      throw new Error('expected a CodecError');
+    };
+    // The first field starts past the end of the record.
+    const outOfBounds = valid.slice();
+    setSlot(outOfBounds, 'id', valid.length + 16);
+    for (const read of [() => decodeRecord(Everything, outOfBounds), () => viewRecord(Everything, outOfBounds).id]) {
+      const error = errorOf(read);
+      expect(error.code).toBe('MALFORMED');
+      expect(error.path).toBe('Everything.id');
+      expect(error.message).toContain('field offset out of bounds');
+    }
+    // A field that starts after the next one.
+    const outOfOrder = valid.slice();
+    setSlot(outOfOrder, 'text', slot('list') + 1);
+    for (const read of [() => decodeRecord(Everything, outOfOrder), () => viewRecord(Everything, outOfOrder).text]) {
+      const error = errorOf(read);
+      expect(error.code).toBe('MALFORMED');
+      expect(error.path).toBe('Everything.text');
+      expect(error.message).toContain('field offsets out of order');
+    }
+  });
+
   it('random bytes never decode into anything but a CodecError', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), fc.boolean(), (bytes, withMarker) => {

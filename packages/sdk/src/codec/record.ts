@@ -695,7 +695,7 @@ function makeReader(field: FieldKind<unknown>, path: string): FieldReader {
       const schema = field.schema!;
       return (b, o, end, copy) => {
         const at = alignedStart(o, end, path);
-        return materialise(openRecord(b, at, end - at, schema, path, false), planOf(schema), copy, path);
+        return materialise(openRecord(b, at, end - at, schema, path, false), planOf(schema), copy);
       };
     }
   }
@@ -839,7 +839,8 @@ function openRecord(
   return new Opened(bytes, start, checkedEnd, checkedCount, checkedSlot);
 }
 
-function materialise(r: Opened, plan: SchemaPlan, copy: boolean, path: string): Record<string, unknown> {
+/** Every field of the opened record as a plain object; errors name the field (`Schema.field`), as a view's do. */
+function materialise(r: Opened, plan: SchemaPlan, copy: boolean): Record<string, unknown> {
   const b = r[BYTES];
   const start = r[START];
   const count = r[COUNT];
@@ -857,7 +858,7 @@ function materialise(r: Opened, plan: SchemaPlan, copy: boolean, path: string): 
       const rel = slotAt(b, start, slot, i);
       if (rel !== 0) {
         o = start + rel;
-        if (rel < min || o > r[END]) throw malformed('field offset out of bounds', path);
+        if (rel < min || o > r[END]) throw malformed('field offset out of bounds', paths[i]!);
       }
     }
     if (o < 0) {
@@ -876,7 +877,7 @@ function materialise(r: Opened, plan: SchemaPlan, copy: boolean, path: string): 
       }
     }
     const end = nextStart;
-    if (end < o || end > r[END]) throw malformed('field offsets out of order', path);
+    if (end < o || end > r[END]) throw malformed('field offsets out of order', paths[i]!);
     let value: unknown;
     switch (kinds[i]) {
       case K_STRING:
@@ -1008,7 +1009,7 @@ function viewClassOf(schema: RecordSchema<FieldMap>): ViewClass {
   Object.defineProperties(proto, {
     toObject: {
       value(this: Viewed) {
-        return materialise(this, plan, true, schema.name);
+        return materialise(this, plan, true);
       },
     },
     metadataOf: {
@@ -1175,5 +1176,5 @@ function fieldReaderSlow(schema: RecordSchema<FieldMap>, index: number, bytes: U
 export function decodeRecord<F extends FieldMap>(schema: RecordSchema<F>, bytes: Uint8Array): ValuesOf<F> {
   const erased = schema as unknown as RecordSchema<FieldMap>;
   const r = openRecord(bytes, 0, bytes.length, erased, schema.name, true);
-  return materialise(r, planOf(erased), true, schema.name) as ValuesOf<F>;
+  return materialise(r, planOf(erased), true) as ValuesOf<F>;
 }
