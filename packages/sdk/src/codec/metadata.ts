@@ -110,7 +110,6 @@ class InvalidValue {
   constructor(readonly reason: string) {}
 }
 
-const textEncoder = new TextEncoder();
 
 /**
  * Offsets of the children of the containers being written, relative to their container: arrays push one slot per
@@ -369,8 +368,10 @@ function writeString(w: ByteWriter, s: string): number {
   if (n <= 64) {
     len = wtf8Encode(s, 0, b, data) - data;
   } else {
-    len = textEncoder.encodeInto(s, b.subarray(data)).written;
-    // TextEncoder replaces lone surrogates with U+FFFD; write those (rare) strings ourselves, exactly.
+    // The writer's native UTF-8 path (no subarray per string; room for 3 bytes per unit is already there). It writes
+    // lone surrogates as U+FFFD: write those (rare) strings ourselves, exactly.
+    w.pos = data;
+    len = w.utf8(s);
     if (len !== n && !isWellFormed(s)) len = wtf8Encode(s, 0, b, data) - data;
   }
   const hs = stringHeaderSize(len);
