@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CodecError,
+  NODE_SCHEMAS,
   NODE_TYPES,
   decodeEdge,
   decodeEmbedding,
@@ -65,6 +66,15 @@ describe('data model', () => {
       expect({ type: view.type, ...view.toObject() }).toEqual(expected);
     });
   }
+
+  it('decodeNode puts the type tag first, then the fields in schema order', () => {
+    for (const node of SAMPLE_NODES) {
+      const decoded = decodeNode(encodeNode(node));
+      const schema = NODE_SCHEMAS[node.type] as { fieldNames: readonly string[] };
+      expect(Object.keys(decoded)).toEqual(['type', ...schema.fieldNames.filter((name) => Object.hasOwn(decoded, name))]);
+      expect(decoded.type).toBe(node.type);
+    }
+  });
 
   it('views narrow on type', () => {
     const view = nodeView(encodeNode(SAMPLE_NODES[1]!));

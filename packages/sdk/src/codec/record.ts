@@ -839,14 +839,17 @@ function openRecord(
   return new Opened(bytes, start, checkedEnd, checkedCount, checkedSlot);
 }
 
-/** Every field of the opened record as a plain object; errors name the field (`Schema.field`), as a view's do. */
-function materialise(r: Opened, plan: SchemaPlan, copy: boolean): Record<string, unknown> {
+/**
+ * Every field of the opened record as a plain object (after a `type: tag` property when a tag is given); errors name
+ * the field (`Schema.field`), as a view's do.
+ */
+function materialise(r: Opened, plan: SchemaPlan, copy: boolean, tag?: string): Record<string, unknown> {
   const b = r[BYTES];
   const start = r[START];
   const count = r[COUNT];
   const slot = r[SLOT];
   const min = HEADER + count * slot;
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = tag === undefined ? {} : { type: tag };
   const { names, readers, defaults, kinds, optional, paths } = plan;
   const n = names.length;
   // Field i spans from its offset to the next present field's offset: `next` is the first slot after i to look at.
@@ -1177,4 +1180,14 @@ export function decodeRecord<F extends FieldMap>(schema: RecordSchema<F>, bytes:
   const erased = schema as unknown as RecordSchema<FieldMap>;
   const r = openRecord(bytes, 0, bytes.length, erased, schema.name, true);
   return materialise(r, planOf(erased), true) as ValuesOf<F>;
+}
+
+/**
+ * @internal {@link decodeRecord} with a leading `type: tag` property (decodeNode's tagged union), built in the same
+ * object instead of spread into a second one. Not part of the public codec API.
+ */
+export function decodeTaggedRecord<F extends FieldMap>(schema: RecordSchema<F>, bytes: Uint8Array, tag: string): ValuesOf<F> & { type: string } {
+  const erased = schema as unknown as RecordSchema<FieldMap>;
+  const r = openRecord(bytes, 0, bytes.length, erased, schema.name, true);
+  return materialise(r, planOf(erased), true, tag) as ValuesOf<F> & { type: string };
 }

@@ -1,5 +1,5 @@
 import { CodecError } from '../codec/errors.js';
-import { decodeRecord, encodeRecord, readHeader, viewRecord, type EncodeOptions, type RecordView } from '../codec/record.js';
+import { decodeRecord, decodeTaggedRecord, encodeRecord, readHeader, viewRecord, type EncodeOptions, type RecordView } from '../codec/record.js';
 import type { FieldMap, RecordSchema } from '../codec/schema.js';
 import {
   EdgeSchema,
@@ -51,10 +51,10 @@ export function nodeView(bytes: Uint8Array): NodeView {
   return viewRecord(schemaOf(nodeTypeOf(bytes)), bytes) as unknown as NodeView;
 }
 
-/** Decodes any node record into a plain object with its `type` tag. */
+/** Decodes any node record into a plain object with its `type` tag (first, then the fields in schema order). */
 export function decodeNode(bytes: Uint8Array): Node {
   const type = nodeTypeOf(bytes);
-  return { type, ...decodeRecord(schemaOf(type), bytes) } as Node;
+  return decodeTaggedRecord(schemaOf(type), bytes, type) as unknown as Node;
 }
 
 /** Encodes an edge. */
