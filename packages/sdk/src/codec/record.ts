@@ -907,6 +907,7 @@ function materialise(r: Opened, plan: SchemaPlan, copy: boolean, tag?: string): 
 /**
  * `obj[key] = value` for field `i`: one store site per position, so that each site sees one shape and one key while
  * one schema is decoded (a monomorphic transition) instead of one megamorphic site for every field of every schema.
+ * metadata.ts has its own copy on purpose: sharing one would mix record and metadata object shapes at each site.
  */
 function storeAt(obj: Record<string, unknown>, i: number, key: string, value: unknown): void {
   switch (i) {
