@@ -412,11 +412,13 @@ export class IndexedDbEngine extends SnapshotEngine {
     return {
       snapshot,
       commit: async (changes) => {
+        snapshot.release(); // like every engine's write session (the IndexedDB transaction itself stays open)
         if (changes.isEmpty) return;
         if (tx !== undefined && finished) throw foreignAwaitError();
         await this.writeChanges(tx ?? (await open()), changes);
       },
       abort: () => {
+        snapshot.release();
         if (tx !== undefined && !finished) {
           try {
             tx.abort();
