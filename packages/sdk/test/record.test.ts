@@ -5,6 +5,7 @@ import {
   decodeRecord,
   defineRecord,
   detectFormat,
+  fieldReader,
   FORMAT_VERSION,
   encodeRecord,
   t,
@@ -120,6 +121,22 @@ describe('record codec: round trips', () => {
       expect(Object.is(decodeRecord(Ints, encodeRecord(Ints, { n })).n, n), String(n)).toBe(true);
     }
     expect(encodeRecord(Ints, { n: 5 }).length).toBe(8 + 2 + 1);
+  });
+
+  it('every safe integer reads back the same through decode, view and fieldReader', () => {
+    const Ints = defineRecord({ name: 'Ints', typeId: 920, version: 1, fields: { n: t.safeInt() } });
+    const readN = fieldReader(Ints, 'n');
+    const check = (n: number): void => {
+      const bytes = encodeRecord(Ints, { n }).slice();
+      expect(Object.is(decodeRecord(Ints, bytes).n, n), String(n)).toBe(true);
+      expect(Object.is(viewRecord(Ints, bytes).n, n), String(n)).toBe(true);
+      expect(Object.is(readN(bytes), n), String(n)).toBe(true);
+    };
+    // Around every varint length boundary (6 bits, then 7 per byte), on both sides of zero.
+    for (let bits = 5; bits <= 53; bits++) {
+      for (const m of [2 ** bits - 1, 2 ** bits, 2 ** bits + 1]) if (m <= Number.MAX_SAFE_INTEGER) [m, -m].forEach(check);
+    }
+    fc.assert(fc.property(fc.maxSafeInteger(), (n) => check(n)), { numRuns: RUNS });
   });
 
   it('records from earlier encodes are never overwritten by later ones', () => {
