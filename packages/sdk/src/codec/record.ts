@@ -1015,7 +1015,7 @@ function scalarStart(r: Opened, i: number, width: number, path: string): number 
   return o;
 }
 
-/** The view class of a schema, made once: a subclass whose prototype has one getter per field. */
+/** The view class of a schema, made once: a class whose prototype has one getter per field. */
 function viewClassOf(schema: RecordSchema<FieldMap>): ViewClass {
   const cache = cacheOf(schema);
   if (cache.View !== undefined) return cache.View;
