@@ -699,13 +699,7 @@ function makeReader(field: FieldKind<unknown>, path: string): FieldReader {
         return out;
       };
     case 'metadata':
-      return (b, o, end) => {
-        try {
-          return decodeMetadata(b, o, end - o);
-        } catch (error) {
-          throw rePath(error, path);
-        }
-      };
+      return (b, o, end) => readMetadataField(b, o, end, path);
     case 'table': {
       const schema = field.schema!;
       return (b, o, end, copy) => {
@@ -713,6 +707,14 @@ function makeReader(field: FieldKind<unknown>, path: string): FieldReader {
         return materialise(openRecord(b, at, end - at, schema, path, false), planOf(schema), copy);
       };
     }
+  }
+}
+
+function readMetadataField(b: Uint8Array, o: number, end: number, path: string): unknown {
+  try {
+    return decodeMetadata(b, o, end - o);
+  } catch (error) {
+    throw rePath(error, path);
   }
 }
 
@@ -763,11 +765,13 @@ const K_STRING = 1;
 const K_SAFEINT = 2;
 const K_LIST = 3;
 const K_FLOAT64 = 4;
+const K_METADATA = 5;
 const KIND_CODES: Partial<Record<FieldKind<unknown>['kind'], number>> = {
   string: K_STRING,
   safeInt: K_SAFEINT,
   stringList: K_LIST,
   float64: K_FLOAT64,
+  metadata: K_METADATA,
 };
 
 /** What the codec compiles per schema, kept in the schema's private cache slot. */
@@ -910,6 +914,9 @@ function materialise(r: Opened, plan: SchemaPlan, copy: boolean, tag?: string): 
       case K_FLOAT64:
         if (end - o < 8) throw malformed('field data past its end', paths[i]!);
         value = readF64(b, o);
+        break;
+      case K_METADATA:
+        value = readMetadataField(b, o, end, paths[i]!);
         break;
       default:
         value = readers[i]!(b, o, end, copy);
