@@ -1,6 +1,7 @@
 /**
- * Little-endian integer and float reads from a Uint8Array at any offset, without a DataView per buffer: the one copy
- * of these that records (record.ts) and metadata (metadata.ts) read with. Callers check bounds first.
+ * Little-endian integer and float reads from a Uint8Array at any offset, without a DataView per buffer, and the
+ * ASCII string builder: the one copy of these that records (record.ts), metadata (metadata.ts) and the string cache
+ * read with. Callers check bounds (and that bytes are ASCII) first.
  */
 
 /** Whether the host is little-endian (typed arrays use the host's byte order). */
@@ -46,4 +47,38 @@ export function readF32(b: Uint8Array, o: number): number {
     for (let i = 0; i < 4; i++) scratch[3 - i] = b[o + i]!;
   }
   return scratchF32[0]!;
+}
+
+const fromCharCode = String.fromCharCode;
+
+/**
+ * The ASCII bytes `b[p, end)` as a string: one fromCharCode call per 8 bytes makes flat strings, about twice as fast
+ * as TextDecoder or a character-by-character loop for short strings.
+ */
+export function asciiString(b: Uint8Array, p: number, end: number): string {
+  let s = '';
+  while (end - p > 8) {
+    s += fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!);
+    p += 8;
+  }
+  switch (end - p) {
+    case 0:
+      return s;
+    case 1:
+      return s + fromCharCode(b[p]!);
+    case 2:
+      return s + fromCharCode(b[p]!, b[p + 1]!);
+    case 3:
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!);
+    case 4:
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!);
+    case 5:
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!);
+    case 6:
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!);
+    case 7:
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!);
+    default:
+      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!);
+  }
 }

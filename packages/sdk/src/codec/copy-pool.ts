@@ -1,3 +1,5 @@
+import { asciiString } from './bytes.js';
+
 
 /**
  * Copies for decoded values, carved out of shared 256 KiB slabs. In V8 every new ArrayBuffer above a few dozen
@@ -47,7 +49,6 @@ export function copyByteRange(bytes: Uint8Array, from: number, to: number): Uint
 /** Longest string (in bytes) kept in a {@link StringCache}. */
 export const CACHED_STRING_MAX = 32;
 const SLOTS = 4096;
-const fromCharCode = String.fromCharCode;
 
 /**
  * Recently decoded short ASCII strings, by a cheap hash of their bytes (object keys; metadata values such as model
@@ -85,10 +86,7 @@ export class StringCache {
 
   private miss(b: Uint8Array, p: number, end: number, slot: number): string | undefined {
     for (let i = p; i < end; i++) if (b[i]! >= 0x80) return undefined;
-    let s = '';
-    let i = p;
-    for (; end - i >= 8; i += 8) s += fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!, b[i + 6]!, b[i + 7]!);
-    for (; i < end; i++) s += fromCharCode(b[i]!);
+    let s = asciiString(b, p, end);
     if (this.intern) s = Object.keys({ [s]: 0 })[0]!;
     this.strings[slot] = s;
     this.lengths[slot] = end - p;

@@ -58,7 +58,7 @@
  * the bounds of what it touches; nothing is validated ahead.
  */
 import { ByteWriter } from './byte-writer.js';
-import { readF64, readU16, readU32 } from './bytes.js';
+import { asciiString, readF64, readU16, readU32 } from './bytes.js';
 import { CACHED_STRING_MAX, keyCache, stringCache } from './copy-pool.js';
 import { CodecError } from './errors.js';
 import { isWellFormed } from './keys.js';
@@ -856,35 +856,6 @@ function decodeString(b: Uint8Array, p: number, end: number): string {
 }
 
 const fromCharCode = String.fromCharCode;
-
-/** The ASCII bytes `b[p, end)` as a string: one fromCharCode call per 8 bytes makes flat strings, fast. */
-function asciiString(b: Uint8Array, p: number, end: number): string {
-  let s = '';
-  while (end - p > 8) {
-    s += fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!);
-    p += 8;
-  }
-  switch (end - p) {
-    case 0:
-      return s;
-    case 1:
-      return s + fromCharCode(b[p]!);
-    case 2:
-      return s + fromCharCode(b[p]!, b[p + 1]!);
-    case 3:
-      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!);
-    case 4:
-      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!);
-    case 5:
-      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!);
-    case 6:
-      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!);
-    case 7:
-      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!);
-    default:
-      return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!);
-  }
-}
 
 /** A decoded object key: short ASCII keys come from a cache of internalized strings (faster property stores). */
 function decodeKey(b: Uint8Array, p: number, end: number): string {

@@ -1,5 +1,5 @@
 import { ByteWriter } from './byte-writer.js';
-import { LITTLE_ENDIAN, readF32, readF64, readI32, readU16, readU32 } from './bytes.js';
+import { asciiString, LITTLE_ENDIAN, readF32, readF64, readI32, readU16, readU32 } from './bytes.js';
 import { CACHED_STRING_MAX, copyByteRange, copyFloat32, stringCache } from './copy-pool.js';
 import { CodecError } from './errors.js';
 import { isWellFormed } from './keys.js';
@@ -114,8 +114,8 @@ function malformed(what: string, path: string): CodecError {
 }
 
 /**
- * UTF-8 bytes [o, o+n) as a string. Short ASCII (ids, senders, labels) is built with unrolled fromCharCode calls,
- * about twice as fast as TextDecoder or a character-by-character loop here.
+ * UTF-8 bytes [o, o+n) as a string: short ASCII (ids, senders, labels) from the string cache or asciiString, the
+ * rest through decodeUtf8.
  */
 function readString(b: Uint8Array, o: number, n: number, path: string): string {
   if (n <= CACHED_STRING_MAX) {
@@ -125,13 +125,7 @@ function readString(b: Uint8Array, o: number, n: number, path: string): string {
   if (n > 64) return decodeUtf8(b, o, n, path);
   const end = o + n;
   for (let i = o; i < end; i++) if (b[i]! >= 0x80) return decodeUtf8(b, o, n, path);
-  let s = '';
-  let i = o;
-  for (; i + 8 <= end; i += 8) {
-    s += String.fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!, b[i + 6]!, b[i + 7]!);
-  }
-  for (; i < end; i++) s += String.fromCharCode(b[i]!);
-  return s;
+  return asciiString(b, o, end);
 }
 
 /**
