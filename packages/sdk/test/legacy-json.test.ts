@@ -660,7 +660,10 @@ describe('tolerance rules', () => {
     expect(plain.notes).toEqual([]);
     const broken = parseNode(withFields('Log', { data: '{"attempt": 2' }));
     expect(broken.node.type === 'Log' && broken.node.data).toBe('{"attempt": 2');
-    expect(broken.notes).toEqual(['Log.data: string starting with "{" is not valid JSON; kept as a string']);
+    expect(broken.notes).toEqual(['Log.data: string starting with "{" kept as a string (not valid JSON: expected "," or "}" at offset 13)']);
+    const clash = parseNode(withFields('Log', { data: '{"a":1,"a":2}' }));
+    expect(clash.node.type === 'Log' && clash.node.data).toBe('{"a":1,"a":2}');
+    expect(clash.notes).toEqual(['Log.data: string starting with "{" kept as a string (duplicate JSON key "a" with different values (data.a))']);
     const log = parseNode(withFields('Log', { data: '{"a":{"a":1,"a":1}}' }));
     expect(log.node.type === 'Log' && log.node.data).toEqual({ a: { a: 1 } });
     expect(log.notes).toEqual(['data.a.a: duplicate JSON key with the same value; read once', 'Log.data: JSON object given as a string parsed']);

@@ -156,16 +156,33 @@ function joinPath(base: string, segments: readonly (string | number)[]): string 
   return path === '' ? '(top level)' : path;
 }
 
+/** Why JSON text could not be read (what {@link parseJsonText} throws before naming the record). */
+class UnreadableJson extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
 /**
  * Parses JSON text. `what` names the record in errors; notes use JSON paths under `base` (legacy field names).
  * Lone surrogates are kept here (the converters replace them, naming the model field).
  */
 function parseJsonText(text: string, what: string, notes: string[], base: string, maxDepth: number): JsonValue {
+  try {
+    return parseJsonOrThrowReason(text, notes, base, maxDepth);
+  } catch (error) {
+    if (error instanceof UnreadableJson) throw unconvertible(`${what}: ${error.reason}.`);
+    throw error;
+  }
+}
+
+/** {@link parseJsonText}, throwing {@link UnreadableJson} with the reason alone (no record name). */
+function parseJsonOrThrowReason(text: string, notes: string[], base: string, maxDepth: number): JsonValue {
   const n = text.length;
   let i = 0;
   const segments: (string | number)[] = [];
   const fail = (reason: string): never => {
-    throw unconvertible(`${what}: not valid JSON: ${reason} at offset ${Math.min(i, n)}${segments.length > 0 ? ` (in ${joinPath(base, segments)})` : ''}.`);
+    throw new UnreadableJson(`not valid JSON: ${reason} at offset ${Math.min(i, n)}${segments.length > 0 ? ` (in ${joinPath(base, segments)})` : ''}`);
   };
   const skipSpace = (): void => {
     while (i < n) {
@@ -306,7 +323,7 @@ function parseJsonText(text: string, what: string, notes: string[], base: string
       if (Object.hasOwn(out, key)) {
         const where = joinPath(base, segments);
         if (!jsonEqual(out[key]!, value)) {
-          throw unconvertible(`${what}: duplicate JSON key ${JSON.stringify(key)} with different values (${where}).`);
+          throw new UnreadableJson(`duplicate JSON key ${JSON.stringify(key)} with different values (${where})`);
         }
         notes.push(`${where}: duplicate JSON key with the same value; read once`);
       } else {
@@ -480,13 +497,15 @@ function readJsonField(raw: JsonValue, f: Field, ctx: Ctx): JsonValue {
     if (text.startsWith('{') || text.startsWith('[')) {
       const inner: string[] = [];
       let parsed: JsonValue | undefined;
+      let reason = '';
       try {
-        parsed = parseJsonText(text, ctx.label, inner, f.legacy, MAX_METADATA_DEPTH);
+        parsed = parseJsonOrThrowReason(text, inner, f.legacy, MAX_METADATA_DEPTH);
       } catch (error) {
-        if (!(error instanceof CodecError)) throw error;
+        if (!(error instanceof UnreadableJson)) throw error;
+        reason = error.reason;
       }
       if (parsed === undefined) {
-        ctx.notes.push(`${f.path}: string starting with "${text[0]}" is not valid JSON; kept as a string`);
+        ctx.notes.push(`${f.path}: string starting with "${text[0]}" kept as a string (${reason})`);
       } else {
         checkDepth(parsed, f, ctx);
         ctx.notes.push(...inner, `${f.path}: JSON ${Array.isArray(parsed) ? 'array' : 'object'} given as a string parsed`);
