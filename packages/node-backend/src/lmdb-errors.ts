@@ -1,14 +1,23 @@
 import { StorageError, type StorageErrorCode } from '@tabstore/sdk';
 
+/**
+ * lmdb-js failures by message: LMDB's own (`MDB_*: ...`, from mdb_strerror) and the OS errors it passes through.
+ * Patterns name whole error codes or OS phrases, never a bare word: "lock" alone also matched MDB_BAD_RSLOT ("reader
+ * locktable slot"), MDB_LOCK_FAILURE (semaphores) and any path ending in `-lock`, none of which is a held lock.
+ */
 const LMDB_CODES: ReadonlyArray<[RegExp, StorageErrorCode, string]> = [
   [/MDB_MAP_FULL|ENOSPC|No space left/i, 'STORAGE_FULL', 'The disk (or the LMDB map) is full: free space and retry.'],
   [/MDB_READERS_FULL/i, 'IO', 'Too many readers hold the database: end long read transactions or raise maxReaders.'],
   [
-    /MDB_CORRUPTED|MDB_PAGE_NOTFOUND|MDB_INVALID|MDB_VERSION_MISMATCH|Invalid argument.*data\.mdb/i,
+    /MDB_CORRUPTED|MDB_PAGE_NOTFOUND|MDB_INVALID|MDB_VERSION_MISMATCH|MDB_BAD_CHECKSUM|MDB_PANIC|Invalid argument.*data\.mdb/i,
     'CORRUPTED',
     'The LMDB files are damaged or not an LMDB environment: restore from a backup or migrate again.',
   ],
-  [/EAGAIN|Resource temporarily unavailable|EWOULDBLOCK|lock/i, 'LOCKED', 'Another process holds an exclusive lock on the environment.'],
+  [
+    /\bEAGAIN\b|\bEWOULDBLOCK\b|\bEBUSY\b|Resource temporarily unavailable|Device or resource busy/i,
+    'LOCKED',
+    'Another process holds an exclusive lock on the environment.',
+  ],
   [/closed database|Can not (read|renew).*closed/i, 'CLOSED', 'The environment is closed: open a new engine.'],
 ];
 
