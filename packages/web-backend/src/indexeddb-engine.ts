@@ -4,6 +4,7 @@ import {
   LazySnapshot,
   SnapshotEngine,
   compareBytes,
+  copyBounds,
   StorageError,
   defineSupports,
   type Bounds,
@@ -224,7 +225,8 @@ class IdbSnapshot implements Snapshot {
     fetch: (query: IDBKeyRange | null, count: number) => Promise<T[]>,
   ): Promise<T[]> {
     const out: T[] = [];
-    let bounds: Bounds = scan;
+    // Later pages are read after awaits: by then the caller may have reused the bound keys' buffers.
+    let bounds: Bounds = copyBounds(scan);
     let pageSize = scan.limit === Infinity ? this.pageSize * 8 : this.pageSize;
     while (out.length < scan.limit) {
       const count = Math.min(pageSize, scan.limit - out.length);

@@ -294,6 +294,24 @@ describe('IndexedDbEngine: storage format and reads', () => {
     expect(await engine.scan('a', { lte: k(9) })).toHaveLength(10);
   });
 
+  it('a paged scan keeps its bounds as they were at the call when the caller reuses the buffers', async () => {
+    const engine = await openEngine(freshName(), ['a'], { scanPageSize: 10 });
+    await engine.write(['a'], async (tx) => {
+      for (let i = 0; i < 300; i++) await tx.put('a', k(i >> 8, i & 0xff), k(1));
+    });
+    const lower = k(0, 5);
+    const upper = k(1, 20);
+    const forward = engine.scanKeys('a', { gte: lower, lt: upper });
+    const backward = engine.scanKeys('a', { gte: lower, lt: upper, reverse: true });
+    // The first page is requested at the call (80 keys); later ones after awaits, when these buffers say otherwise.
+    lower.set([0, 0]);
+    upper.set([1, 40]);
+    const expected = Array.from({ length: 256 + 20 - 5 }, (_, i) => i + 5);
+    const numbers = (keys: Uint8Array[]): number[] => keys.map((key) => (key[0]! << 8) | key[1]!);
+    expect(numbers(await forward)).toEqual(expected);
+    expect(numbers(await backward)).toEqual(expected.slice().reverse());
+  });
+
   it('flush is a strict write that removes nothing, even the record whose key is closest to its mark', async () => {
     const engine = await openEngine(freshName(), ['a']);
     const longest = new Uint8Array(engine.supports.maxKeySize).fill(0xff);

@@ -12,7 +12,7 @@ export {
   assertKeys,
   assertValue,
 } from './bytes.js';
-export { normalizeRange, normalizeScan, inBounds, type Bounds, type NormalizedScan } from './range.js';
+export { normalizeRange, normalizeScan, inBounds, copyBounds, type Bounds, type NormalizedScan } from './range.js';
 export { ChangeSet, StoreChanges, ByteArena, type Change, type ChangeSetOptions } from './change-set.js';
 export {
   SnapshotEngine,

@@ -100,6 +100,14 @@ export function normalizeScan(options: ScanOptions | undefined, maxKeySize: numb
   return { ...bounds, reverse: options?.reverse === true, limit: limit ?? Infinity };
 }
 
+/**
+ * `bounds` with its own copies of the lower and upper keys: what a read that runs later (after an await) keeps, since
+ * callers may reuse their key buffers as soon as a call returns.
+ */
+export function copyBounds<B extends Bounds>(bounds: B): B {
+  return { ...bounds, lower: bounds.lower?.slice(), upper: bounds.upper?.slice() };
+}
+
 /** True when `key` lies within `bounds`. */
 export function inBounds(key: Uint8Array, bounds: Bounds): boolean {
   if (bounds.lower !== undefined) {

@@ -1,7 +1,7 @@
 import { assertKey, assertKeys, assertValue, compareBytes, copyBytes } from './bytes.js';
 import { ChangeSet, type Change } from './change-set.js';
 import { StorageError, isStorageError } from './errors.js';
-import { normalizeRange, normalizeScan, type Bounds, type NormalizedScan } from './range.js';
+import { copyBounds, normalizeRange, normalizeScan, type Bounds, type NormalizedScan } from './range.js';
 import type {
   Durability,
   EngineStats,
@@ -269,12 +269,9 @@ export abstract class SnapshotEngine implements StorageEngine {
     } catch (error) {
       return Promise.reject(this.asStorageError(error, store));
     }
-    if (opened instanceof Promise) {
-      return opened.then(
-        (reads) => this.readWith(reads, read, store),
-        (error: unknown) => Promise.reject(this.asStorageError(error, store)),
-      );
-    }
+    // Reads that must wait for their snapshot go through a LazySnapshot, which copies their keys and bounds first:
+    // the caller may reuse those buffers as soon as this returns.
+    if (opened instanceof Promise) return this.readWith(new LazySnapshot(() => opened), read, store);
     return this.readWith(opened, read, store);
   }
 
@@ -495,24 +492,37 @@ export class LazySnapshot implements Snapshot {
     return this.opening;
   }
 
+  // Until the snapshot is open, a read waits for it: its keys and bounds are copied first, since the caller may
+  // reuse those buffers as soon as the call returns (e.g. several un-awaited reads through one scratch key).
+
   async get(store: string, key: Uint8Array): Promise<Uint8Array | undefined> {
-    return (this.opened ?? (await this.snapshot())).get(store, key);
+    if (this.opened !== undefined) return this.opened.get(store, key);
+    const own = key.slice();
+    return (await this.snapshot()).get(store, own);
   }
 
   async getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    return (this.opened ?? (await this.snapshot())).getMany(store, keys);
+    if (this.opened !== undefined) return this.opened.getMany(store, keys);
+    const own = keys.map((key) => key.slice());
+    return (await this.snapshot()).getMany(store, own);
   }
 
   async scan(store: string, scan: NormalizedScan): Promise<Entry[]> {
-    return (this.opened ?? (await this.snapshot())).scan(store, scan);
+    if (this.opened !== undefined) return this.opened.scan(store, scan);
+    const own = copyBounds(scan);
+    return (await this.snapshot()).scan(store, own);
   }
 
   async scanKeys(store: string, scan: NormalizedScan): Promise<Uint8Array[]> {
-    return (this.opened ?? (await this.snapshot())).scanKeys(store, scan);
+    if (this.opened !== undefined) return this.opened.scanKeys(store, scan);
+    const own = copyBounds(scan);
+    return (await this.snapshot()).scanKeys(store, own);
   }
 
   async count(store: string, bounds: Bounds): Promise<number> {
-    return (this.opened ?? (await this.snapshot())).count(store, bounds);
+    if (this.opened !== undefined) return this.opened.count(store, bounds);
+    const own = copyBounds(bounds);
+    return (await this.snapshot()).count(store, own);
   }
 
   release(): void {

@@ -84,7 +84,10 @@ export interface EngineStats {
   readonly bytesOnDisk: number | undefined;
 }
 
-/** Reads, as offered by an engine and by its transactions. */
+/**
+ * Reads, as offered by an engine and by its transactions. Keys and scan bounds are taken when the call is made: the
+ * caller may reuse their buffers at once, even before the returned promise settles.
+ */
 export interface Reader {
   /** The value of `key`, or `undefined` when it is absent. */
   get(store: string, key: Uint8Array): Promise<Uint8Array | undefined>;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, type TestContext } from 'vitest';
 import { compareBytes } from '../engine/bytes.js';
 import { StorageError, type StorageErrorCode } from '../engine/errors.js';
-import type { Entry, StorageEngine } from '../engine/types.js';
+import type { Entry, ReadTransaction, StorageEngine } from '../engine/types.js';
 
 /**
  * How the conformance suite gets engines. One fixture is one location (a directory, a database name, a memory
@@ -437,6 +437,35 @@ export function testEngineConformance<E extends StorageEngine>(
         });
         expect(existed).toEqual([true, false]);
         expect(await engine.count('a')).toBe(0);
+      });
+
+      it('reads use their keys and bounds as they were at the call, even when the caller reuses the buffers at once', async () => {
+        await fill('a', [k(1), k(2), k(3), k(4)]);
+        // Un-awaited reads, then the buffers change: the first reads of a transaction (or a single read outside
+        // one) may run only once its snapshot is open, and later pages of a scan are read after the first.
+        const reads = async (tx: Pick<ReadTransaction, 'get' | 'getMany' | 'scan' | 'scanKeys' | 'count'>): Promise<unknown[]> => {
+          const key = k(1);
+          const keys = [k(2), k(3)];
+          const lower = k(2);
+          const upper = k(4);
+          const results = Promise.all([
+            tx.get('a', key),
+            tx.getMany('a', keys),
+            tx.scan('a', { gte: lower, lt: upper }),
+            tx.scanKeys('a', { gte: lower, lt: upper, reverse: true }),
+            tx.count('a', { gte: lower, lt: upper }),
+          ]);
+          key[0] = 9;
+          keys[0]![0] = 9;
+          keys[1]![0] = 9;
+          lower[0] = 0;
+          upper[0] = 9;
+          return results;
+        };
+        const expected = [k(1, 0xee), [k(2, 0xee), k(3, 0xee)], [{ key: k(2), value: k(2, 0xee) }, { key: k(3), value: k(3, 0xee) }], [k(3), k(2)], 2];
+        expect(await engine.read(['a'], reads)).toEqual(expected);
+        expect(await engine.write(['a'], reads)).toEqual(expected);
+        expect(await reads(engine)).toEqual(expected);
       });
 
       it('commits writes to several stores together', async () => {
