@@ -529,15 +529,15 @@ const SLOT = Symbol('slot');
 
 class Opened {
   /** The buffer. */
-  readonly [BYTES]: Uint8Array;
+  declare readonly [BYTES]: Uint8Array;
   /** Where the record starts in it. */
-  readonly [START]: number;
+  declare readonly [START]: number;
   /** Where its field data ends (before any checksum). */
-  readonly [END]: number;
+  declare readonly [END]: number;
   /** Its field count. */
-  readonly [COUNT]: number;
+  declare readonly [COUNT]: number;
   /** Its field table's slot size: 2 or 4. */
-  readonly [SLOT]: number;
+  declare readonly [SLOT]: number;
   constructor(b: Uint8Array, start: number, end: number, count: number, slot: number) {
     this[BYTES] = b;
     this[START] = start;
@@ -1024,7 +1024,7 @@ function viewClassOf(schema: RecordSchema<FieldMap>): ViewClass {
   // A view is a small object of its schema's class (the getters live on its prototype) over one Opened record.
   // Not a subclass of Opened: in V8 (11.x) constructing a derived class cost ~15 ns more per view.
   const View: ViewClass = class {
-    readonly [RECORD]: Opened;
+    declare readonly [RECORD]: Opened;
     constructor(r: Opened) {
       this[RECORD] = r;
     }
