@@ -12,6 +12,7 @@ import { nodeTypeOf } from '../model/nodes.js';
 import type { EdgeQuery, NearestOptions, TimeQuery } from './index-manager.js';
 import { ageOf } from './index-spec.js';
 import { EMPTY, STORAGE_STORES, checkId } from './layout.js';
+import { prepareEmbeddings, prepareNodes } from './prepared.js';
 import { ManagerReader, StorageManager, writeTogether, type DeleteNodeOptions, type ManagerWriter } from './storage-manager.js';
 import {
   ACTIVE_MAX_AGE,
@@ -163,20 +164,24 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     if (typeof node !== 'object' || node === null) throw new StorageError('INVALID_ARGUMENT', 'A node must be an object.');
     checkId(node.id, 'The node id');
     const database = this.databaseOf(node.type);
+    // Taken now: the node is stored (and placed) as it is at this call, whatever the caller changes meanwhile.
+    const prepared = prepareNodes([node])[0]!;
+    const own = prepared.record;
+    const tier = options.tier;
     return this.write(async (bind, tx) => {
-      const existing = await this.findNode(tx, node.id, { timestampHint: ageOf(node) });
-      if (existing !== undefined && existing.type !== node.type) {
+      const existing = await this.findNode(tx, own.id, { timestampHint: ageOf(own) });
+      if (existing !== undefined && existing.type !== own.type) {
         throw new StorageError(
           'INVALID_ARGUMENT',
-          `Node ${JSON.stringify(node.id)} exists as a ${existing.type} in ${namespaceOf(existing.location)}; a ${node.type} cannot reuse its id (delete it first).`,
+          `Node ${JSON.stringify(own.id)} exists as a ${existing.type} in ${namespaceOf(existing.location)}; a ${own.type} cannot reuse its id (delete it first).`,
         );
       }
       let target: Location;
-      if (options.tier !== undefined) target = this.tierLocation(database, options.tier, node);
-      else if (node.type === 'Summary') target = { database, tier: summaryTier(node.content) };
+      if (tier !== undefined) target = this.tierLocation(database, tier, own);
+      else if (own.type === 'Summary') target = { database, tier: summaryTier(own.content) };
       else target = existing?.location ?? { database, tier: DATABASE_TIERS[database][0] };
-      if (existing !== undefined && namespaceOf(existing.location) !== namespaceOf(target)) await bind(this.manager(existing.location)).deleteNode(node.id);
-      await bind(this.manager(target)).insertNode(node);
+      if (existing !== undefined && namespaceOf(existing.location) !== namespaceOf(target)) await bind(this.manager(existing.location)).deleteNode(own.id);
+      await bind(this.manager(target)).insertPreparedNodes([prepared]);
       if (target.quarter !== undefined) await this.registerQuarter(tx, target);
       return target;
     });
@@ -336,9 +341,11 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
   async insertEmbedding(embedding: Embedding): Promise<Location> {
     if (typeof embedding !== 'object' || embedding === null) throw new StorageError('INVALID_ARGUMENT', 'An embedding must be an object.');
     checkId(embedding.id, 'The embedding id');
+    const prepared = prepareEmbeddings([embedding]);
+    const id = embedding.id;
     return this.write(async (bind, tx) => {
-      const location = (await this.findEmbedding(tx, embedding.id)) ?? { database: 'Embeddings', tier: 'Active' };
-      await bind(this.manager(location)).insertEmbedding(embedding);
+      const location = (await this.findEmbedding(tx, id)) ?? { database: 'Embeddings', tier: 'Active' };
+      await bind(this.manager(location)).insertPreparedEmbeddings(prepared);
       return location;
     });
   }

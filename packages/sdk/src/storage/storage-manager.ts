@@ -8,9 +8,6 @@ import {
   decodeEdge,
   decodeEmbedding,
   decodeNode,
-  encodeEdge,
-  encodeEmbedding,
-  encodeNode,
   nodeView,
   type NodeView,
 } from '../model/nodes.js';
@@ -19,8 +16,8 @@ import { PendingWrites } from './pending-writes.js';
 import { IndexManager, type EdgeQuery, type NearestOptions, type TimeQuery } from './index-manager.js';
 import type { StructuralProperty, TimedNodeType } from './index-spec.js';
 import { NamespaceKeys, STORAGE_STORES, checkId } from './layout.js';
-import { checkKeyFields } from './index-spec.js';
-import { VectorIndex, toFloat32, type VectorMatch, type VectorWriter } from './vector-index.js';
+import { checkArray, prepareEdges, prepareEmbeddings, prepareNodes, type PreparedEmbedding, type PreparedRecord } from './prepared.js';
+import { VectorIndex, type VectorMatch, type VectorWriter } from './vector-index.js';
 
 /** Options of a {@link StorageManager}. */
 export interface StorageManagerOptions {
@@ -132,14 +129,15 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
     return values.map((bytes) => (bytes === undefined ? undefined : decodeNode(bytes)));
   }
 
-  /** Inserts or replaces a node, updating its index entries. */
+  /** Inserts or replaces a node, updating its index entries; stores the node as it is at the call. */
   async insertNode(node: Node): Promise<void> {
-    await this.write((w) => w.insertNode(node));
+    await this.insertNodes([node]);
   }
 
-  /** Inserts or replaces several nodes in one transaction. */
+  /** Inserts or replaces several nodes in one transaction; stores them as they are at the call. */
   async insertNodes(nodes: readonly Node[]): Promise<void> {
-    await this.write((w) => w.insertNodes(nodes));
+    const prepared = prepareNodes(nodes);
+    await this.write((w) => w.insertPreparedNodes(prepared));
   }
 
   /** Deletes a node (and its index entries; its edges too with `cascadeEdges`); resolves to the removed node. */
@@ -194,14 +192,15 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
     return this.readRecord('edges', id);
   }
 
-  /** Inserts or replaces an edge, updating the graph index. */
+  /** Inserts or replaces an edge, updating the graph index; stores the edge as it is at the call. */
   async insertEdge(edge: Edge): Promise<void> {
-    await this.write((w) => w.insertEdge(edge));
+    await this.insertEdges([edge]);
   }
 
-  /** Inserts or replaces several edges in one transaction. */
+  /** Inserts or replaces several edges in one transaction; stores them as they are at the call. */
   async insertEdges(edges: readonly Edge[]): Promise<void> {
-    await this.write((w) => w.insertEdges(edges));
+    const prepared = prepareEdges(edges);
+    await this.write((w) => w.insertPreparedEdges(prepared));
   }
 
   /** Deletes an edge; resolves to the removed edge. */
@@ -231,14 +230,15 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
     return this.read((r) => r.embeddingOfNode(nodeId));
   }
 
-  /** Inserts or replaces an embedding and its vector in the index. */
+  /** Inserts or replaces an embedding and its vector in the index; stores it (vector included) as it is at the call. */
   async insertEmbedding(embedding: Embedding): Promise<void> {
-    await this.write((w) => w.insertEmbedding(embedding));
+    await this.insertEmbeddings([embedding]);
   }
 
-  /** Inserts or replaces several embeddings in one transaction. */
+  /** Inserts or replaces several embeddings in one transaction; stores them as they are at the call. */
   async insertEmbeddings(embeddings: readonly Embedding[]): Promise<void> {
-    await this.write((w) => w.insertEmbeddings(embeddings));
+    const prepared = prepareEmbeddings(embeddings);
+    await this.write((w) => w.insertPreparedEmbeddings(prepared));
   }
 
   /** Deletes an embedding and its vector; resolves to the removed embedding. */
@@ -287,19 +287,27 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
     if (typeof batch !== 'object' || batch === null || Array.isArray(batch)) {
       throw new StorageError('INVALID_ARGUMENT', 'batch() takes an object like { nodes, edges, embeddings, deleteNodes, ... }.');
     }
+    // Taken at the call, as the single inserts do: every record is validated and encoded before anything is written.
+    const ids = (value: readonly string[] | undefined, what: string): string[] => {
+      if (value === undefined) return [];
+      checkArray(value, what);
+      return value.slice();
+    };
+    const deleteNodes = ids(batch.deleteNodes, 'batch.deleteNodes');
+    const deleteEdges = ids(batch.deleteEdges, 'batch.deleteEdges');
+    const deleteEmbeddings = ids(batch.deleteEmbeddings, 'batch.deleteEmbeddings');
+    const nodes = prepareNodes(batch.nodes ?? []);
+    const edges = prepareEdges(batch.edges ?? []);
+    const embeddings = prepareEmbeddings(batch.embeddings ?? []);
     await this.write(async (w) => {
-      await w.deleteNodes(batch.deleteNodes ?? [], options);
-      await w.deleteEdges(batch.deleteEdges ?? []);
-      for (const id of batch.deleteEmbeddings ?? []) await w.deleteEmbedding(id);
-      await w.insertNodes(batch.nodes ?? []);
-      await w.insertEdges(batch.edges ?? []);
-      await w.insertEmbeddings(batch.embeddings ?? []);
+      await w.deleteNodes(deleteNodes, options);
+      await w.deleteEdges(deleteEdges);
+      for (const id of deleteEmbeddings) await w.deleteEmbedding(id);
+      await w.insertPreparedNodes(nodes);
+      await w.insertPreparedEdges(edges);
+      await w.insertPreparedEmbeddings(embeddings);
     });
   }
-}
-
-function checkArray(value: unknown, what: string): asserts value is readonly unknown[] {
-  if (!Array.isArray(value)) throw new StorageError('INVALID_ARGUMENT', `${what} takes an array.`);
 }
 
 /** What each record store holds. */
@@ -399,17 +407,16 @@ export class ManagerWriter extends ManagerReader {
   }
 
   /**
-   * Inserts or replaces nodes: every node is validated and encoded first, the previous versions are read in one
-   * getMany, then the records and index entries are written together (pipelined where the engine can).
+   * Inserts or replaces nodes as they are at the call: every node is validated and encoded first, the previous
+   * versions are read in one getMany, then the records and index entries are written together (pipelined where the
+   * engine can).
    */
   async insertNodes(nodes: readonly Node[]): Promise<void> {
-    checkArray(nodes, 'insertNodes(nodes)');
-    const prepared = nodes.map((node) => {
-      if (typeof node !== 'object' || node === null) throw new StorageError('INVALID_ARGUMENT', 'A node must be an object.');
-      checkId(node.id, 'The node id');
-      checkKeyFields(node);
-      return { record: node, bytes: encodeNode(node) }; // validates every field before anything is written
-    });
+    await this.insertPreparedNodes(prepareNodes(nodes));
+  }
+
+  /** @internal Writes nodes prepared at their insert call. */
+  async insertPreparedNodes(prepared: readonly PreparedRecord<Node>[]): Promise<void> {
     await this.upsertAll('nodes', prepared, decodeNode, (before, after, ops) => this.manager.indexes.nodeEntryOps(this.tx, before, after, ops));
   }
 
@@ -437,17 +444,13 @@ export class ManagerWriter extends ManagerReader {
     await this.insertEdges([edge]);
   }
 
-  /** Inserts or replaces edges (validated first, previous versions read in one getMany). */
+  /** Inserts or replaces edges as they are at the call (validated first, previous versions read in one getMany). */
   async insertEdges(edges: readonly Edge[]): Promise<void> {
-    checkArray(edges, 'insertEdges(edges)');
-    const prepared = edges.map((edge) => {
-      if (typeof edge !== 'object' || edge === null) throw new StorageError('INVALID_ARGUMENT', 'An edge must be an object.');
-      checkId(edge.id, 'The edge id');
-      checkId(edge.fromNode, `Edge ${JSON.stringify(edge.id)}: fromNode`);
-      checkId(edge.toNode, `Edge ${JSON.stringify(edge.id)}: toNode`);
-      checkId(edge.edgeType, `Edge ${JSON.stringify(edge.id)}: edgeType`);
-      return { record: edge, bytes: encodeEdge(edge) };
-    });
+    await this.insertPreparedEdges(prepareEdges(edges));
+  }
+
+  /** @internal Writes edges prepared at their insert call. */
+  async insertPreparedEdges(prepared: readonly PreparedRecord<Edge>[]): Promise<void> {
     await this.upsertAll('edges', prepared, decodeEdge, (before, after, ops) => this.manager.indexes.edgeEntryOps(this.tx, before, after, ops));
   }
 
@@ -518,15 +521,16 @@ export class ManagerWriter extends ManagerReader {
     await this.insertEmbeddings([embedding]);
   }
 
-  /** Inserts or replaces embeddings and their indexed vectors (every one validated before anything is written). */
+  /**
+   * Inserts or replaces embeddings and their indexed vectors as they are at the call (every one validated before
+   * anything is written).
+   */
   async insertEmbeddings(embeddings: readonly Embedding[]): Promise<void> {
-    checkArray(embeddings, 'insertEmbeddings(embeddings)');
-    const prepared = embeddings.map((embedding) => {
-      if (typeof embedding !== 'object' || embedding === null) throw new StorageError('INVALID_ARGUMENT', 'An embedding must be an object.');
-      checkId(embedding.id, 'The embedding id');
-      const vector = toFloat32(embedding.vector, `Embedding ${JSON.stringify(embedding.id)}: vector`);
-      return { id: embedding.id, vector, bytes: encodeEmbedding(embedding) };
-    });
+    await this.insertPreparedEmbeddings(prepareEmbeddings(embeddings));
+  }
+
+  /** @internal Writes embeddings prepared at their insert call. */
+  async insertPreparedEmbeddings(prepared: readonly PreparedEmbedding[]): Promise<void> {
     if (prepared.length === 0) return;
     const ops = new PendingWrites();
     // upsertMany checks every vector's dimensions before it writes anything; the records are written after it.

@@ -131,6 +131,23 @@ export function testDatabaseCoordinator<E extends StorageEngine>(name: string, c
       expect(((await coordinator.getNode('m_mid')) as { textContent: string }).textContent).toBe('edited');
     });
 
+    it('stores and places a node as it was at the insert call, and an embedding with its vector as it was', async () => {
+      const summary = { ...sampleNodes().Summary, id: 's1', content: 'short' } as Node & { content: string };
+      const options: { tier?: 'Session' } = { tier: 'Session' };
+      const inserting = coordinator.insertNode(summary, options);
+      summary.content = 'x'.repeat(5000); // would place it in Monthly
+      delete options.tier;
+      expect(await inserting).toEqual({ database: 'Summaries', tier: 'Session' });
+      expect(await coordinator.getNode('s1')).toMatchObject({ content: 'short' });
+      const e = embedding('emb', [1, 0, 0]);
+      const storing = coordinator.insertEmbedding(e);
+      e.vector.set([0, 0, 1]);
+      await storing;
+      expect(Array.from((await coordinator.getEmbedding('emb'))!.vector)).toEqual([1, 0, 0]);
+      expect((await coordinator.searchSimilar([1, 0, 0], 1))[0]).toMatchObject({ id: 'emb' });
+      expect((await coordinator.searchSimilar([1, 0, 0], 1))[0]!.score).toBeCloseTo(1, 6);
+    });
+
     it('entity promotion, explicit tiers, and summaries tiered by length', async () => {
       const entity = { ...sampleNodes().Entity, id: 'ada' } as Node;
       expect(await coordinator.insertNode(entity)).toEqual({ database: 'Knowledge', tier: 'Active' });

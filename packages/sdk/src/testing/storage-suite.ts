@@ -3,7 +3,7 @@ import { encodeKey } from '../codec/keys.js';
 import { CodecError } from '../codec/errors.js';
 import { StorageError } from '../engine/errors.js';
 import type { ReadTransaction, StorageEngine } from '../engine/types.js';
-import type { Node } from '../model/schemas.js';
+import type { Message, Node } from '../model/schemas.js';
 import { NODE_TYPES } from '../model/schemas.js';
 import { STORAGE_STORES } from '../storage/layout.js';
 import { StorageManager, writeTogether } from '../storage/storage-manager.js';
@@ -130,6 +130,38 @@ export function testStorageManager<E extends StorageEngine>(
         expect((await manager.messagesOfChat('c1')).map((m) => m.timestamp)).toEqual([T + 2]);
         await manager.batch({ deleteNodes: ['x'], nodes: [message('x', 'c3', T)] });
         expect(await manager.indexes.findNodeIds('Message', 'chatId', 'c3')).toEqual(['x']);
+        expect((await manager.indexes.verify()).ok).toBe(true);
+      });
+
+      it('stores records as they were at the insert call, with index entries matching what is stored', async () => {
+        type Mutable = { -readonly [K in keyof Message]: Message[K] };
+        // Through the manager: the transaction starts later, so the caller's change must not reach the record.
+        const first = message('m1', 'chat_a', T) as Mutable;
+        const inserting = manager.insertNode(first);
+        first.chatId = 'chat_b' as Message['chatId'];
+        first.timestamp = T + 9;
+        await inserting;
+        // Inside a write: the record is encoded at the call, its index entries computed after a read; a change in
+        // between must reach neither.
+        const second = message('m2', 'chat_a', T + 1) as Mutable;
+        await manager.write(async (w) => {
+          const pending = w.insertNode(second);
+          second.chatId = 'chat_b' as Message['chatId'];
+          await pending;
+        });
+        const e = embedding('e1', [1, 0, 0, 0]);
+        const edgeInsert = manager.insertEdge(edge('g1', 'm1', 'm2', 'follows'));
+        const embeddingInsert = manager.insertEmbedding(e);
+        e.vector.set([0, 0, 0, 1]);
+        await Promise.all([edgeInsert, embeddingInsert]);
+        expect(await manager.getNode('m1')).toMatchObject({ chatId: 'chat_a', timestamp: T });
+        expect(await manager.getNode('m2')).toMatchObject({ chatId: 'chat_a' });
+        expect((await manager.messagesOfChat('chat_a')).map((m) => m.id)).toEqual(['m1', 'm2']);
+        expect(await manager.indexes.findNodeIds('Message', 'chatId', 'chat_b')).toEqual([]);
+        expect(Array.from((await manager.getEmbedding('e1'))!.vector)).toEqual([1, 0, 0, 0]);
+        const [best] = await manager.searchSimilar([1, 0, 0, 0], 1);
+        expect(best).toMatchObject({ id: 'e1' });
+        expect(best!.score).toBeCloseTo(1, 6);
         expect((await manager.indexes.verify()).ok).toBe(true);
       });
 
