@@ -27,7 +27,7 @@ import {
   type TemperatureTier,
   type TierOf,
 } from './tiers.js';
-import type { VectorMatch } from './vector-index.js';
+import { ownQuery, type VectorMatch } from './vector-index.js';
 
 /** Options of a {@link DatabaseCoordinator}. */
 export interface CoordinatorOptions {
@@ -378,10 +378,17 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     k: number,
     options: NearestOptions & { tiers?: TierOf<'Embeddings'>[] } = {},
   ): Promise<(VectorMatch & { location: Location })[]> {
-    const locations = (await this.cascade('Embeddings')).filter((l) => options.tiers === undefined || options.tiers.includes(l.tier as TierOf<'Embeddings'>));
+    // Taken now: the tiers are read first, and the caller may reuse its arrays meanwhile.
+    const vector = ownQuery(query);
+    const tiers = options.tiers === undefined ? undefined : [...options.tiers];
+    // Candidates once as an array: an iterator would be used up by the first tier.
+    const c = options.candidates as unknown;
+    const isIterable = typeof c === 'object' && c !== null && typeof (c as Partial<Iterable<string>>)[Symbol.iterator] === 'function';
+    const perTier: NearestOptions = c === undefined ? {} : { candidates: isIterable ? [...(c as Iterable<string>)] : (c as Iterable<string>) };
+    const locations = (await this.cascade('Embeddings')).filter((l) => tiers === undefined || tiers.includes(l.tier as TierOf<'Embeddings'>));
     const results: (VectorMatch & { location: Location })[] = [];
     for (const location of locations) {
-      for (const match of await this.manager(location).searchSimilar(query, k, options)) results.push({ ...match, location });
+      for (const match of await this.manager(location).searchSimilar(vector, k, perTier)) results.push({ ...match, location });
     }
     return results.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, k);
   }

@@ -116,6 +116,8 @@ export class VectorIndex {
     if (typeof candidates === 'string' || (candidates !== undefined && typeof (candidates as Partial<Iterable<string>>)[Symbol.iterator] !== 'function')) {
       throw new StorageError('INVALID_ARGUMENT', 'candidates must be an array (or other iterable) of embedding ids.');
     }
+    // The query and the candidates are taken now, before the index loads: the caller may reuse them meanwhile.
+    const candidateIds = candidates === undefined ? undefined : new Set(candidates);
     const unit = normalized(toFloat32(query, 'The query vector'));
     if (unit.every((x) => x === 0)) throw new StorageError('INVALID_ARGUMENT', 'The query vector is empty or all zeros; cosine similarity needs a direction.');
     const index = await this.load();
@@ -128,8 +130,8 @@ export class VectorIndex {
     }
     const top = new TopK(k);
     const dims = index.dimensions;
-    if (candidates !== undefined) {
-      for (const id of new Set(candidates)) {
+    if (candidateIds !== undefined) {
+      for (const id of candidateIds) {
         const ref = index.slots.get(id);
         if (ref === undefined) continue;
         const block = index.blocks.get(ref.block);
@@ -494,6 +496,14 @@ function trimmed(block: VectorBlock): VectorBlock {
 }
 
 /** A Float32Array of `vector` (the same object when it already is one); rejects non-finite numbers. */
+/**
+ * A copy of a query vector, taken where a query awaits before using it (the caller may reuse its array meanwhile).
+ * Anything that is not a vector is returned as it is, for the query's own validation to report.
+ */
+export function ownQuery(query: Float32Array | readonly number[]): Float32Array | readonly number[] {
+  return query instanceof Float32Array || Array.isArray(query) ? query.slice() : query;
+}
+
 export function toFloat32(vector: Float32Array | readonly number[], what: string): Float32Array {
   if (!(vector instanceof Float32Array) && !Array.isArray(vector)) {
     throw new StorageError('INVALID_ARGUMENT', `${what} must be a Float32Array or an array of numbers.`);

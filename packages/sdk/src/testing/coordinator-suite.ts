@@ -188,6 +188,13 @@ export function testDatabaseCoordinator<E extends StorageEngine>(name: string, c
         ['emb_new', 'Embeddings/Active'],
       ]);
       expect((await coordinator.searchSimilar([1, 0.1, 0], 2, { tiers: ['Active'] })).map((m) => m.id)).toEqual(['emb_new']);
+      // Candidates given as an iterator serve every tier; query and options are taken at the call.
+      const query = [1, 0.1, 0];
+      const tiers: ('Active' | 'Archive')[] = ['Active', 'Archive'];
+      const searching = coordinator.searchSimilar(query, 2, { tiers, candidates: ['emb_old', 'emb_new'].values() });
+      query.splice(0, 3, 0, 1, 0);
+      tiers.pop();
+      expect((await searching).map((m) => m.id)).toEqual(['emb_old', 'emb_new']);
     });
 
     it('refuses an id reused by another node type, and moves into another database', async () => {

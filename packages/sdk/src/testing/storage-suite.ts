@@ -392,6 +392,11 @@ export function testStorageManager<E extends StorageEngine>(
         const got = await manager.searchSimilar(query, 4, { nodeIds: inChat });
         const among = Array.from({ length: 30 }, (_, i) => i).filter((i) => i % 3 === 0);
         expect(got.map((m) => m.id)).toEqual(bruteForce(query, 4, among).map((m) => m.id));
+        // The query is taken at the call, though it is used only after the nodes are read.
+        const reused = query.slice();
+        const searching = manager.searchSimilar(reused, 4, { nodeIds: inChat });
+        reused.set(randomVectors(1, dims, 99)[0]!);
+        expect((await searching).map((m) => m.id)).toEqual(got.map((m) => m.id));
       });
 
       it('updates and deletions change the results; wrong dimensions are rejected and nothing is written', async () => {
