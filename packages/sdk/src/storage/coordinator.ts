@@ -188,8 +188,9 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
   }
 
   /** Deletes node `id` from whichever tier holds it (its edges too with `cascadeEdges`); resolves to it. */
-  async deleteNode(id: string, hint: LocateHint & DeleteNodeOptions = {}): Promise<Node | undefined> {
+  async deleteNode(id: string, options: LocateHint & DeleteNodeOptions = {}): Promise<Node | undefined> {
     checkId(id, 'The node id');
+    const hint = { ...options }; // taken at the call: the transaction starts later
     return this.write(async (bind, tx) => {
       const found = await this.findNode(tx, id, hint);
       if (found === undefined) return undefined;
@@ -206,11 +207,13 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
    * Moves node `id` to `to` (a tier of its own database) in one transaction, with its embedding when only it used
    * that embedding in its tier. Resolves to false when the node is not found.
    */
-  async moveNode(id: string, to: Location, hint: LocateHint = {}): Promise<boolean> {
+  async moveNode(id: string, where: Location, hint: LocateHint = {}): Promise<boolean> {
     checkId(id, 'The node id');
-    namespaceOf(to); // validates the location
+    namespaceOf(where); // validates the location
+    const to: Location = { ...where }; // taken at the call: the transaction starts later
+    const locate = { ...hint };
     return this.write(async (bind, tx) => {
-      const found = await this.findNode(tx, id, hint);
+      const found = await this.findNode(tx, id, locate);
       if (found === undefined) return false;
       if (this.databaseOf(found.type) !== to.database) {
         throw new StorageError('INVALID_ARGUMENT', `A ${found.type} belongs in ${this.databaseOf(found.type)}, not ${to.database}.`);

@@ -142,12 +142,15 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
 
   /** Deletes a node (and its index entries; its edges too with `cascadeEdges`); resolves to the removed node. */
   async deleteNode(id: string, options?: DeleteNodeOptions): Promise<Node | undefined> {
-    return this.write((w) => w.deleteNode(id, options));
+    return (await this.deleteNodes([id], options))[0];
   }
 
   /** Deletes several nodes in one transaction; resolves to the removed ones (undefined where absent). */
   async deleteNodes(ids: readonly string[], options?: DeleteNodeOptions): Promise<(Node | undefined)[]> {
-    return this.write((w) => w.deleteNodes(ids, options));
+    checkArray(ids, 'The ids to delete');
+    const own = ids.slice(); // taken at the call: the transaction starts later
+    const cascade: DeleteNodeOptions = { cascadeEdges: options?.cascadeEdges };
+    return this.write((w) => w.deleteNodes(own, cascade));
   }
 
   /** Nodes of one type, in id order (pages with `limit` and `after`). */

@@ -163,6 +163,12 @@ export function testStorageManager<E extends StorageEngine>(
         expect(best).toMatchObject({ id: 'e1' });
         expect(best!.score).toBeCloseTo(1, 6);
         expect((await manager.indexes.verify()).ok).toBe(true);
+        // Deletes take their ids at the call too.
+        const ids = ['m1'];
+        const deleting = manager.deleteNodes(ids);
+        ids[0] = 'm2';
+        expect((await deleting).map((n) => n?.id)).toEqual(['m1']);
+        expect((await manager.getNodes(['m1', 'm2'])).map((n) => n?.id)).toEqual([undefined, 'm2']);
       });
 
       it('rejects non-arrays and over-long referenced ids with typed errors', async () => {
