@@ -294,6 +294,7 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
 
   /** A chat's messages across Active, Recent and every Archive quarter, in timestamp order. */
   async messagesOfChat(chatId: string, query: TimeQuery = {}): Promise<Message[]> {
+    query = { ...query }; // taken at the call: the snapshot opens later
     // One snapshot over every tier: a move committing meanwhile can neither duplicate nor hide a message.
     const all = await this.engine.read(STORAGE_STORES, async (tx) => {
       const found: Message[] = [];
@@ -327,6 +328,7 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
 
   /** The nodes at the other end of a node's edges, read through the cascade in one snapshot. */
   async neighbours(nodeId: string, query: EdgeQuery = {}): Promise<Node[]> {
+    query = { ...query }; // taken at the call: the snapshot opens later
     return this.engine.read(STORAGE_STORES, async (tx) => {
       const out: Node[] = [];
       for (const id of await this.manager(GRAPH).indexes.neighbourIds(nodeId, query, tx)) {

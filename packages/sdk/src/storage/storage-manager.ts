@@ -155,6 +155,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
 
   /** Nodes of one type, in id order (pages with `limit` and `after`). */
   async nodesOfType<K extends NodeType>(type: K, query: PageQuery = {}): Promise<NodeOf<K>[]> {
+    query = { ...query }; // taken at the call: the snapshot opens later
     return this.read(async (r) => r.nodesById<NodeOf<K>>(await this.indexes.nodeIdsOfType(type, query, r.tx)));
   }
 
@@ -175,16 +176,19 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
 
   /** A chat's messages in timestamp order (`reverse` + `limit` for the newest). */
   async messagesOfChat(chatId: string, query: TimeQuery = {}): Promise<Message[]> {
+    query = { ...query }; // taken at the call: the snapshot opens later
     return this.read(async (r) => r.nodesById<Message>(await this.indexes.messageIdsOfChat(chatId, query, r.tx)));
   }
 
   /** Log entries in time order, optionally of one level. */
   async logs(query: TimeQuery & { level?: Log['level'] } = {}): Promise<Log[]> {
+    query = { ...query }; // taken at the call: the snapshot opens later
     return this.read(async (r) => r.nodesById<Log>(await this.indexes.logIds(query, r.tx)));
   }
 
   /** Nodes of `type` whose own time (createdAt, timestamp, ...) is in `[from, to)`. */
   async nodesInTimeRange<K extends TimedNodeType>(type: K, query: TimeQuery = {}): Promise<NodeOf<K>[]> {
+    query = { ...query }; // taken at the call: the snapshot opens later
     return this.read(async (r) => r.nodesById<NodeOf<K>>(await this.indexes.nodeIdsInTime(type, query, r.tx)));
   }
 
@@ -213,11 +217,13 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
 
   /** A node's edges (both directions by default), optionally of one type. */
   async edgesOf(nodeId: string, query: EdgeQuery = {}): Promise<Edge[]> {
+    query = { ...query }; // taken at the call: the snapshot opens later
     return this.read(async (r) => r.edgesOf(nodeId, query));
   }
 
   /** The nodes at the other end of a node's edges, each once. */
   async neighbours(nodeId: string, query: EdgeQuery = {}): Promise<Node[]> {
+    query = { ...query }; // taken at the call: the snapshot opens later
     return this.read(async (r) => r.nodesById(await this.indexes.neighbourIds(nodeId, query, r.tx)));
   }
 

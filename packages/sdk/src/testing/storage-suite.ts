@@ -171,6 +171,17 @@ export function testStorageManager<E extends StorageEngine>(
         expect((await manager.getNodes(['m1', 'm2'])).map((n) => n?.id)).toEqual([undefined, 'm2']);
       });
 
+      it('read queries are taken at the call, though their snapshot opens later', async () => {
+        await manager.insertNodes([message('m1', 'chat_a', T), message('m2', 'chat_a', T + 1), message('m3', 'chat_a', T + 2)]);
+        const query: { limit?: number; reverse?: boolean } = { limit: 1, reverse: true };
+        const reading = manager.messagesOfChat('chat_a', query);
+        const paging = manager.nodesOfType('Message', query);
+        query.limit = 3;
+        query.reverse = false;
+        expect((await reading).map((m) => m.id)).toEqual(['m3']);
+        expect((await paging).map((m) => m.id)).toEqual(['m3']);
+      });
+
       it('rejects non-arrays and over-long referenced ids with typed errors', async () => {
         await expectStorageError(() => manager.batch(null as never), 'INVALID_ARGUMENT');
         await expectStorageError(() => manager.insertNodes(undefined as never), 'INVALID_ARGUMENT');
