@@ -105,7 +105,8 @@ function readLongSafeInt(b: Uint8Array, o: number, end: number, path: string): n
   return (c & 1) === 0 ? m : -m;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** Strict UTF-8; `ignoreBOM` keeps a leading U+FEFF, which is part of the string (by default it would be dropped). */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function malformed(what: string, path: string): CodecError {
   return new CodecError('MALFORMED', `Malformed record: ${what} (at ${path}). The bytes are damaged or not a tabstore record.`, {
