@@ -16,3 +16,24 @@ describe('record strings', () => {
     }
   });
 });
+
+describe('record bytes fields', () => {
+  const Blob = defineRecord({ name: 'Blob', typeId: 951, version: 1, fields: { blob: t.bytes(), vector: t.float32Vector() } });
+
+  it('decodeRecord and toObject copy large byte strings out of a Node Buffer too (Buffer#slice is a view)', () => {
+    for (const size of [100, 20_000]) {
+      const value = { blob: new Uint8Array(size).fill(7), vector: new Float32Array(size).fill(1.5) };
+      const record = Buffer.from(encodeRecord(Blob, value));
+      const decoded = decodeRecord(Blob, record);
+      const materialised = viewRecord(Blob, record).toObject();
+      record.fill(0);
+      for (const out of [decoded, materialised]) {
+        expect(out.blob.length).toBe(size);
+        expect(out.blob.every((x) => x === 7)).toBe(true);
+        expect(out.blob.buffer).not.toBe(record.buffer);
+        expect(Buffer.isBuffer(out.blob)).toBe(false);
+        expect(out.vector.every((x) => x === 1.5)).toBe(true);
+      }
+    }
+  });
+});

@@ -37,11 +37,13 @@ export function copyFloat32(bytes: Uint8Array, at: number, dims: number): Float3
   return new Float32Array(slab, offset, dims);
 }
 
-/** A copy of bytes [from, to) of `bytes`. */
+/**
+ * A copy of bytes [from, to) of `bytes`: a plain Uint8Array. Never `bytes.slice()`, which on a Node Buffer is a view
+ * of the same memory (and a Buffer).
+ */
 export function copyByteRange(bytes: Uint8Array, from: number, to: number): Uint8Array {
   const n = to - from;
-  if (n > OWN_BUFFER_ABOVE) return bytes.slice(from, to);
-  const out = new Uint8Array(slab, take(n), n);
+  const out = n > OWN_BUFFER_ABOVE ? new Uint8Array(n) : new Uint8Array(slab, take(n), n);
   out.set(bytes.subarray(from, to));
   return out;
 }
