@@ -37,3 +37,14 @@ describe('record bytes fields', () => {
     }
   });
 });
+
+describe('enum fields', () => {
+  it('an enum has 1 to 256 values (its index is one byte): more are refused when declared, not written modulo 256', () => {
+    const values = Array.from({ length: 257 }, (_, i) => `v${i}`) as unknown as [string, ...string[]];
+    expect(() => t.enumOf(values)).toThrow(/256/);
+    expect(() => t.enumOf([] as unknown as [string])).toThrow(TypeError);
+    const max = Array.from({ length: 256 }, (_, i) => `v${i}`) as unknown as [string, ...string[]];
+    const E = defineRecord({ name: 'E', typeId: 952, version: 1, fields: { e: t.enumOf(max) } });
+    expect(decodeRecord(E, encodeRecord(E, { e: 'v255' })).e).toBe('v255');
+  });
+});

@@ -91,8 +91,9 @@ export const t = {
   bytes: () => kind<Uint8Array, 'bytes'>('bytes'),
   /** A vector of float32, read back as a Float32Array view over the record's bytes. */
   float32Vector: () => kind<Float32Array, 'float32Vector'>('float32Vector'),
+  /** One of 1 to 256 strings, stored as its index (one byte); new values are only ever appended. */
   enumOf: <const V extends readonly [string, ...string[]]>(values: V) =>
-    kind<V[number], 'enum'>('enum', { values: Object.freeze([...values]) }),
+    kind<V[number], 'enum'>('enum', { values: Object.freeze([...checkEnumValues(values)]) }),
   /** A nested record of another schema. */
   table: <F extends FieldMap>(schema: RecordSchema<F>) =>
     kind<ValuesOf<F>, 'table'>('table', { schema: schema as unknown as RecordSchema<FieldMap> }),
@@ -102,6 +103,14 @@ export const t = {
   optional: <T, K extends FieldKindName>(inner: FieldKind<T, K>): FieldKind<T, K> & { optional: true } =>
     Object.freeze({ ...inner, optional: true }) as FieldKind<T, K> & { optional: true },
 };
+
+/** The values of an enum: 1 to 256 of them, since a record stores the index in one byte. */
+function checkEnumValues(values: readonly string[]): readonly string[] {
+  if (!Array.isArray(values) || values.length < 1 || values.length > 256) {
+    throw new TypeError(`An enum has 1 to 256 values (stored as a one-byte index), got ${Array.isArray(values) ? values.length : typeof values}.`);
+  }
+  return values;
+}
 
 /** Declares a record schema. */
 export function defineRecord<const F extends FieldMap>(definition: {
