@@ -48,3 +48,16 @@ describe('enum fields', () => {
     expect(decodeRecord(E, encodeRecord(E, { e: 'v255' })).e).toBe('v255');
   });
 });
+
+describe('schema field names', () => {
+  it('a field may not take the name of a record view member (its view class could not be built)', () => {
+    for (const name of ['toObject', 'metadataOf', 'schemaVersion']) {
+      expect(() => defineRecord({ name: 'Clash', typeId: 953, version: 1, fields: { [name]: t.string() } }), name).toThrow(
+        new RegExp(`Clash: .*${name}`),
+      );
+    }
+    // `type` stays allowed: the field then is the view's `type`.
+    const Typed = defineRecord({ name: 'Typed', typeId: 954, version: 1, fields: { type: t.string() } });
+    expect(viewRecord(Typed, encodeRecord(Typed, { type: 'x' })).type).toBe('x');
+  });
+});

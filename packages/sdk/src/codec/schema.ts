@@ -112,6 +112,9 @@ function checkEnumValues(values: readonly string[]): readonly string[] {
   return values;
 }
 
+/** The members of every record view (see `RecordView`), which no field may shadow (`type` may: the field wins). */
+const VIEW_MEMBERS: readonly string[] = ['toObject', 'metadataOf', 'schemaVersion'];
+
 /** Declares a record schema. */
 export function defineRecord<const F extends FieldMap>(definition: {
   name: string;
@@ -124,6 +127,8 @@ export function defineRecord<const F extends FieldMap>(definition: {
   if (!Number.isInteger(version) || version < 1 || version > 0xffff) throw new TypeError(`${name}: version must be 1..65535`);
   const fieldNames = Object.keys(fields) as (keyof F & string)[];
   if (fieldNames.length > 255) throw new TypeError(`${name}: at most 255 fields`);
+  const clash = fieldNames.find((field) => VIEW_MEMBERS.includes(field));
+  if (clash !== undefined) throw new TypeError(`${name}: a field cannot be named ${clash}, which every record view has`);
   const schema = { name, typeId, version, fields, fieldNames: Object.freeze(fieldNames) };
   // A private, mutable slot where the codec keeps what it compiles for this schema (a property read, not a lookup).
   Object.defineProperty(schema, SCHEMA_CACHE, { value: {} });
