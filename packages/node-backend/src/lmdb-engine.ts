@@ -79,29 +79,49 @@ function rangeOptions(bounds: Bounds, reverse: boolean, limit: number, transacti
   return options;
 }
 
-/** Reads over lmdb-js, in an explicit read transaction or in lmdb-js's current one (renewed every event turn). */
+/** Whether the engine has started closing its environment: shared by the engine and every {@link LmdbReads}. */
+interface EnvState {
+  closed: boolean;
+}
+
+function environmentClosed(): StorageError {
+  return new StorageError(
+    'CLOSED',
+    'The LMDB environment was closed while this read transaction was open; open a new engine to keep working.',
+  );
+}
+
+/**
+ * Reads over lmdb-js, in an explicit read transaction or in lmdb-js's current one (renewed every event turn). A read
+ * transaction may outlive the environment (close() does not wait for readers): once the engine closes, its reads fail
+ * with CLOSED before reaching lmdb-js, whose transactions the closing environment has ended.
+ */
 class LmdbReads implements Snapshot {
   private readonly options: { transaction: Transaction } | undefined;
 
   constructor(
     private readonly dbs: ReadonlyMap<string, BinaryDb>,
+    private readonly env: EnvState,
     private readonly transaction?: Transaction,
   ) {
     this.options = transaction === undefined ? undefined : { transaction };
   }
 
   get(store: string, key: Uint8Array): Uint8Array | undefined {
+    if (this.env.closed) throw environmentClosed();
     const db = this.dbs.get(store)!;
     return own((db.getBinaryFast as FastGet).call(db, key, this.options));
   }
 
   getMany(store: string, keys: readonly Uint8Array[]): (Uint8Array | undefined)[] {
+    if (this.env.closed) throw environmentClosed();
     const db = this.dbs.get(store)!;
     const get = db.getBinaryFast as FastGet;
     return keys.map((key) => own(get.call(db, key, this.options)));
   }
 
   scan(store: string, scan: NormalizedScan): Entry[] {
+    if (this.env.closed) throw environmentClosed();
     const out: Entry[] = [];
     // lmdb-js returns a fresh Buffer for every range key and value: re-view them as plain Uint8Arrays, no copy.
     const range = (this.dbs.get(store) as unknown as Database<Buffer, Buffer>).getRange(
@@ -112,6 +132,7 @@ class LmdbReads implements Snapshot {
   }
 
   scanKeys(store: string, scan: NormalizedScan): Uint8Array[] {
+    if (this.env.closed) throw environmentClosed();
     const keys = (this.dbs.get(store) as unknown as Database<Buffer, Buffer>).getKeys(
       rangeOptions(scan, scan.reverse, scan.limit, this.transaction),
     );
@@ -121,11 +142,17 @@ class LmdbReads implements Snapshot {
   }
 
   count(store: string, bounds: Bounds): number {
+    if (this.env.closed) throw environmentClosed();
     return this.dbs.get(store)!.getCount(rangeOptions(bounds, false, Infinity, this.transaction));
   }
 
   release(): void {
-    this.transaction?.done();
+    try {
+      this.transaction?.done();
+    } catch (error) {
+      // Closing the environment ended its transactions: lmdb-js then refuses to end this one again.
+      if (!this.env.closed) throw lmdbError(error, 'end an LMDB read transaction');
+    }
   }
 }
 
@@ -150,13 +177,14 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
   private readonly root: RootDatabase;
   private readonly dbs: Map<string, BinaryDb>;
   private readonly reads: LmdbReads;
+  private readonly env: EnvState = { closed: false };
 
   private constructor(options: LmdbEngineOptions, root: RootDatabase, dbs: Map<string, BinaryDb>) {
     super(options.stores, options);
     this.path = options.path;
     this.root = root;
     this.dbs = dbs;
-    this.reads = new LmdbReads(dbs);
+    this.reads = new LmdbReads(dbs, this.env);
   }
 
   /** Opens (creating if needed) the environment at `options.path`. Fails with LOCKED, CORRUPTED or IO. */
@@ -225,7 +253,7 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
   // ---- SnapshotEngine ----
 
   protected openSnapshot(): Snapshot {
-    return new LmdbReads(this.dbs, this.root.useReadTransaction());
+    return new LmdbReads(this.dbs, this.env, this.root.useReadTransaction());
   }
 
   protected async applyChanges(changes: ChangeSet, durability: Durability): Promise<void> {
@@ -261,6 +289,7 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
   }
 
   protected async closeEngine(): Promise<void> {
+    this.env.closed = true;
     await this.root.close();
   }
 

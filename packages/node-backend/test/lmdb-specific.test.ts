@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LmdbEngine } from '@tabstore/node-backend';
+import { StorageError } from '@tabstore/sdk';
 import { expectStorageError, k, utf8 } from '@tabstore/sdk/testing';
 import { runFixture, spawnFixture, waitForLine } from './child.js';
 
@@ -153,6 +154,51 @@ describe('LmdbEngine specifics', () => {
     expect(error.message).toContain(join(path, 'data.mdb'));
     expect(new Uint8Array(await readFile(join(path, 'data.mdb')))).toEqual(garbage);
   });
+});
+
+describe('LmdbEngine closing under a read transaction', () => {
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('a read transaction still open when the engine closes ends cleanly: its result stands, later reads fail with CLOSED', async () => {
+    const engine = await openEngine();
+    await engine.put('records', k(1), k(1));
+    const result = await engine.read(['records'], async (tx) => {
+      await tx.get('records', k(1));
+      await sleep(20); // lmdb-js has moved on to a newer read transaction: this one is an older snapshot now
+      await engine.close();
+      await expectStorageError(tx.get('records', k(1)), 'CLOSED');
+      return 'kept';
+    });
+    expect(result).toBe('kept');
+  });
+
+  for (const aged of [false, true]) {
+    it(`every read issued while close() runs succeeds or fails with CLOSED (${aged ? 'older' : 'current'} snapshot)`, async () => {
+      const engine = await openEngine();
+      await engine.put('records', k(1), k(1));
+      const outcomes = await engine.read(['records'], async (tx) => {
+        await tx.get('records', k(1));
+        if (aged) await sleep(20);
+        let done = false;
+        const closing = engine.close().then(() => (done = true));
+        const seen = new Set<string>();
+        // One read per microtask: some land after LMDB closed the environment but before close() resolved.
+        for (let i = 0; i < 100 && !done; i++) {
+          await Promise.resolve();
+          seen.add(
+            await tx.count('records').then(
+              (n) => `count ${n}`,
+              (error: unknown) => (error instanceof StorageError ? error.code : `untyped ${String(error)}`),
+            ),
+          );
+        }
+        await closing;
+        return [...seen].sort();
+      });
+      expect(outcomes).toContain('CLOSED');
+      expect(outcomes.filter((outcome) => outcome !== 'CLOSED' && outcome !== 'count 1')).toEqual([]);
+    });
+  }
 });
 
 describe('LmdbEngine refuses files that would crash lmdb-js', () => {
