@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, defineRecord, encodeRecord, t, viewRecord } from '@tabstore/sdk';
+import { decodeRecord, defineRecord, encodeRecord, fieldReader, t, viewRecord } from '@tabstore/sdk';
 
 /** Regression tests for bugs found in a review of the codec and the model. */
 
@@ -59,5 +59,25 @@ describe('schema field names', () => {
     // `type` stays allowed: the field then is the view's `type`.
     const Typed = defineRecord({ name: 'Typed', typeId: 954, version: 1, fields: { type: t.string() } });
     expect(viewRecord(Typed, encodeRecord(Typed, { type: 'x' })).type).toBe('x');
+  });
+});
+
+describe('fieldReader input', () => {
+  it('fieldReader, viewRecord and decodeRecord refuse what is not a Uint8Array with CodecError INVALID_INPUT', () => {
+    const S = defineRecord({ name: 'Scalars', typeId: 955, version: 1, fields: { n: t.int32(), at: t.safeInt(), x: t.float64(), s: t.string() } });
+    const record = encodeRecord(S, { n: 5, at: 6, x: 7, s: 's' });
+    for (const name of ['n', 'at', 'x', 's'] as const) {
+      const read = fieldReader(S, name);
+      for (const input of [null, undefined, 'text', Array.from(record)]) {
+        expect(() => read(input as unknown as Uint8Array), `${name} ${String(input)}`).toThrow(
+          expect.objectContaining({ name: 'CodecError', code: 'INVALID_INPUT' }),
+        );
+      }
+    }
+    for (const input of [null, undefined, 'text', Array.from(record)]) {
+      const invalid = expect.objectContaining({ name: 'CodecError', code: 'INVALID_INPUT' });
+      expect(() => viewRecord(S, input as unknown as Uint8Array), String(input)).toThrow(invalid);
+      expect(() => decodeRecord(S, input as unknown as Uint8Array), String(input)).toThrow(invalid);
+    }
   });
 });

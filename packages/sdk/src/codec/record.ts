@@ -840,6 +840,11 @@ function checkRecord(
   checkedSlot = slot;
 }
 
+/** The length of a record given to a reader, or 0 when it is not a Uint8Array (checkRecord then refuses it). */
+function recordLength(bytes: Uint8Array): number {
+  return bytes instanceof Uint8Array ? bytes.length : 0;
+}
+
 /** Checks the header and table bounds of the record at [start, start + length) and opens it. */
 function openRecord(
   bytes: Uint8Array,
@@ -1084,7 +1089,7 @@ function viewClassOf(schema: RecordSchema<FieldMap>): ViewClass {
 export function viewRecord<F extends FieldMap>(schema: RecordSchema<F>, bytes: Uint8Array): RecordView<F> {
   const erased = schema as unknown as RecordSchema<FieldMap>;
   const View = cacheOf(erased).View ?? viewClassOf(erased);
-  checkRecord(bytes, 0, bytes.length, erased, schema.name, true);
+  checkRecord(bytes, 0, recordLength(bytes), erased, schema.name, true);
   return new View(new Opened(bytes, 0, checkedEnd, checkedCount, checkedSlot)) as unknown as RecordView<F>;
 }
 
@@ -1130,7 +1135,7 @@ export function fieldReader<F extends FieldMap, K extends keyof F & string>(
     }
   }
   return (bytes) => {
-    const r = openRecord(bytes, 0, bytes.length, erased, schema.name, true);
+    const r = openRecord(bytes, 0, recordLength(bytes), erased, schema.name, true);
     const o = fieldStart(r, index, path);
     return (o < 0 ? absent() : read(bytes, o, regionEnd, false)) as FieldValue<F[K]>;
   };
@@ -1141,10 +1146,11 @@ let scalarEnd = 0;
 
 /**
  * Where scalar field `index` (at least `width` bytes) of a record of type `typeId` starts: > 0, or 0 when absent,
- * or -1 when the header is not that of such a record (the caller takes the slow path, which throws the precise
- * error). Sets scalarEnd.
+ * or -1 when `bytes` is not a Uint8Array or the header is not that of such a record (the caller takes the slow path,
+ * which throws the precise error). Sets scalarEnd.
  */
 function scalarAt(bytes: Uint8Array, typeId: number, index: number, width: number, path: string): number {
+  if (!(bytes instanceof Uint8Array)) return -1;
   const length = bytes.length;
   if (length < HEADER || bytes[0] !== RECORD_MARKER || bytes[1] !== FORMAT_VERSION || (bytes[2]! | (bytes[3]! << 8)) !== typeId) return -1;
   const count = bytes[7]!;
@@ -1193,7 +1199,7 @@ function scalarDecoder(field: FieldKind<unknown>, path: string): (b: Uint8Array,
 
 /** The general path of a fast field reader: full checks and the precise error. */
 function fieldReaderSlow(schema: RecordSchema<FieldMap>, index: number, bytes: Uint8Array, path: string): unknown {
-  const r = openRecord(bytes, 0, bytes.length, schema, schema.name, true);
+  const r = openRecord(bytes, 0, recordLength(bytes), schema, schema.name, true);
   const o = fieldStart(r, index, path);
   return o < 0 ? planOf(schema).defaults[index]!() : planOf(schema).readers[index]!(bytes, o, regionEnd, false);
 }
@@ -1201,7 +1207,7 @@ function fieldReaderSlow(schema: RecordSchema<FieldMap>, index: number, bytes: U
 /** Decodes every field (a copy: nothing refers to `bytes` afterwards). */
 export function decodeRecord<F extends FieldMap>(schema: RecordSchema<F>, bytes: Uint8Array): ValuesOf<F> {
   const erased = schema as unknown as RecordSchema<FieldMap>;
-  const r = openRecord(bytes, 0, bytes.length, erased, schema.name, true);
+  const r = openRecord(bytes, 0, recordLength(bytes), erased, schema.name, true);
   return materialise(r, planOf(erased), true) as ValuesOf<F>;
 }
 
@@ -1211,6 +1217,6 @@ export function decodeRecord<F extends FieldMap>(schema: RecordSchema<F>, bytes:
  */
 export function decodeTaggedRecord<F extends FieldMap>(schema: RecordSchema<F>, bytes: Uint8Array, tag: string): ValuesOf<F> & { type: string } {
   const erased = schema as unknown as RecordSchema<FieldMap>;
-  const r = openRecord(bytes, 0, bytes.length, erased, schema.name, true);
+  const r = openRecord(bytes, 0, recordLength(bytes), erased, schema.name, true);
   return materialise(r, planOf(erased), true, tag) as ValuesOf<F> & { type: string };
 }
