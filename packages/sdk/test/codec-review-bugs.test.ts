@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, defineRecord, encodeRecord, fieldReader, t, viewRecord } from '@tabstore/sdk';
+import { decodeRecord, defineRecord, encodeRecord, fieldReader, newId, t, viewRecord } from '@tabstore/sdk';
 
 /** Regression tests for bugs found in a review of the codec and the model. */
 
@@ -79,5 +79,18 @@ describe('fieldReader input', () => {
       expect(() => viewRecord(S, input as unknown as Uint8Array), String(input)).toThrow(invalid);
       expect(() => decodeRecord(S, input as unknown as Uint8Array), String(input)).toThrow(invalid);
     }
+  });
+});
+
+describe('newId', () => {
+  it('a fractional time (performance.timeOrigin + performance.now()) gives a well-formed id of its millisecond', () => {
+    const id = newId(1_700_000_000_000.75);
+    expect(id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    const base32 = (n: number): string => Array.from({ length: 10 }, (_, i) => '0123456789ABCDEFGHJKMNPQRSTVWXYZ'[Math.floor(n / 32 ** (9 - i)) % 32]).join('');
+    expect(id.slice(0, 10)).toBe(base32(1_700_000_000_000));
+  });
+
+  it('a time that 10 base32 digits cannot hold is refused, not written as "undefined"', () => {
+    for (const now of [-1, Number.NaN, Number.POSITIVE_INFINITY, 32 ** 10]) expect(() => newId(now), String(now)).toThrow(RangeError);
   });
 });

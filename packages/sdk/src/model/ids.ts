@@ -28,12 +28,18 @@ function randomFill(bytes: Uint8Array): void {
   globalThis.crypto.getRandomValues(bytes);
 }
 
+/** Epoch milliseconds that 10 base32 characters hold (2^50, about the year 37000). */
+const TIME_LIMIT = 32 ** 10;
+
 /**
  * A new unique id that sorts by creation time: 10 base32 characters of epoch milliseconds, then 16 of randomness
  * (26 characters, like a ULID). Ids made in the same millisecond by this process still sort in creation order
- * (the random part is incremented).
+ * (the random part is incremented). A fractional `now` counts as its millisecond; one outside 0..2^50 is a
+ * RangeError.
  */
 export function newId<T extends string = NodeId>(now: number = Date.now()): T {
+  now = Math.floor(now);
+  if (!(now >= 0 && now < TIME_LIMIT)) throw new RangeError(`newId: the time must be epoch milliseconds in 0..2^50, got ${now}.`);
   if (now <= lastTime) {
     // Same (or earlier: clock moved back) millisecond: keep the previous time, increment the randomness.
     for (let i = lastRandom.length - 1; i >= 0; i--) {
