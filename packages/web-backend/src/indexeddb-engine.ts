@@ -70,6 +70,9 @@ type WriteTx = IDBPTransaction<unknown, string[], 'readwrite'>;
  */
 const FLUSH_MARK = new Uint8Array(DEFAULT_MAX_KEY_SIZE + 1).fill(0xff) as Uint8Array<ArrayBuffer>;
 
+/** The largest count IndexedDB's getAll* accept (an unsigned long); a larger one throws a TypeError. */
+const MAX_COUNT = 2 ** 32 - 1;
+
 /** A key for IndexedDB: a binary key is copied from exactly the view's bytes. */
 const idbKey = (key: Uint8Array): IDBValidKey => key as Uint8Array<ArrayBuffer>;
 
@@ -227,10 +230,10 @@ class IdbSnapshot implements Snapshot {
     const out: T[] = [];
     // Later pages are read after awaits: by then the caller may have reused the bound keys' buffers.
     let bounds: Bounds = copyBounds(scan);
-    let pageSize = scan.limit === Infinity ? this.pageSize * 8 : this.pageSize;
+    let pageSize = Math.min(scan.limit === Infinity ? this.pageSize * 8 : this.pageSize, MAX_COUNT);
     while (out.length < scan.limit) {
       const count = Math.min(pageSize, scan.limit - out.length);
-      pageSize = Math.min(pageSize * 2, this.pageSize * 32);
+      pageSize = Math.min(pageSize * 2, this.pageSize * 32, MAX_COUNT);
       const page = await fetch(keyRange(bounds) ?? null, count);
       for (const item of page) out.push(item);
       if (page.length < count) break;
@@ -284,7 +287,11 @@ export class IndexedDbEngine extends SnapshotEngine {
     this.name = options.name;
     this.blockedTimeoutMs = options.blockedTimeoutMs ?? 5000;
     this.pageSize = options.scanPageSize ?? 500;
-    if (!(this.pageSize >= 1)) throw new StorageError('INVALID_ARGUMENT', 'scanPageSize must be at least 1.');
+    // A fractional size would make IndexedDB return fewer entries than asked for (it truncates the count), which
+    // reads as the end of the range.
+    if (!Number.isInteger(this.pageSize) || this.pageSize < 1) {
+      throw new StorageError('INVALID_ARGUMENT', `scanPageSize must be a whole number of at least 1, got ${String(this.pageSize)}.`);
+    }
   }
 
   /**

@@ -312,6 +312,20 @@ describe('IndexedDbEngine: storage format and reads', () => {
     expect(numbers(await backward)).toEqual(expected.slice().reverse());
   });
 
+  it('scanPageSize must be a whole number (a fractional one cut scans short); a huge one still scans everything', async () => {
+    for (const scanPageSize of [1.5, Infinity, 0, Number.NaN]) {
+      await expectStorageError(IndexedDbEngine.open({ name: freshName(), stores: ['a'], scanPageSize }), 'INVALID_ARGUMENT');
+    }
+    // Pages grow past what getAll* take as a count (an unsigned long): they stop growing there.
+    const engine = await openEngine(freshName(), ['a'], { scanPageSize: 2 ** 31 });
+    await engine.write(['a'], async (tx) => {
+      for (let i = 0; i < 10; i++) await tx.put('a', k(i), k(i));
+    });
+    expect(await engine.scan('a')).toHaveLength(10);
+    expect(await engine.scanKeys('a', { reverse: true })).toHaveLength(10);
+    expect(await engine.scan('a', { limit: 5 })).toHaveLength(5);
+  });
+
   it('flush is a strict write that removes nothing, even the record whose key is closest to its mark', async () => {
     const engine = await openEngine(freshName(), ['a']);
     const longest = new Uint8Array(engine.supports.maxKeySize).fill(0xff);
