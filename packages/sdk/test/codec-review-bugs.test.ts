@@ -94,3 +94,32 @@ describe('newId', () => {
     for (const now of [-1, Number.NaN, Number.POSITIVE_INFINITY, 32 ** 10]) expect(() => newId(now), String(now)).toThrow(RangeError);
   });
 });
+
+describe('errors inside nested tables', () => {
+  it('name the field from the outer record, as encode errors do (not just Inner.s, which two tables share)', () => {
+    const Inner = defineRecord({ name: 'Inner', typeId: 956, version: 1, fields: { s: t.string(), n: t.int32() } });
+    const Mid = defineRecord({ name: 'Mid', typeId: 957, version: 1, fields: { leaf: t.table(Inner) } });
+    const Outer = defineRecord({ name: 'Outer', typeId: 958, version: 1, fields: { a: t.table(Inner), b: t.table(Inner), c: t.table(Mid) } });
+    const text = 'x'.repeat(40);
+    const value = { a: { s: 'a', n: 1 }, b: { s: text, n: 2 }, c: { leaf: { s: 'c', n: 3 } } };
+    expect(() => encodeRecord(Outer, { ...value, b: { s: 5 as unknown as string, n: 2 } })).toThrow(expect.objectContaining({ path: 'Outer.b.s' }));
+    const bytes = encodeRecord(Outer, { ...value, c: { leaf: { s: text, n: 3 } } }).slice();
+    const damage = (from: number): Uint8Array => {
+      const copy = bytes.slice();
+      copy[Buffer.from(copy).indexOf(Buffer.from(text), from) + 3] = 0xff;
+      return copy;
+    };
+    const inB = damage(0);
+    const inLeaf = damage(Buffer.from(bytes).indexOf(Buffer.from(text)) + 1);
+    for (const [damaged, path] of [
+      [inB, 'Outer.b.s'],
+      [inLeaf, 'Outer.c.leaf.s'],
+    ] as const) {
+      const malformed = expect.objectContaining({ code: 'MALFORMED', path, message: expect.stringContaining(path.slice(0, path.lastIndexOf('.'))) });
+      expect(() => decodeRecord(Outer, damaged)).toThrow(malformed);
+      expect(() => viewRecord(Outer, damaged).toObject()).toThrow(malformed);
+    }
+    expect(() => viewRecord(Outer, inB).b).toThrow(expect.objectContaining({ path: 'Outer.b.s' }));
+    expect(viewRecord(Outer, inB).a).toEqual(value.a);
+  });
+});

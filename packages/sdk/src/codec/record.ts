@@ -699,7 +699,11 @@ function makeReader(field: FieldKind<unknown>, path: string): FieldReader {
       const schema = field.schema!;
       return (b, o, end, copy) => {
         const at = alignedStart(o, end, path);
-        return materialise(openRecord(b, at, end - at, schema, path, false), planOf(schema), copy);
+        try {
+          return materialise(openRecord(b, at, end - at, schema, path, false), planOf(schema), copy);
+        } catch (error) {
+          throw reNest(error, path, schema.name);
+        }
       };
     }
   }
@@ -806,6 +810,16 @@ function rePath(error: unknown, path: string): unknown {
     return new CodecError('MALFORMED', `${error.message} (in ${path})`, { path, cause: error });
   }
   return error;
+}
+
+/**
+ * A MALFORMED error from inside the nested record of table field `path` (schema `name`), its path made the outer one:
+ * `Inner.s` becomes `Outer.b.s`, as encode errors name it.
+ */
+function reNest(error: unknown, path: string, name: string): unknown {
+  if (!(error instanceof CodecError) || error.code !== 'MALFORMED' || !error.path.startsWith(`${name}.`)) return error;
+  const nested = path + error.path.slice(name.length);
+  return new CodecError('MALFORMED', `${error.message} (in ${nested})`, { path: nested, cause: error });
 }
 
 // What the last checkRecord found: the end of the record's data, its field count and its table's slot size.
