@@ -18,7 +18,8 @@ import { SCHEMA_CACHE, type FieldKind, type FieldMap, type FieldValue, type Reco
  *  8  u16 × N field offsets (u32 × N when wide; 0: absent). Encoders use u16 unless a field starts past 64 KiB.
  *  ...  field data: the present fields in field order, each from its offset to the next present field's offset
  *       (the last one to the end of the data), so no field stores its own length:
- *       bool/enum u8 · int32/uint32 4 bytes · float64 8 bytes · safeInt zigzag LEB128 varint (1..8 bytes)
+ *       bool/enum u8 · int32/uint32 4 bytes · float64 8 bytes · safeInt sign-magnitude varint (1..8 bytes:
+ *       bit 0 the sign, bits 1-6 the low 6 bits of the magnitude, bit 7 continuation; then LEB128 groups of 7 bits)
  *       string: UTF-8 · bytes: the bytes · metadata: the binary value (see metadata.ts)
  *       stringList: per string a LEB128 byte length + UTF-8
  *       float32Vector: 0-3 zero bytes so the floats start 4-aligned relative to the record start, then f32 × dims

@@ -89,7 +89,7 @@ export const t = {
   id: <T extends string = string>() => kind<T, 'string'>('string', { nonEmpty: true }),
   stringList: <T extends string = string>() => kind<T[], 'stringList'>('stringList'),
   bytes: () => kind<Uint8Array, 'bytes'>('bytes'),
-  /** A vector of float32, read back as a Float32Array view over the record's bytes. */
+  /** A vector of float32: a view reads it as a Float32Array over the record's bytes (when aligned); decode copies it. */
   float32Vector: () => kind<Float32Array, 'float32Vector'>('float32Vector'),
   /** One of 1 to 256 strings, stored as its index (one byte); new values are only ever appended. */
   enumOf: <const V extends readonly [string, ...string[]]>(values: V) =>
