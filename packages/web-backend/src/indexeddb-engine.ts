@@ -373,11 +373,15 @@ export class IndexedDbEngine extends SnapshotEngine {
     }
   }
 
-  /** A transaction on the current connection; a connection closed under us is replaced once. */
+  /**
+   * A transaction on the current connection; a connection closed under us is replaced once. With a connection open
+   * the transaction is created at the call, not after an await: an operation called before close() then gets its
+   * transaction before close() closes the connection, and completes.
+   */
   private async transaction(stores: readonly string[], mode: 'readonly' | 'readwrite', durability?: Durability): Promise<Tx> {
     const options = durability === undefined ? undefined : { durability };
     for (let attempt = 0; ; attempt++) {
-      const db = await this.connection();
+      const db = this.db ?? (await this.connection());
       try {
         return db.transaction([...stores], mode, options) as Tx;
       } catch (error) {

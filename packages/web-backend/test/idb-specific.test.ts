@@ -126,6 +126,22 @@ describe('IndexedDbEngine: connections and versions', () => {
     expect(await first.scanKeys('a')).toEqual([k(1), k(3)]);
   });
 
+  it('flush, stats and reads called just before close() complete, and close() opens no new connection', async () => {
+    const engine = await openEngine(freshName(), ['a']);
+    await engine.put('a', k(1), k(1));
+    const open = vi.spyOn(indexedDB, 'open');
+    const flushing = engine.flush();
+    const stats = engine.stats();
+    const reading = engine.read(['a'], (tx) => tx.get('a', k(1)));
+    const scanning = engine.scan('a');
+    await engine.close();
+    await expect(flushing).resolves.toBeUndefined();
+    await expect(stats).resolves.toEqual({ entries: { a: 1 }, bytesOnDisk: undefined });
+    await expect(reading).resolves.toEqual(k(1));
+    await expect(scanning).resolves.toEqual([{ key: k(1), value: k(1) }]);
+    expect(open).not.toHaveBeenCalled();
+  });
+
   it('an open blocked by a connection that never closes fails with BLOCKED after the bounded wait', async () => {
     const name = freshName();
     await (await openEngine(name, ['a'])).close();
