@@ -79,6 +79,23 @@ function rangeOptions(bounds: Bounds, reverse: boolean, limit: number, transacti
   return options;
 }
 
+function ignore(): void {}
+
+/**
+ * The error of a failed LMDB commit. lmdb-js rejects the commit with a bare "Commit failed (see commitError for
+ * details)" whose `commitError` is a promise rejected with the reason (e.g. EIO for a short write on a full disk);
+ * nothing else handles that promise, so it is read here, which also keeps it from crashing Node as unhandled.
+ */
+async function commitFailure(error: unknown): Promise<StorageError> {
+  const detail = (error as { commitError?: unknown } | null)?.commitError;
+  if (!(detail instanceof Promise)) return lmdbError(error, 'commit an LMDB write transaction');
+  const reason: unknown = await detail.then(
+    () => error,
+    (cause: unknown) => cause,
+  );
+  return lmdbError(reason, 'commit an LMDB write transaction');
+}
+
 /** Whether the engine has started closing its environment: shared by the engine and every {@link LmdbReads}. */
 interface EnvState {
   closed: boolean;
@@ -197,6 +214,9 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
         maxDbs: Math.max(32, options.stores.length * 2),
         maxReaders: options.maxReaders ?? 126,
         separateFlushed: true,
+        // Every write here is an explicit batch or transaction. lmdb-js's default implicit batch per event turn
+        // adds nothing, and when its commit fails it rejects a promise of its own that nothing can handle.
+        eventTurnBatching: false,
         ...(options.mapSize === undefined ? {} : { mapSize: options.mapSize }),
       });
       // lmdb-js clears reader slots of dead processes when it opens; do it again explicitly, it is cheap.
@@ -261,6 +281,15 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     for (const storeChanges of changes.stores.values()) clears ||= storeChanges.cleared;
     // lmdb-js's batch() queues the writes for its write thread and commits them in one transaction, off the main
     // thread; a clear has no queued form, so a change set with one runs in a synchronous transaction callback.
+    // A put or remove returns the commit's promise (one shared by many): when the commit fails it rejects too, with
+    // the failure this method reports. Each distinct one gets a handler, or it would crash Node as unhandled.
+    let seen: Promise<unknown> | undefined;
+    const settle = (write: Promise<unknown>): void => {
+      if (write !== seen) {
+        seen = write;
+        write.catch(ignore);
+      }
+    };
     const apply = (): void => {
       for (const [store, storeChanges] of changes.stores) {
         const db = this.dbs.get(store)!;
@@ -268,12 +297,15 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
         const { keys, values } = storeChanges;
         for (let i = 0; i < keys.length; i++) {
           const value = values[i]!;
-          if (value === null) void db.remove(keys[i]!);
-          else void db.put(keys[i]!, value);
+          settle(value === null ? db.remove(keys[i]!) : db.put(keys[i]!, value));
         }
       }
     };
-    await (clears ? this.root.transaction(apply) : this.root.batch(apply));
+    try {
+      await (clears ? this.root.transaction(apply) : this.root.batch(apply));
+    } catch (error) {
+      throw await commitFailure(error);
+    }
     if (durability === 'strict') await this.root.flushed;
   }
 

@@ -6,7 +6,18 @@ import { StorageError, type StorageErrorCode } from '@tabstore/sdk';
  * locktable slot"), MDB_LOCK_FAILURE (semaphores) and any path ending in `-lock`, none of which is a held lock.
  */
 const LMDB_CODES: ReadonlyArray<[RegExp, StorageErrorCode, string]> = [
-  [/MDB_MAP_FULL|ENOSPC|No space left/i, 'STORAGE_FULL', 'The disk (or the LMDB map) is full: free space and retry.'],
+  [
+    /MDB_MAP_FULL|ENOSPC|No space left|\bEFBIG\b|File too large/i,
+    'STORAGE_FULL',
+    'The disk (or the LMDB map, or the largest file allowed) is full: free space and retry.',
+  ],
+  // LMDB reports a short write as EIO ("short write, filesystem full?"): the usual sign of a disk that just filled up.
+  [
+    /\bEIO\b|Input\/output error/i,
+    'IO',
+    'LMDB reports a write the disk cut short (usually a full disk) as an I/O error: free space and retry; if the disk ' +
+      'has room, check it for errors.',
+  ],
   [/MDB_READERS_FULL/i, 'IO', 'Too many readers hold the database: end long read transactions or raise maxReaders.'],
   [
     /MDB_CORRUPTED|MDB_PAGE_NOTFOUND|MDB_INVALID|MDB_VERSION_MISMATCH|MDB_BAD_CHECKSUM|MDB_PANIC|Invalid argument.*data\.mdb/i,

@@ -7,6 +7,9 @@ describe('lmdbError', () => {
   const cases: [string, string][] = [
     ['MDB_MAP_FULL: Environment mapsize limit reached', 'STORAGE_FULL'],
     ['ENOSPC: no space left on device, write', 'STORAGE_FULL'],
+    ['File too large', 'STORAGE_FULL'],
+    // A short write (LMDB's sign of a disk that filled up mid-commit) is EIO: IO, with advice about free space.
+    ['Input/output error', 'IO'],
     ['MDB_READERS_FULL: Environment maxreaders limit reached', 'IO'],
     ['MDB_CORRUPTED: Located page was wrong type', 'CORRUPTED'],
     ['MDB_PAGE_NOTFOUND: Requested page not found', 'CORRUPTED'],

@@ -156,6 +156,31 @@ describe('LmdbEngine specifics', () => {
   });
 });
 
+describe('LmdbEngine when a commit fails (a file size limit stands in for a full disk)', () => {
+  for (const mode of ['fill', 'fill-clear']) {
+    it.skipIf(process.platform === 'win32')(
+      `${mode}: the failed transaction writes nothing, reports lmdb-js's real cause, and leaves no unhandled rejection`,
+      async () => {
+        const out = await runFixture('lmdb-child.ts', [mode, join(dir, 'env')], { fileSizeLimitKiB: 2048 });
+        const { failure, before, after, unhandled } = JSON.parse(out) as {
+          failure?: { code: string; message: string; cause: string };
+          before: number[];
+          after: number[];
+          unhandled: string[];
+        };
+        expect(failure).toBeDefined();
+        expect(unhandled).toEqual([]);
+        expect(after).toEqual(before);
+        expect(['IO', 'STORAGE_FULL']).toContain(failure!.code);
+        // lmdb-js only says "Commit failed (see commitError for details)": the reason is in that promise.
+        expect(failure!.message).not.toContain('see commitError');
+        expect(failure!.message).toMatch(/Input\/output error|File too large|No space left/);
+        expect(failure!.message).toMatch(/disk.*full|free.*space/i);
+      },
+    );
+  }
+});
+
 describe('LmdbEngine closing under a read transaction', () => {
   const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
