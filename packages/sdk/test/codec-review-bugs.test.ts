@@ -123,3 +123,20 @@ describe('errors inside nested tables', () => {
     expect(viewRecord(Outer, inB).a).toEqual(value.a);
   });
 });
+
+describe('enum evolution', () => {
+  it('a value added by a newer schema version is reported as such to an older reader, not only as damaged bytes', () => {
+    const V1 = defineRecord({ name: 'Job', typeId: 959, version: 1, fields: { state: t.enumOf(['queued', 'done']) } });
+    const V2 = defineRecord({ name: 'Job', typeId: 959, version: 2, fields: { state: t.enumOf(['queued', 'done', 'failed']) } });
+    const bytes = encodeRecord(V2, { state: 'failed' }).slice();
+    expect(decodeRecord(V1, encodeRecord(V2, { state: 'done' }))).toEqual({ state: 'done' });
+    const unknownValue = expect.objectContaining({
+      code: 'MALFORMED',
+      path: 'Job.state',
+      message: expect.stringMatching(/enum index 2 .*2 values.*newer schema version/),
+    });
+    expect(() => decodeRecord(V1, bytes)).toThrow(unknownValue);
+    expect(() => viewRecord(V1, bytes).state).toThrow(unknownValue);
+    expect(() => fieldReader(V1, 'state')(bytes)).toThrow(unknownValue);
+  });
+});

@@ -115,6 +115,16 @@ function malformed(what: string, path: string): CodecError {
   });
 }
 
+/** An enum index past the values the reading schema declares: a value added by a newer schema, or damage. */
+function unknownEnumValue(index: number, count: number, path: string): CodecError {
+  return new CodecError(
+    'MALFORMED',
+    `Malformed record: enum index ${index} is not one of the ${count} values of ${path}. A newer schema version may have ` +
+      'added it (declare the new values in this schema too, at the end), or the bytes are damaged.',
+    { path },
+  );
+}
+
 /**
  * UTF-8 bytes [o, o+n) as a string: short ASCII (ids, senders, labels) from the string cache or asciiString, the
  * rest through decodeUtf8.
@@ -654,7 +664,7 @@ function makeReader(field: FieldKind<unknown>, path: string): FieldReader {
       return (b, o, end) => {
         tooShort(o, end, 1, path);
         const value = values[b[o]!];
-        if (value === undefined) throw malformed(`enum index ${b[o]} unknown`, path);
+        if (value === undefined) throw unknownEnumValue(b[o]!, values.length, path);
         return value;
       };
     }
@@ -1201,7 +1211,7 @@ function scalarDecoder(field: FieldKind<unknown>, path: string): (b: Uint8Array,
       const values = field.values!;
       return (b, o) => {
         const value = values[b[o]!];
-        if (value === undefined) throw malformed(`enum index ${b[o]} unknown`, path);
+        if (value === undefined) throw unknownEnumValue(b[o]!, values.length, path);
         return value;
       };
     }
