@@ -206,6 +206,16 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
 
   /** Opens (creating if needed) the environment at `options.path`. Fails with LOCKED, CORRUPTED or IO. */
   static async open(options: LmdbEngineOptions): Promise<LmdbEngine> {
+    if (typeof options !== 'object' || options === null) {
+      throw new StorageError('INVALID_ARGUMENT', 'LmdbEngine.open takes { path, stores }.');
+    }
+    // lmdb-js opens a temporary environment, deleted on close, when it gets no path: never what a caller wants.
+    if (typeof options.path !== 'string' || options.path.length === 0) {
+      throw new StorageError('INVALID_ARGUMENT', 'path must be the path of the LMDB environment (a directory).');
+    }
+    if (!Array.isArray(options.stores)) {
+      throw new StorageError('INVALID_ARGUMENT', 'Declare the stores to open as an array of names, e.g. stores: ["nodes"].');
+    }
     let root: RootDatabase | undefined;
     try {
       assertLmdbDataFile(options.path);

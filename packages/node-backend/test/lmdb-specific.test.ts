@@ -226,6 +226,24 @@ describe('LmdbEngine closing under a read transaction', () => {
   }
 });
 
+describe('LmdbEngine.open arguments', () => {
+  it('a missing or empty path fails with INVALID_ARGUMENT instead of opening a temporary environment', async () => {
+    for (const path of [undefined, '', 42]) {
+      const opening = LmdbEngine.open({ path, stores: ['records'] } as unknown as Parameters<typeof LmdbEngine.open>[0]);
+      const engine = await opening.catch(() => undefined);
+      if (engine !== undefined) opened.push(engine);
+      await expectStorageError(opening, 'INVALID_ARGUMENT');
+    }
+  });
+
+  it('missing stores fail with INVALID_ARGUMENT', async () => {
+    await expectStorageError(
+      LmdbEngine.open({ path: join(dir, 'env') } as unknown as Parameters<typeof LmdbEngine.open>[0]),
+      'INVALID_ARGUMENT',
+    );
+  });
+});
+
 describe('LmdbEngine refuses files that would crash lmdb-js', () => {
   for (const [name, bytes] of [
     ['a short file', new Uint8Array(20).fill(1)],
