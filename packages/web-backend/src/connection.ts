@@ -13,8 +13,8 @@ export interface ConnectionHandlers {
 /**
  * Opens `name` so that every store in `stores` exists: at its current version when it has them, otherwise one
  * version higher, creating the missing stores (existing stores and their data are kept). An open that another
- * connection blocks fails with BLOCKED after `blockedTimeoutMs` instead of hanging; if it succeeds later, that late
- * connection is closed at once.
+ * connection blocks (directly, or by blocking a request queued before it) fails with BLOCKED after `blockedTimeoutMs`
+ * instead of hanging; if it succeeds later, that late connection is closed at once.
  */
 export async function openWithStores(
   name: string,
@@ -48,9 +48,10 @@ function openBounded(
   handlers: ConnectionHandlers,
 ): Promise<IDBPDatabase> {
   return boundedWhileBlocked(
-    (blocked) =>
+    (blocked, proceeding) =>
       openDB(name, version, {
         upgrade(db) {
+          proceeding();
           for (const store of stores) if (!db.objectStoreNames.contains(store)) db.createObjectStore(store);
         },
         blocked(currentVersion, blockedVersion) {
@@ -72,14 +73,16 @@ function openBounded(
         },
       }),
     blockedTimeoutMs,
+    () => queued(`Opening IndexedDB database ${JSON.stringify(name)}`, blockedTimeoutMs),
     (error) => idbError(error, `open IndexedDB database ${JSON.stringify(name)}`),
     (db) => db.close(), // the caller was already told BLOCKED
   );
 }
 
 /**
- * Deletes `name`. Fails with BLOCKED when another connection keeps it open `blockedTimeoutMs` after IndexedDB reported
- * the delete blocked; IndexedDB cannot cancel the request, so the database is still deleted once that connection closes.
+ * Deletes `name`. Fails with BLOCKED when the delete is still waiting `blockedTimeoutMs` after it was asked for,
+ * because a connection stays open (or an earlier blocked request holds the queue); IndexedDB cannot cancel the
+ * request, so the database is still deleted once that connection closes.
  */
 export function deleteDatabase(name: string, blockedTimeoutMs: number): Promise<void> {
   return boundedWhileBlocked(
@@ -95,36 +98,54 @@ export function deleteDatabase(name: string, blockedTimeoutMs: number): Promise<
           ),
       }),
     blockedTimeoutMs,
+    () => queued(`Deleting IndexedDB database ${JSON.stringify(name)}`, blockedTimeoutMs),
     (error) => idbError(error, `delete IndexedDB database ${JSON.stringify(name)}`),
   );
 }
 
+/** The BLOCKED error of a request that never heard back: it waits behind another connection's blocked request. */
+function queued(action: string, blockedTimeoutMs: number): StorageError {
+  return new StorageError(
+    'BLOCKED',
+    `${action} did not finish within ${blockedTimeoutMs} ms: it waits behind an upgrade or deletion of the database ` +
+      'asked for elsewhere (another tab or worker, or an earlier call that failed with BLOCKED), which a connection ' +
+      'that stays open is blocking. Close the other tabs of this app (or make them close their connection on ' +
+      'versionchange) and retry.',
+  );
+}
+
 /**
- * Runs an open or delete request that other connections can block. It settles as the request does, except that once
- * IndexedDB reports it blocked (`blocked(error)`), it fails with that error if the request is still pending
- * `blockedTimeoutMs` later; a result that arrives after that goes to `late`. A request that cannot even start (or
- * fails) rejects with `failure(error)`.
+ * Runs an open or delete request that other connections can block. It settles as the request does, except that it
+ * fails if the request is still pending `blockedTimeoutMs` after it started: with the error IndexedDB's `blocked`
+ * event gave (`blocked(error)`), or `stalled()` when there was none (the request is queued behind another
+ * connection's upgrade or delete that is itself blocked: IndexedDB tells only that one). Once an upgrade starts
+ * (`proceeding()`) nothing blocks the request any more and it is left to finish. A result that arrives after the
+ * failure goes to `late`. A request that cannot even start (or fails) rejects with `failure(error)`.
  */
 function boundedWhileBlocked<T>(
-  start: (blocked: (error: StorageError) => void) => Promise<T>,
+  start: (blocked: (error: StorageError) => void, proceeding: () => void) => Promise<T>,
   blockedTimeoutMs: number,
+  stalled: () => StorageError,
   failure: (error: unknown) => StorageError,
   late?: (result: T) => void,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let blockedError: StorageError | undefined;
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      reject(blockedError ?? stalled());
+    }, blockedTimeoutMs);
     const blocked = (error: StorageError): void => {
-      timer ??= setTimeout(() => {
-        if (settled) return;
-        settled = true;
-        reject(error);
-      }, blockedTimeoutMs);
+      blockedError = error;
     };
+    const proceeding = (): void => clearTimeout(timer);
     let request: Promise<T>;
     try {
-      request = start(blocked);
+      request = start(blocked, proceeding);
     } catch (error) {
+      clearTimeout(timer);
       reject(failure(error));
       return;
     }

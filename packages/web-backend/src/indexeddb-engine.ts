@@ -311,8 +311,8 @@ export class IndexedDbEngine extends SnapshotEngine {
   }
 
   /**
-   * Deletes a database (after closing engines on it). Fails with BLOCKED if a connection stays open `blockedTimeoutMs`
-   * after the delete was blocked (the delete still happens once that connection closes).
+   * Deletes a database (after closing engines on it). Fails with BLOCKED if it is still blocked `blockedTimeoutMs`
+   * after the call by a connection that stays open (the delete still happens once that connection closes).
    */
   static deleteDatabase(name: string, blockedTimeoutMs = 5000): Promise<void> {
     return deleteDatabase(name, blockedTimeoutMs);

@@ -172,6 +172,23 @@ describe('IndexedDbEngine: connections and versions', () => {
     stubborn.close();
   });
 
+  it('an open or delete queued behind a blocked request fails with BLOCKED after the bounded wait instead of hanging', async () => {
+    const name = freshName();
+    await (await openEngine(name, ['a'])).close();
+    const stubborn = await openRaw(name); // no onversionchange handler: it never closes
+    // IndexedDB tells only the blocked request it is blocked; requests queued behind it hear nothing.
+    const deadline = <T,>(promise: Promise<T>): Promise<T> =>
+      Promise.race([promise, sleep(3000).then(() => Promise.reject(new Error('still pending after 3 s')))]);
+    await expectStorageError(IndexedDbEngine.open({ name, stores: ['a', 'b'], blockedTimeoutMs: 200 }), 'BLOCKED');
+    const deleting = await expectStorageError(deadline(IndexedDbEngine.deleteDatabase(name, 200)), 'BLOCKED');
+    expect(deleting.message).toContain('Close the other tabs');
+    await expectStorageError(deadline(IndexedDbEngine.open({ name, stores: ['a'], blockedTimeoutMs: 200 })), 'BLOCKED');
+    stubborn.close();
+    // The queued requests then go through in order (upgrade, delete), and the database opens afresh.
+    const engine = await openEngine(name, ['a']);
+    expect(await engine.count('a')).toBe(0);
+  });
+
   it('reopens after the database is deleted underneath and starts empty', async () => {
     const name = freshName();
     const engine = await openEngine(name, ['a', 'b']);
