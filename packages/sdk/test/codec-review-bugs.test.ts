@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, defineRecord, encodeRecord, fieldReader, newId, t, viewRecord } from '@tabstore/sdk';
+import { decodeRecord, defineRecord, encodeNode, encodeRecord, fieldReader, newId, t, toLegacyNode, viewRecord, type Node } from '@tabstore/sdk';
 
 /** Regression tests for bugs found in a review of the codec and the model. */
 
@@ -138,5 +138,21 @@ describe('enum evolution', () => {
     expect(() => decodeRecord(V1, bytes)).toThrow(unknownValue);
     expect(() => viewRecord(V1, bytes).state).toThrow(unknownValue);
     expect(() => fieldReader(V1, 'state')(bytes)).toThrow(unknownValue);
+  });
+});
+
+describe('legacy JSON writer', () => {
+  it('reports a cycle in a JSON field as a circular reference at the first repeat, as binary metadata does', () => {
+    const metadata: Record<string, unknown> = { a: 1 };
+    metadata.self = metadata;
+    const node = { type: 'Entity', id: 'e', label: 'l', entityType: 'X', metadata } as unknown as Node;
+    expect(() => toLegacyNode(node)).toThrow(
+      expect.objectContaining({ code: 'INVALID_INPUT', path: 'Entity.metadata.self', message: expect.stringContaining('circular') }),
+    );
+    expect(() => encodeNode(node)).toThrow(expect.objectContaining({ path: 'Entity.metadata.self', message: expect.stringContaining('circular') }));
+    // A value that appears twice without containing itself is no cycle.
+    const shared = { x: [1] };
+    const text = new TextDecoder().decode(toLegacyNode({ ...node, metadata: { a: shared, b: shared, c: [shared, shared] } } as unknown as Node));
+    expect(JSON.parse(text).Entity.metadata).toEqual({ a: shared, b: shared, c: [shared, shared] });
   });
 });

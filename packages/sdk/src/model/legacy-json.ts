@@ -884,7 +884,8 @@ function writeString(s: unknown, path: string, nonEmpty: boolean, wellFormed = t
   return JSON.stringify(s);
 }
 
-function writeJson(value: unknown, path: string, depth: number): string {
+/** A JSON value as JSON text; `ancestors` are the arrays and objects around it (for the depth limit and cycles). */
+function writeJson(value: unknown, path: string, ancestors: object[]): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
@@ -895,21 +896,30 @@ function writeJson(value: unknown, path: string, depth: number): string {
     case 'string':
       return writeString(value, path, false, false);
     case 'object': {
-      if (depth >= MAX_METADATA_DEPTH) {
-        throw new CodecError('INVALID_INPUT', `${path} nests deeper than ${MAX_METADATA_DEPTH} levels (or is cyclic).`, { path });
+      if (ancestors.includes(value)) {
+        throw new CodecError('INVALID_INPUT', `${path} is a circular reference: the value contains itself and JSON must be a tree; remove the cycle.`, {
+          path,
+        });
+      }
+      if (ancestors.length >= MAX_METADATA_DEPTH) {
+        throw new CodecError('INVALID_INPUT', `${path} nests deeper than ${MAX_METADATA_DEPTH} levels.`, { path });
       }
       const parts: string[] = [];
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) parts.push(writeJson(value[i], `${path}[${i}]`, depth + 1));
+        ancestors.push(value);
+        for (let i = 0; i < value.length; i++) parts.push(writeJson(value[i], `${path}[${i}]`, ancestors));
+        ancestors.pop();
         return `[${parts.join(',')}]`;
       }
       const proto = Object.getPrototypeOf(value) as unknown;
       if (proto !== null && Object.getPrototypeOf(proto) !== null) throw invalidOutput(path, 'a JSON value (a plain object)', value);
+      ancestors.push(value);
       for (const key of Object.keys(value)) {
         const v = (value as Record<string, unknown>)[key];
         const keyText = writeString(key, `${path} key`, false, false);
-        parts.push(`${keyText}:${writeJson(v, `${path}.${key}`, depth + 1)}`);
+        parts.push(`${keyText}:${writeJson(v, `${path}.${key}`, ancestors)}`);
       }
+      ancestors.pop();
       return `{${parts.join(',')}}`;
     }
     default:
@@ -947,7 +957,7 @@ function writeField(field: FieldKind<unknown>, value: unknown, path: string): st
       if (!Array.isArray(value)) throw invalidOutput(path, 'an array of strings', value);
       return `[${value.map((s, i) => writeString(s, `${path}[${i}]`, false)).join(',')}]`;
     case 'metadata':
-      return writeJson(value, path, 0);
+      return writeJson(value, path, []);
     case 'table':
       return writeObject(field.schema!, value, path);
     case 'float32Vector': {
