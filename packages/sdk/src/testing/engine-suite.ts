@@ -811,6 +811,31 @@ export function testEngineConformance<E extends StorageEngine>(
         expect(keysOf(await engine.scan('a'))).toEqual(['01', '02']);
       });
 
+      it('reads of a transaction racing close() each return the value or fail with CLOSED', async () => {
+        await fill('a', [k(1)]);
+        const outcomes: unknown[] = [];
+        const reading = engine.read(['a'], async (tx) => {
+          // One read per turn (micro and macro) while close() runs, on a snapshot that ages meanwhile.
+          for (let i = 0; i < 40; i++) {
+            await tx.get('a', k(1)).then(
+              (value) => outcomes.push(value),
+              (error: unknown) => outcomes.push(error),
+            );
+            if (i % 4 === 3) await new Promise((resolve) => setTimeout(resolve, 0));
+          }
+          return 'done';
+        });
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        await engine.close();
+        expect(await reading).toBe('done');
+        expect(outcomes).toHaveLength(40);
+        for (const outcome of outcomes) {
+          if (outcome instanceof Uint8Array) expect(outcome).toEqual(k(1, 0xee));
+          else expect(outcome).toMatchObject({ name: 'StorageError', code: 'CLOSED' });
+        }
+        expect(outcomes.at(-1)).toMatchObject({ code: 'CLOSED' });
+      });
+
       it('a reopened engine sees committed data', async () => {
         await fill('a', [k(1), k(2)]);
         await engine.delete('a', k(2));
