@@ -314,9 +314,24 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     try {
       await (clears ? this.root.transaction(apply) : this.root.batch(apply));
     } catch (error) {
-      throw await commitFailure(error);
+      const failure = await commitFailure(error);
+      await this.afterFailedCommit(failure);
+      throw failure;
     }
     if (durability === 'strict') await this.root.flushed;
+  }
+
+  /**
+   * lmdb-js never settles the flush promise of a failed commit, and `flushed` and `close()` wait on the latest one:
+   * without this, flush() and close() would hang forever after, e.g., a full disk. An empty transaction (which LMDB
+   * commits without writing a page, so it succeeds on a full disk too) gives them a settled one to wait on.
+   */
+  private async afterFailedCommit(failure: StorageError): Promise<void> {
+    try {
+      await this.root.transaction(() => undefined);
+    } catch (error) {
+      failure.message += ` The engine could not recover from it either (${error instanceof Error ? error.message : String(error)}): close it and open it again.`;
+    }
   }
 
   protected async engineStats(): Promise<EngineStats> {

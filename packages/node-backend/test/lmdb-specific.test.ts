@@ -159,17 +159,20 @@ describe('LmdbEngine specifics', () => {
 describe('LmdbEngine when a commit fails (a file size limit stands in for a full disk)', () => {
   for (const mode of ['fill', 'fill-clear']) {
     it.skipIf(process.platform === 'win32')(
-      `${mode}: the failed transaction writes nothing, reports lmdb-js's real cause, and leaves no unhandled rejection`,
+      `${mode}: the failed transaction writes nothing, reports lmdb-js's real cause, leaves no unhandled rejection, and the engine still flushes and closes`,
       async () => {
         const out = await runFixture('lmdb-child.ts', [mode, join(dir, 'env')], { fileSizeLimitKiB: 2048 });
-        const { failure, before, after, unhandled } = JSON.parse(out) as {
+        const { failure, before, after, flushed, closed, unhandled } = JSON.parse(out) as {
           failure?: { code: string; message: string; cause: string };
           before: number[];
           after: number[];
+          flushed: string;
+          closed: string;
           unhandled: string[];
         };
         expect(failure).toBeDefined();
         expect(unhandled).toEqual([]);
+        expect({ flushed, closed }).toEqual({ flushed: 'ok', closed: 'ok' });
         expect(after).toEqual(before);
         expect(['IO', 'STORAGE_FULL']).toContain(failure!.code);
         // lmdb-js only says "Commit failed (see commitError for details)": the reason is in that promise.
