@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, defineRecord, encodeNode, encodeRecord, fieldReader, newId, t, toLegacyNode, viewRecord, type Node } from '@tabstore/sdk';
+import { decodeRecord, defineRecord, detectFormat, encodeNode, encodeRecord, fieldReader, newId, readHeader, t, toLegacyNode, viewRecord, type Node } from '@tabstore/sdk';
 
 /** Regression tests for bugs found in a review of the codec and the model. */
 
@@ -154,5 +154,44 @@ describe('legacy JSON writer', () => {
     const shared = { x: [1] };
     const text = new TextDecoder().decode(toLegacyNode({ ...node, metadata: { a: shared, b: shared, c: [shared, shared] } } as unknown as Node));
     expect(JSON.parse(text).Entity.metadata).toEqual({ a: shared, b: shared, c: [shared, shared] });
+  });
+});
+
+describe('a second review', () => {
+  const Inner = defineRecord({ name: 'Inner', typeId: 960, version: 1, fields: { s: t.string() } });
+  const Outer = defineRecord({ name: 'Outer', typeId: 961, version: 1, fields: { a: t.string(), b: t.bytes(), c: t.string() } });
+
+  it('an encode started from a getter of the value being encoded corrupts neither record', () => {
+    let inner: Uint8Array | undefined;
+    const value = {
+      a: 'first field',
+      get b(): Uint8Array {
+        inner = encodeRecord(Inner, { s: 'x'.repeat(50) });
+        return inner;
+      },
+      c: 'last field',
+    };
+    const outer = encodeRecord(Outer, value).slice();
+    expect(decodeRecord(Inner, inner!)).toEqual({ s: 'x'.repeat(50) });
+    const decoded = decodeRecord(Outer, outer);
+    expect([decoded.a, decoded.c]).toEqual(['first field', 'last field']);
+    expect(decodeRecord(Inner, decoded.b)).toEqual({ s: 'x'.repeat(50) });
+    // and the shared writer still works afterwards
+    expect(decodeRecord(Outer, encodeRecord(Outer, { a: 'p', b: new Uint8Array(2), c: 'q' }))).toMatchObject({ a: 'p', c: 'q' });
+  });
+
+  it('a field named __proto__ is refused when the schema is declared', () => {
+    const fields = JSON.parse('{"__proto__": 0}') as Record<string, unknown>;
+    fields['__proto__'] = t.string();
+    expect(() => defineRecord({ name: 'P', typeId: 962, version: 1, fields: fields as { x: ReturnType<typeof t.string> } })).toThrow(/__proto__/);
+  });
+
+  it('readHeader refuses a region outside the buffer and detectFormat a non-Uint8Array, with CodecError INVALID_INPUT', () => {
+    const bytes = encodeRecord(Inner, { s: 'a' }).slice();
+    expect(readHeader(bytes).typeId).toBe(960);
+    for (const [start, length] of [[0, bytes.length + 1], [-1, 8], [1.5, 8], [bytes.length, 8]] as const) {
+      expect(() => readHeader(bytes, start, length)).toThrow(expect.objectContaining({ name: 'CodecError', code: 'INVALID_INPUT' }) as Error);
+    }
+    expect(() => detectFormat(null as never)).toThrow(expect.objectContaining({ name: 'CodecError', code: 'INVALID_INPUT' }) as Error);
   });
 });

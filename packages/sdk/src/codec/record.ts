@@ -421,25 +421,43 @@ function writersOf(schema: RecordSchema<FieldMap>, parentPath: string): readonly
   return writers;
 }
 
+/** Whether an {@link encodeRecord} is running (it uses the shared writer). */
+let encoding = false;
+
 /**
  * Encodes `obj` as a record of `schema`. Fails with CodecError INVALID_INPUT naming the field path. The result is
  * a view into a shared chunk that later encodes never overwrite (copy it only if you need its own ArrayBuffer).
  */
+
 export function encodeRecord<F extends FieldMap>(schema: RecordSchema<F>, obj: ValuesOf<F>, options: EncodeOptions = {}): Uint8Array {
   if (typeof obj !== 'object' || obj === null) throw invalid(schema.name, 'an object', obj);
-  const w = writer;
-  const checksum = options.checksum === true;
+  // A getter of the value may itself encode a record: that inner call gets a writer of its own, since moving the
+  // shared writer's record start would corrupt this record.
+  const reentered = encoding;
+  const outerWide = wideTables;
+  const w = reentered ? new ByteWriter() : writer;
+  encoding = true;
+  wideTables = false;
+  try {
+    return encodeInto(w, schema as unknown as RecordSchema<FieldMap>, obj as Record<string, unknown>, options.checksum === true);
+  } finally {
+    encoding = reentered;
+    wideTables = outerWide;
+  }
+}
+
+function encodeInto(w: ByteWriter, schema: RecordSchema<FieldMap>, obj: Record<string, unknown>, checksum: boolean): Uint8Array {
   w.begin();
   try {
     try {
-      writeBody(w, schema as unknown as RecordSchema<FieldMap>, obj as Record<string, unknown>, schema.name, 0, checksum);
+      writeBody(w, schema, obj, schema.name, 0, checksum);
     } catch (error) {
       if (error !== NEEDS_WIDE_TABLE) throw error;
       // A field starts past 64 KiB: write the record again with u32 field tables (rare, so no up-front sizing).
       w.pos = w.start;
       wideTables = true;
       try {
-        writeBody(w, schema as unknown as RecordSchema<FieldMap>, obj as Record<string, unknown>, schema.name, 0, checksum);
+        writeBody(w, schema, obj, schema.name, 0, checksum);
       } finally {
         wideTables = false;
       }
@@ -474,8 +492,11 @@ function slotSize(flags: number): number {
 }
 
 /** Reads and checks a record header at `start` (bounds of the header and the field table). */
-export function readHeader(bytes: Uint8Array, start = 0, length = bytes.length - start, path = 'record'): RecordHeader {
+export function readHeader(bytes: Uint8Array, start = 0, length = bytes?.length - start, path = 'record'): RecordHeader {
   if (!(bytes instanceof Uint8Array)) throw new CodecError('INVALID_INPUT', 'A record must be a Uint8Array.', { path });
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 0 || start + length > bytes.length) {
+    throw new CodecError('INVALID_INPUT', `The record region (start ${start}, length ${length}) is outside the ${bytes.length}-byte buffer.`, { path });
+  }
   if (length < HEADER || bytes[start] !== RECORD_MARKER) throw malformed('no record header', path);
   if (bytes[start + 1] !== FORMAT_VERSION) throw malformed(`format version ${bytes[start + 1]} is not supported`, path);
   const fieldCount = bytes[start + 7]!;
@@ -506,6 +527,7 @@ export type StoredFormat = 'binary' | 'legacy-json' | 'unknown';
 
 /** Tells a binary tabstore record from legacy JSON text (first non-blank byte `{` or `[`) from anything else. */
 export function detectFormat(bytes: Uint8Array): StoredFormat {
+  if (!(bytes instanceof Uint8Array)) throw new CodecError('INVALID_INPUT', 'detectFormat takes the stored bytes as a Uint8Array.');
   if (bytes.length >= HEADER && bytes[0] === RECORD_MARKER && bytes[1] === FORMAT_VERSION) return 'binary';
   let i = 0;
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3; // UTF-8 BOM

@@ -129,6 +129,8 @@ export function defineRecord<const F extends FieldMap>(definition: {
   if (fieldNames.length > 255) throw new TypeError(`${name}: at most 255 fields`);
   const clash = fieldNames.find((field) => VIEW_MEMBERS.includes(field));
   if (clash !== undefined) throw new TypeError(`${name}: a field cannot be named ${clash}, which every record view has`);
+  // Storing it into a decoded object would set the object's prototype instead of a property.
+  if (fieldNames.includes('__proto__' as keyof F & string)) throw new TypeError(`${name}: a field cannot be named __proto__`);
   const schema = { name, typeId, version, fields, fieldNames: Object.freeze(fieldNames) };
   // A private, mutable slot where the codec keeps what it compiles for this schema (a property read, not a lookup).
   Object.defineProperty(schema, SCHEMA_CACHE, { value: {} });
