@@ -2,6 +2,16 @@ import { deleteDB, openDB, type IDBPDatabase } from 'idb';
 import { StorageError } from '@tabstore/sdk';
 import { idbError } from './idb-errors.js';
 
+/** The longest delay setTimeout can wait (2^31-1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Throws INVALID_ARGUMENT unless `ms` is a number of milliseconds, 0 or more (Infinity: wait as long as it takes). */
+export function checkBlockedTimeout(ms: number): void {
+  if (!(ms >= 0)) {
+    throw new StorageError('INVALID_ARGUMENT', `blockedTimeoutMs must be 0 or more milliseconds, or Infinity, got ${String(ms)}.`);
+  }
+}
+
 /** What a connection reports to its engine while it is open. */
 export interface ConnectionHandlers {
   /** Another connection wants to upgrade or delete the database; this one has already been closed. */
@@ -132,11 +142,15 @@ function boundedWhileBlocked<T>(
   return new Promise((resolve, reject) => {
     let settled = false;
     let blockedError: StorageError | undefined;
-    const timer = setTimeout(() => {
-      if (settled) return;
-      settled = true;
-      reject(blockedError ?? stalled());
-    }, blockedTimeoutMs);
+    // setTimeout fires at once for a delay it cannot hold: past that (Infinity included) there is no limit.
+    const timer =
+      blockedTimeoutMs > MAX_TIMER_MS
+        ? undefined
+        : setTimeout(() => {
+            if (settled) return;
+            settled = true;
+            reject(blockedError ?? stalled());
+          }, blockedTimeoutMs);
     const blocked = (error: StorageError): void => {
       blockedError = error;
     };

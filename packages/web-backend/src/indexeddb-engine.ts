@@ -18,7 +18,7 @@ import {
   type SnapshotEngineOptions,
   type WriteSession,
 } from '@tabstore/sdk';
-import { deleteDatabase, openWithStores } from './connection.js';
+import { checkBlockedTimeout, deleteDatabase, openWithStores } from './connection.js';
 import { idbError } from './idb-errors.js';
 
 /** Options of {@link IndexedDbEngine.open}. */
@@ -27,7 +27,10 @@ export interface IndexedDbEngineOptions extends SnapshotEngineOptions {
   name: string;
   /** The stores to declare: one object store each. Missing ones are added by a version upgrade. */
   stores: readonly string[];
-  /** How long an open may wait for other tabs to release an older version before it fails with BLOCKED. Default 5000. */
+  /**
+   * How long an open may wait for other tabs to release an older version before it fails with BLOCKED. Default 5000;
+   * `Infinity` waits as long as it takes.
+   */
   blockedTimeoutMs?: number;
   /** Entries fetched per request by scans. Default 500. */
   scanPageSize?: number;
@@ -286,6 +289,7 @@ export class IndexedDbEngine extends SnapshotEngine {
     super(options.stores, options);
     this.name = options.name;
     this.blockedTimeoutMs = options.blockedTimeoutMs ?? 5000;
+    checkBlockedTimeout(this.blockedTimeoutMs);
     this.pageSize = options.scanPageSize ?? 500;
     // A fractional size would make IndexedDB return fewer entries than asked for (it truncates the count), which
     // reads as the end of the range.
@@ -315,6 +319,11 @@ export class IndexedDbEngine extends SnapshotEngine {
    * after the call by a connection that stays open (the delete still happens once that connection closes).
    */
   static deleteDatabase(name: string, blockedTimeoutMs = 5000): Promise<void> {
+    try {
+      checkBlockedTimeout(blockedTimeoutMs);
+    } catch (error) {
+      return Promise.reject(error as StorageError);
+    }
     return deleteDatabase(name, blockedTimeoutMs);
   }
 

@@ -172,6 +172,24 @@ describe('IndexedDbEngine: connections and versions', () => {
     stubborn.close();
   });
 
+  it('blockedTimeoutMs: Infinity waits for the blocking connection to close; a negative or NaN one is INVALID_ARGUMENT', async () => {
+    const name = freshName();
+    await (await openEngine(name, ['a'])).close();
+    const stubborn = await openRaw(name); // no onversionchange handler: it never closes by itself
+    const opening = IndexedDbEngine.open({ name, stores: ['a', 'b'], blockedTimeoutMs: Infinity });
+    const outcome = opening.then(
+      (engine) => (engines.push(engine), 'opened'),
+      (error: unknown) => error,
+    );
+    await sleep(300);
+    stubborn.close();
+    expect(await outcome).toBe('opened');
+    for (const blockedTimeoutMs of [-1, Number.NaN]) {
+      await expectStorageError(IndexedDbEngine.open({ name, stores: ['a'], blockedTimeoutMs }), 'INVALID_ARGUMENT');
+      await expectStorageError(IndexedDbEngine.deleteDatabase(name, blockedTimeoutMs), 'INVALID_ARGUMENT');
+    }
+  });
+
   it('an open or delete queued behind a blocked request fails with BLOCKED after the bounded wait instead of hanging', async () => {
     const name = freshName();
     await (await openEngine(name, ['a'])).close();
