@@ -82,6 +82,28 @@ function rangeOptions(bounds: Bounds, reverse: boolean, limit: number, transacti
 function ignore(): void {}
 
 /**
+ * What a borrow() callback must not return: the view (or another view of its memory), which LMDB reuses once the
+ * callback returns, or a promise, whose continuation would run after that. Both are caught here rather than read
+ * wrong bytes later.
+ */
+function checkBorrowResult(result: unknown, value: Uint8Array | undefined): void {
+  if (result instanceof Promise) {
+    // The caller gets the error below; the promise's own outcome belongs to code that misused the view.
+    result.catch(ignore);
+    throw new StorageError(
+      'INVALID_ARGUMENT',
+      'borrow() takes a synchronous callback: the view is valid only until the callback returns. Read what you need before any await, or use get().',
+    );
+  }
+  if (value !== undefined && ArrayBuffer.isView(result) && result.buffer === value.buffer) {
+    throw new StorageError(
+      'INVALID_ARGUMENT',
+      'borrow() callback returned a view of the borrowed memory, which LMDB reuses once the callback returns: return a copy (value.slice()) or what you read from it.',
+    );
+  }
+}
+
+/**
  * The error of a failed LMDB commit. lmdb-js rejects the commit with a bare "Commit failed (see commitError for
  * details)" whose `commitError` is a promise rejected with the reason (e.g. EIO for a short write on a full disk);
  * nothing else handles that promise, so it is read here, which also keeps it from crashing Node as unhandled.
@@ -259,7 +281,9 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     } catch (error) {
       throw this.toStorageError(error, store);
     }
-    return use(value);
+    const result = use(value);
+    checkBorrowResult(result, value);
+    return result;
   }
 
   /** Clears reader slots left by processes that died; returns how many were cleared. */

@@ -132,6 +132,16 @@ describe('LmdbEngine specifics', () => {
     expect(seen).toEqual({ length: 1200, byteLength: 1200, plain: true, shared: true, last: 3 });
   });
 
+  it('borrow refuses a callback that returns the view or a promise, with INVALID_ARGUMENT', async () => {
+    const engine = await openEngine();
+    await engine.put('records', k(1), new Uint8Array(1200).fill(3));
+    expect(() => engine.borrow('records', k(1), (value) => value)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as Error);
+    expect(() => engine.borrow('records', k(1), (value) => value!.subarray(10))).toThrow(/return a copy/);
+    expect(() => engine.borrow('records', k(1), async (value) => value![0])).toThrow(/synchronous callback/);
+    expect(engine.borrow('records', k(1), (value) => value!.slice(0, 2))).toEqual(new Uint8Array([3, 3]));
+    expect(engine.borrow('records', k(9), (value) => value)).toBeUndefined();
+  });
+
   it('get returns plain Uint8Arrays that own exactly their bytes', async () => {
     const engine = await openEngine();
     await engine.put('records', k(1), k(1, 2, 3));
