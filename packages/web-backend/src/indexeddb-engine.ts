@@ -139,20 +139,18 @@ class IdbSnapshot implements Snapshot {
   private finished = false;
 
   /**
-   * `watchCompletion`: notice when IndexedDB commits the transaction under a callback that awaited something else
-   * (costs three event listeners; a one-off read has no callback and skips it).
+   * Notices when IndexedDB commits the transaction under a callback that awaited something else. It also handles
+   * the transaction's `done` promise (which idb makes for every transaction), so that a transaction the browser
+   * aborts leaves no unhandled rejection: the aborted requests report the failure.
    */
   constructor(
     private readonly tx: Tx,
     private readonly pageSize: number,
-    watchCompletion = true,
   ) {
-    if (watchCompletion) {
-      tx.done.then(
-        () => (this.finished = true),
-        () => (this.finished = true),
-      );
-    }
+    tx.done.then(
+      () => (this.finished = true),
+      () => (this.finished = true),
+    );
   }
 
   /** The object store, or TRANSACTION_INACTIVE when IndexedDB already committed (the callback awaited elsewhere). */
@@ -402,12 +400,12 @@ export class IndexedDbEngine extends SnapshotEngine {
 
   /**
    * One operation outside a transaction: one readonly transaction, taken without waiting when the connection is
-   * open, and without watching for its completion (no callback runs in it).
+   * open.
    */
   protected override openOperationReads(stores: readonly string[]): Snapshot | Promise<Snapshot> {
     const tx = this.transactionNow(stores, 'readonly');
-    if (tx !== undefined) return new IdbSnapshot(tx, this.pageSize, false);
-    return this.transaction(stores, 'readonly').then((created) => new IdbSnapshot(created, this.pageSize, false));
+    if (tx !== undefined) return new IdbSnapshot(tx, this.pageSize);
+    return this.transaction(stores, 'readonly').then((created) => new IdbSnapshot(created, this.pageSize));
   }
 
   protected async openSnapshot(stores: readonly string[]): Promise<Snapshot> {
@@ -493,6 +491,7 @@ export class IndexedDbEngine extends SnapshotEngine {
 
   protected async engineStats(): Promise<EngineStats> {
     const tx = await this.transaction(this.stores, 'readonly');
+    tx.done.catch(() => undefined); // an abort is reported by the counts
     const counts = await Promise.all(this.stores.map((store) => tx.objectStore(store).count()));
     return { entries: Object.fromEntries(this.stores.map((store, i) => [store, counts[i]!])), bytesOnDisk: undefined };
   }

@@ -412,6 +412,38 @@ describe('IndexedDbEngine: storage format and reads', () => {
     expect(await engine.scan('a')).toEqual([{ key: k(1), value: k(1) }]);
   });
 
+  it('a single read or stats() whose transaction the browser aborts fails with IO, leaving no unhandled rejection', async () => {
+    const engine = await openEngine(freshName(), ['a']);
+    await engine.put('a', k(1), k(1));
+    const unhandled: unknown[] = [];
+    const onNode = (reason: unknown): void => void unhandled.push(reason);
+    const onBrowser = (event: PromiseRejectionEvent): void => {
+      unhandled.push(event.reason);
+      event.preventDefault();
+    };
+    const proc = (globalThis as { process?: { on(e: string, f: unknown): void; off(e: string, f: unknown): void } }).process;
+    proc?.on('unhandledRejection', onNode);
+    globalThis.addEventListener?.('unhandledrejection', onBrowser);
+    try {
+      // A request is issued, then the browser aborts its transaction (as it does when the connection goes away).
+      for (const method of ['get', 'count'] as const) {
+        const original = IDBObjectStore.prototype[method] as (...args: unknown[]) => IDBRequest;
+        vi.spyOn(IDBObjectStore.prototype, method).mockImplementation(function (this: IDBObjectStore, ...args: unknown[]) {
+          const request = original.apply(this, args);
+          this.transaction.abort();
+          return request;
+        } as never);
+      }
+      await expectStorageError(engine.get('a', k(1)), 'IO');
+      await expectStorageError(engine.stats(), 'IO');
+      await sleep(50);
+    } finally {
+      proc?.off('unhandledRejection', onNode);
+      globalThis.removeEventListener?.('unhandledrejection', onBrowser);
+    }
+    expect(unhandled).toEqual([]);
+  });
+
   it('write transactions ask IndexedDB for the durability given, relaxed by default', async () => {
     const engine = await openEngine(freshName(), ['a']);
     const spy = vi.spyOn(IDBDatabase.prototype, 'transaction');
