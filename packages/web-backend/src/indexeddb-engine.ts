@@ -282,6 +282,8 @@ export class IndexedDbEngine extends SnapshotEngine {
   private readonly blockedTimeoutMs: number;
   private readonly pageSize: number;
   private readonly listeners = new Map<keyof IndexedDbEngineEvents, Set<(event: never) => void>>();
+  /** Per connection: rejects when the browser closes it (its `close` event). */
+  private readonly lost = new WeakMap<IDBDatabase, Promise<never>>();
 
   private constructor(options: IndexedDbEngineOptions) {
     super(options.stores, options);
@@ -359,6 +361,11 @@ export class IndexedDbEngine extends SnapshotEngine {
           throw new StorageError('CLOSED', 'The indexeddb engine was closed while it reconnected.');
         }
         this.db = db;
+        const lost = new Promise<never>((_, reject) =>
+          db.addEventListener('close', () => reject(connectionLostError()), { once: true }),
+        );
+        lost.catch(() => undefined); // only commits in progress wait for it
+        this.lost.set(unwrap(db), lost);
         if (reconnecting) this.emit('reopen', { version: db.version });
         return db;
       },
@@ -483,10 +490,28 @@ export class IndexedDbEngine extends SnapshotEngine {
       if (name === 'TransactionInactiveError' || name === 'InvalidStateError') throw foreignAwaitError();
       throw idbError(error, 'write to IndexedDB');
     }
-    // The first failing request aborts the transaction; report the request's error (it names the cause).
-    const settled = await Promise.allSettled([...requests, tx.done]);
-    const failure = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (failure !== undefined) throw idbError(failure.reason, 'commit an IndexedDB transaction');
+    // The transaction's outcome decides, not its requests: when the browser aborts a committing transaction (its
+    // connection cut), Chromium never settles the requests. A failing request aborts the transaction, and its error
+    // (which names the cause) arrives before the abort: report it rather than the transaction's AbortError.
+    let requestError: unknown;
+    const failed = (error: unknown): void => {
+      requestError ??= error;
+    };
+    for (const request of requests) request.catch(failed);
+    try {
+      await this.committed(tx);
+    } catch (error) {
+      throw idbError(requestError ?? error, 'commit an IndexedDB transaction');
+    }
+  }
+
+  /**
+   * Settles as `tx` commits or aborts, or rejects when the browser closes its connection first: Chromium then may
+   * never report a transaction that was waiting or committing.
+   */
+  private committed(tx: Tx): Promise<void> {
+    const lost = this.lost.get(unwrap(tx).db);
+    return lost === undefined ? tx.done : Promise.race([tx.done, lost]);
   }
 
   protected async engineStats(): Promise<EngineStats> {
@@ -503,8 +528,15 @@ export class IndexedDbEngine extends SnapshotEngine {
    */
   protected async flushEngine(): Promise<void> {
     const tx = (await this.transaction([this.stores[0]!], 'readwrite', 'strict')) as WriteTx;
-    const done = Promise.all([tx.objectStore(this.stores[0]!).delete(FLUSH_MARK), tx.done]);
-    await done;
+    let requestError: unknown;
+    tx.objectStore(this.stores[0]!)
+      .delete(FLUSH_MARK)
+      .catch((error: unknown) => (requestError = error));
+    try {
+      await this.committed(tx);
+    } catch (error) {
+      throw idbError(requestError ?? error, 'flush IndexedDB');
+    }
   }
 
   protected async closeEngine(): Promise<void> {
@@ -516,6 +548,16 @@ export class IndexedDbEngine extends SnapshotEngine {
   protected toStorageError(error: unknown, store?: string): StorageError {
     return idbError(error, 'complete an IndexedDB operation', store);
   }
+}
+
+/** The error of a commit whose connection the browser closed before IndexedDB reported the outcome. */
+function connectionLostError(): StorageError {
+  return new StorageError(
+    'IO',
+    'The browser closed the IndexedDB connection (site data cleared, the database deleted from disk, or a browser ' +
+      'failure) before this commit was confirmed: it was most likely not written. The engine reconnects on next use; ' +
+      'retry the write.',
+  );
 }
 
 /** The error of a transaction IndexedDB committed while its callback was waiting for something else. */
