@@ -23,8 +23,9 @@ export interface ConnectionHandlers {
 /**
  * Opens `name` so that every store in `stores` exists: at its current version when it has them, otherwise one
  * version higher, creating the missing stores (existing stores and their data are kept). An open that another
- * connection blocks (directly, or by blocking a request queued before it) fails with BLOCKED after `blockedTimeoutMs`
- * instead of hanging; if it succeeds later, that late connection is closed at once.
+ * connection blocks fails with BLOCKED `blockedTimeoutMs` after IndexedDB says so, and one queued behind a blocked
+ * request (which hears nothing) after `blockedTimeoutMs` when that request is ours, else after 30 s, instead of
+ * hanging; if it succeeds later, that late connection is closed at once.
  */
 export async function openWithStores(
   name: string,
@@ -58,6 +59,7 @@ function openBounded(
   handlers: ConnectionHandlers,
 ): Promise<IDBPDatabase> {
   return boundedWhileBlocked(
+    name,
     (blocked, proceeding) =>
       openDB(name, version, {
         upgrade(db) {
@@ -83,19 +85,20 @@ function openBounded(
         },
       }),
     blockedTimeoutMs,
-    () => queued(`Opening IndexedDB database ${JSON.stringify(name)}`, blockedTimeoutMs),
+    (ms) => queued(`Opening IndexedDB database ${JSON.stringify(name)}`, ms),
     (error) => idbError(error, `open IndexedDB database ${JSON.stringify(name)}`),
     (db) => db.close(), // the caller was already told BLOCKED
   );
 }
 
 /**
- * Deletes `name`. Fails with BLOCKED when the delete is still waiting `blockedTimeoutMs` after it was asked for,
- * because a connection stays open (or an earlier blocked request holds the queue); IndexedDB cannot cancel the
- * request, so the database is still deleted once that connection closes.
+ * Deletes `name`. Fails with BLOCKED when a connection that stays open blocks it (bounded as an open is, see
+ * {@link openWithStores}); IndexedDB cannot cancel the request, so the database is still deleted once that connection
+ * closes.
  */
 export function deleteDatabase(name: string, blockedTimeoutMs: number): Promise<void> {
   return boundedWhileBlocked(
+    name,
     (blocked) =>
       deleteDB(name, {
         blocked: () =>
@@ -108,16 +111,16 @@ export function deleteDatabase(name: string, blockedTimeoutMs: number): Promise<
           ),
       }),
     blockedTimeoutMs,
-    () => queued(`Deleting IndexedDB database ${JSON.stringify(name)}`, blockedTimeoutMs),
+    (ms) => queued(`Deleting IndexedDB database ${JSON.stringify(name)}`, ms),
     (error) => idbError(error, `delete IndexedDB database ${JSON.stringify(name)}`),
   );
 }
 
 /** The BLOCKED error of a request that never heard back: it waits behind another connection's blocked request. */
-function queued(action: string, blockedTimeoutMs: number): StorageError {
+function queued(action: string, ms: number): StorageError {
   return new StorageError(
     'BLOCKED',
-    `${action} did not finish within ${blockedTimeoutMs} ms: it waits behind an upgrade or deletion of the database ` +
+    `${action} did not finish within ${ms} ms: it waits behind an upgrade or deletion of the database ` +
       'asked for elsewhere (another tab or worker, or an earlier call that failed with BLOCKED), which a connection ' +
       'that stays open is blocking. Close the other tabs of this app (or make them close their connection on ' +
       'versionchange) and retry.',
@@ -125,47 +128,73 @@ function queued(action: string, blockedTimeoutMs: number): StorageError {
 }
 
 /**
- * Runs an open or delete request that other connections can block. It settles as the request does, except that it
- * fails if the request is still pending `blockedTimeoutMs` after it started: with the error IndexedDB's `blocked`
- * event gave (`blocked(error)`), or `stalled()` when there was none (the request is queued behind another
- * connection's upgrade or delete that is itself blocked: IndexedDB tells only that one). Once an upgrade starts
+ * Databases with a request of ours that failed with BLOCKED and is still queued: IndexedDB tells requests queued
+ * behind it nothing, so theirs are bounded by `blockedTimeoutMs` from the start.
+ */
+const stuck = new Map<string, number>();
+
+/**
+ * How long a request that hears nothing at all (no `blocked` event, no upgrade) may take before it is reported as
+ * queued behind another tab's blocked request. Longer than `blockedTimeoutMs`: an open can be slow without being
+ * blocked (a large database recovering at browser start).
+ */
+const STALLED_MS = 30_000;
+
+/**
+ * Runs an open or delete request of database `name` that other connections can block. It settles as the request
+ * does, except that it fails with the error IndexedDB's `blocked` event gave (`blocked(error)`) when the request is
+ * still pending `blockedTimeoutMs` after that event, and with `stalled(ms)` when it heard nothing for `ms`: the
+ * request is queued behind another connection's upgrade or delete that is itself blocked (IndexedDB tells only that
+ * one); `ms` is `blockedTimeoutMs` when that one is ours, else at least {@link STALLED_MS}. Once an upgrade starts
  * (`proceeding()`) nothing blocks the request any more and it is left to finish. A result that arrives after the
  * failure goes to `late`. A request that cannot even start (or fails) rejects with `failure(error)`.
  */
 function boundedWhileBlocked<T>(
+  name: string,
   start: (blocked: (error: StorageError) => void, proceeding: () => void) => Promise<T>,
   blockedTimeoutMs: number,
-  stalled: () => StorageError,
+  stalled: (ms: number) => StorageError,
   failure: (error: unknown) => StorageError,
   late?: (result: T) => void,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    let blockedError: StorageError | undefined;
-    // setTimeout fires at once for a delay it cannot hold: past that (Infinity included) there is no limit.
-    const timer =
-      blockedTimeoutMs > MAX_TIMER_MS
-        ? undefined
-        : setTimeout(() => {
-            if (settled) return;
-            settled = true;
-            reject(blockedError ?? stalled());
-          }, blockedTimeoutMs);
-    const blocked = (error: StorageError): void => {
-      blockedError = error;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const giveUp = (error: StorageError): void => {
+      if (settled) return;
+      settled = true;
+      // The request stays queued: requests made after this one hear nothing until it goes through.
+      stuck.set(name, (stuck.get(name) ?? 0) + 1);
+      reject(error);
     };
+    // setTimeout fires at once for a delay it cannot hold: past that (Infinity included) there is no limit.
+    const arm = (ms: number, error: () => StorageError): void => {
+      clearTimeout(timer);
+      timer = ms > MAX_TIMER_MS ? undefined : setTimeout(() => giveUp(error()), ms);
+    };
+    const stallMs = stuck.has(name) ? blockedTimeoutMs : Math.max(blockedTimeoutMs, STALLED_MS);
+    arm(stallMs, () => stalled(stallMs));
+    const blocked = (error: StorageError): void => arm(blockedTimeoutMs, () => error);
     const proceeding = (): void => clearTimeout(timer);
+    const done = (): void => {
+      clearTimeout(timer);
+      if (!settled) return;
+      const left = (stuck.get(name) ?? 1) - 1;
+      if (left > 0) stuck.set(name, left);
+      else stuck.delete(name);
+    };
     let request: Promise<T>;
     try {
       request = start(blocked, proceeding);
     } catch (error) {
       clearTimeout(timer);
+      settled = true;
       reject(failure(error));
       return;
     }
     request.then(
       (result) => {
-        clearTimeout(timer);
+        done();
         if (settled) {
           late?.(result);
           return;
@@ -174,7 +203,7 @@ function boundedWhileBlocked<T>(
         resolve(result);
       },
       (error: unknown) => {
-        clearTimeout(timer);
+        done();
         if (settled) return;
         settled = true;
         reject(failure(error));

@@ -29,7 +29,8 @@ export interface IndexedDbEngineOptions extends SnapshotEngineOptions {
   stores: readonly string[];
   /**
    * How long an open may wait for other tabs to release an older version before it fails with BLOCKED. Default 5000;
-   * `Infinity` waits as long as it takes.
+   * `Infinity` waits as long as it takes. An open queued behind another tab's blocked upgrade hears nothing from
+   * IndexedDB: it fails after at least 30 s (after this long when the blocked request is this page's own).
    */
   blockedTimeoutMs?: number;
   /** Entries fetched per request by scans. Default 500. */

@@ -207,6 +207,28 @@ describe('IndexedDbEngine: connections and versions', () => {
     expect(await engine.count('a')).toBe(0);
   });
 
+  it('an open queued behind another tab\'s blocked upgrade is not failed at blockedTimeoutMs (it may just be slow)', async () => {
+    const name = freshName();
+    await (await openEngine(name, ['a'])).close();
+    const stubborn = await openRaw(name); // no onversionchange handler: it never closes
+    // Another tab's upgrade, blocked by it: not ours, so our open behind it cannot tell blocked from slow.
+    const upgrade = indexedDB.open(name, 5);
+    upgrade.onupgradeneeded = () => upgrade.result.createObjectStore('b');
+    const otherTab = new Promise<IDBDatabase>((resolve) => (upgrade.onsuccess = () => resolve(upgrade.result)));
+    await sleep(50);
+    let outcome = 'pending';
+    const opening = IndexedDbEngine.open({ name, stores: ['a'], blockedTimeoutMs: 100 }).then(
+      (engine) => ((outcome = 'opened'), engines.push(engine)),
+      (error: unknown) => (outcome = `failed: ${(error as { code?: string }).code}`),
+    );
+    await sleep(600);
+    expect(outcome).toBe('pending');
+    stubborn.close();
+    (await otherTab).close();
+    await opening;
+    expect(outcome).toBe('opened');
+  });
+
   it('reopens after the database is deleted underneath and starts empty', async () => {
     const name = freshName();
     const engine = await openEngine(name, ['a', 'b']);
