@@ -381,15 +381,24 @@ export abstract class SnapshotEngine implements StorageEngine {
 
   async flush(): Promise<void> {
     this.assertOpen();
-    await this.writeLock.idle();
-    await this.guard(() => this.flushEngine());
+    const flushing = this.writeLock.idle().then(() => this.guard(() => this.flushEngine()));
+    this.flushes.add(flushing);
+    try {
+      await flushing;
+    } finally {
+      this.flushes.delete(flushing);
+    }
   }
+
+  /** Flushes started before close(): the native side closes only after they settle. */
+  private readonly flushes = new Set<Promise<void>>();
 
   close(): Promise<void> {
     if (this.closing === undefined) {
       this.state = 'closing';
       this.closing = this.writeLock
         .idle()
+        .then(() => Promise.allSettled([...this.flushes]))
         .then(() => this.guard(() => this.closeEngine()))
         .finally(() => {
           this.state = 'closed';

@@ -836,6 +836,16 @@ export function testEngineConformance<E extends StorageEngine>(
         expect(outcomes.at(-1)).toMatchObject({ code: 'CLOSED' });
       });
 
+      it('a flush started before close() completes, and close() waits for it', async () => {
+        await engine.put('a', k(1), k(1), { durability: 'relaxed' });
+        const flushing = engine.flush();
+        const closing = engine.close();
+        await expect(flushing).resolves.toBeUndefined();
+        await closing;
+        await reopen();
+        expect(await engine.get('a', k(1))).toEqual(k(1));
+      });
+
       it('a reopened engine sees committed data', async () => {
         await fill('a', [k(1), k(2)]);
         await engine.delete('a', k(2));
