@@ -30,7 +30,7 @@ async function runInNode(): Promise<string[]> {
   process.stdout.write(`codec (Node): ${ITERATIONS} iterations per case, best of ${ROUNDS} interleaved rounds\n`);
   let suite = codecSuite(ITERATIONS);
   for (let round = 0; round < ROUNDS; round++) {
-    suite = codecSuite(ITERATIONS);
+    suite = codecSuite(ITERATIONS, round);
     for (const c of suite.cases) {
       // Each closure first runs untimed on a tenth of its operations: V8 compiles the loop then, so the timed run
       // measures the code rather than JIT warm-up (most of a 20-50 ns operation's time even at 200k iterations).

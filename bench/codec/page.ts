@@ -24,7 +24,7 @@ export function runCodecBench(iterations: number, rounds: number): CodecPageResu
   const rows: CodecPageRow[] = [];
   let suite = codecSuite(iterations);
   for (let round = 0; round < rounds; round++) {
-    suite = codecSuite(iterations);
+    suite = codecSuite(iterations, round);
     for (const c of suite.cases) {
       c.run(Math.max(1, Math.round(c.ops / 10)));
       const start = performance.now();
