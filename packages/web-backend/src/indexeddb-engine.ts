@@ -154,14 +154,17 @@ class IdbSnapshot implements Snapshot {
     );
   }
 
-  /** The object store, or TRANSACTION_INACTIVE when IndexedDB already committed (the callback awaited elsewhere). */
+  /**
+   * The object store; once the transaction has ended, TRANSACTION_INACTIVE when IndexedDB committed it (the callback
+   * awaited elsewhere), or the abort's error when the browser aborted it.
+   */
   private store(name: string): Store {
-    if (this.finished) throw foreignAwaitError('read');
+    if (this.finished) throw endedError(this.tx, 'read');
     try {
       return this.tx.objectStore(name);
     } catch (error) {
       const errorName = (error as Error).name;
-      if (errorName === 'InvalidStateError' || errorName === 'TransactionInactiveError') throw foreignAwaitError('read');
+      if (errorName === 'InvalidStateError' || errorName === 'TransactionInactiveError') throw endedError(this.tx, 'read');
       throw error;
     }
   }
@@ -442,7 +445,7 @@ export class IndexedDbEngine extends SnapshotEngine {
       commit: async (changes) => {
         snapshot.release(); // like every engine's write session (the IndexedDB transaction itself stays open)
         if (changes.isEmpty) return;
-        if (tx !== undefined && finished) throw foreignAwaitError();
+        if (tx !== undefined && finished) throw endedError(tx, 'write');
         await this.writeChanges(tx ?? (await open()), changes);
       },
       abort: () => {
@@ -488,7 +491,7 @@ export class IndexedDbEngine extends SnapshotEngine {
         // Already finished (IndexedDB committed under a foreign await): nothing was issued into it.
       }
       const name = (error as Error).name;
-      if (name === 'TransactionInactiveError' || name === 'InvalidStateError') throw foreignAwaitError();
+      if (name === 'TransactionInactiveError' || name === 'InvalidStateError') throw endedError(tx, 'write');
       throw idbError(error, 'write to IndexedDB');
     }
     // The transaction's outcome decides, not its requests: when the browser aborts a committing transaction (its
@@ -559,6 +562,16 @@ function connectionLostError(): StorageError {
       'failure) before this commit was confirmed: it was most likely not written. The engine reconnects on next use; ' +
       'retry the write.',
   );
+}
+
+/**
+ * Why an operation cannot use `tx` any more: the browser aborted it (its `error`, e.g. the connection cut or the
+ * quota hit: nothing of it is written), or IndexedDB committed it under a callback that awaited something else.
+ */
+function endedError(tx: Tx, attempt: 'read' | 'write'): StorageError {
+  const abort = (tx as unknown as { error?: DOMException | null }).error;
+  if (abort === null || abort === undefined) return foreignAwaitError(attempt);
+  return idbError(abort, `${attempt} in this transaction: the browser aborted it, and nothing of it was written (retry the whole transaction)`);
 }
 
 /** The error of a transaction IndexedDB committed while its callback was waiting for something else. */

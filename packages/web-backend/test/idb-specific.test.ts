@@ -466,6 +466,35 @@ describe('IndexedDbEngine: storage format and reads', () => {
     expect(unhandled).toEqual([]);
   });
 
+  it('a write transaction aborted under its callback (with an error) says so to later reads and to its commit', async () => {
+    const engine = await openEngine(freshName(), ['a']);
+    await engine.put('a', k(1), k(1));
+    const spy = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    const seen: { after?: unknown } = {};
+    const committed = await engine
+      .write(['a'], async (tx) => {
+        await tx.get('a', k(1)); // the readwrite transaction is open now
+        // As when the browser aborts it: a request of the transaction fails and aborts it with that error.
+        const raw = spy.mock.results.at(-1)!.value as IDBTransaction;
+        const failing = raw.objectStore('a').add(new Uint8Array([9]), new Uint8Array([1]).buffer);
+        failing.onerror = () => undefined; // not handled: the transaction aborts with ConstraintError
+        await new Promise<void>((resolve) => raw.addEventListener('abort', () => resolve()));
+        await tx.get('a', k(1)).catch((error: unknown) => (seen.after = error));
+        await tx.put('a', k(2), k(2));
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    for (const error of [seen.after, committed]) {
+      expect(error).toBeInstanceOf(StorageError);
+      expect((error as StorageError).code).not.toBe('TRANSACTION_INACTIVE');
+      expect((error as StorageError).message).toMatch(/aborted it, and nothing of it was written/);
+      expect((error as StorageError).message).toContain('ConstraintError');
+    }
+    expect(await engine.get('a', k(2))).toBeUndefined();
+  });
+
   it('write transactions ask IndexedDB for the durability given, relaxed by default', async () => {
     const engine = await openEngine(freshName(), ['a']);
     const spy = vi.spyOn(IDBDatabase.prototype, 'transaction');
