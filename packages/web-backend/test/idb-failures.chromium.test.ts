@@ -16,7 +16,17 @@ let counter = 0;
 async function openEngine(): Promise<IndexedDbEngine> {
   const name = `tabstore-failures-${Date.now()}-${counter++}`;
   names.push(name);
-  const engine = await IndexedDbEngine.open({ name, stores: ['a'] });
+  let engine: IndexedDbEngine;
+  try {
+    engine = await IndexedDbEngine.open({ name, stores: ['a'] });
+  } catch (error) {
+    // About one run in eight of this file (also before this file's tests changed), the very first open in a fresh
+    // browser fails with IO "AbortError: The connection was closed", before any site data is cleared: the engine
+    // reports it correctly, and the cause is not found yet. Setting up the fixture retries once so the tests below
+    // (which are about cutting a connection later) do not flake on it.
+    if (!(error instanceof StorageError && error.message.includes('The connection was closed'))) throw error;
+    engine = await IndexedDbEngine.open({ name, stores: ['a'] });
+  }
   engines.push(engine);
   return engine;
 }
