@@ -1,17 +1,17 @@
 /**
  * Records validated and encoded when an insert is called. Writes run later (after the transaction starts, after
  * reads of the previous versions), and the caller may change its objects meanwhile without awaiting: what is stored,
- * and every index entry derived from it, is the record as it was at the call. The record kept for the indexes is
- * decoded from the encoded bytes, so the indexes always describe exactly what is stored.
+ * and every index entry derived from it, is the record as it was at the call: the fields the codec reads are copied
+ * once, and both the encoding and the index upkeep use that copy (no second decode of the bytes).
  */
 import { StorageError } from '../engine/errors.js';
-import { decodeEdge, decodeNode, encodeEdge, encodeEmbedding, encodeNode } from '../model/nodes.js';
-import type { Edge, Embedding, Node } from '../model/schemas.js';
+import { encodeEdge, encodeEmbedding, encodeNode } from '../model/nodes.js';
+import { EdgeSchema, NODE_SCHEMAS, type Edge, type Embedding, type Node } from '../model/schemas.js';
 import { checkKeyFields } from './index-spec.js';
 import { checkId } from './layout.js';
 import { toFloat32 } from './vector-index.js';
 
-/** A node or edge as stored: its bytes and the record they decode to. */
+/** A node or edge as stored: its bytes, and the copy of the record they were encoded from. */
 export interface PreparedRecord<R> {
   readonly record: R;
   readonly bytes: Uint8Array;
@@ -24,6 +24,18 @@ export interface PreparedEmbedding {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * The fields the codec reads from `value` (`fieldNames`, plus `type` for a node), each read once, into a plain
+ * object: what is encoded and what the indexes see are then the same values, getters and prototypes included.
+ */
+function snapshotOf<T>(value: T, fieldNames: readonly string[] | undefined): T {
+  if (fieldNames === undefined) return { ...value }; // an unknown node type: encoding reports it
+  const source = value as Record<string, unknown>;
+  const copy: Record<string, unknown> = 'type' in source ? { type: source['type'] } : {};
+  for (const name of fieldNames) copy[name] = source[name];
+  return copy as T;
+}
+
 export function checkArray(value: unknown, what: string): asserts value is readonly unknown[] {
   if (!Array.isArray(value)) throw new StorageError('INVALID_ARGUMENT', `${what} takes an array.`);
 }
@@ -33,10 +45,11 @@ export function prepareNodes(nodes: readonly Node[]): PreparedRecord<Node>[] {
   checkArray(nodes, 'insertNodes(nodes)');
   return nodes.map((node) => {
     if (typeof node !== 'object' || node === null) throw new StorageError('INVALID_ARGUMENT', 'A node must be an object.');
-    checkId(node.id, 'The node id');
-    checkKeyFields(node);
-    const bytes = encodeNode(node);
-    return { record: decodeNode(bytes), bytes };
+    const schema = Object.hasOwn(NODE_SCHEMAS, node.type) ? NODE_SCHEMAS[node.type] : undefined;
+    const record = snapshotOf(node, schema?.fieldNames);
+    checkId(record.id, 'The node id');
+    checkKeyFields(record);
+    return { record, bytes: encodeNode(record) };
   });
 }
 
@@ -45,12 +58,12 @@ export function prepareEdges(edges: readonly Edge[]): PreparedRecord<Edge>[] {
   checkArray(edges, 'insertEdges(edges)');
   return edges.map((edge) => {
     if (typeof edge !== 'object' || edge === null) throw new StorageError('INVALID_ARGUMENT', 'An edge must be an object.');
-    checkId(edge.id, 'The edge id');
-    checkId(edge.fromNode, `Edge ${JSON.stringify(edge.id)}: fromNode`);
-    checkId(edge.toNode, `Edge ${JSON.stringify(edge.id)}: toNode`);
-    checkId(edge.edgeType, `Edge ${JSON.stringify(edge.id)}: edgeType`);
-    const bytes = encodeEdge(edge);
-    return { record: decodeEdge(bytes), bytes };
+    const record = snapshotOf(edge, EdgeSchema.fieldNames);
+    checkId(record.id, 'The edge id');
+    checkId(record.fromNode, `Edge ${JSON.stringify(record.id)}: fromNode`);
+    checkId(record.toNode, `Edge ${JSON.stringify(record.id)}: toNode`);
+    checkId(record.edgeType, `Edge ${JSON.stringify(record.id)}: edgeType`);
+    return { record, bytes: encodeEdge(record) };
   });
 }
 

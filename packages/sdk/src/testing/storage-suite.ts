@@ -163,6 +163,17 @@ export function testStorageManager<E extends StorageEngine>(
         expect(best).toMatchObject({ id: 'e1' });
         expect(best!.score).toBeCloseTo(1, 6);
         expect((await manager.indexes.verify()).ok).toBe(true);
+        // A record whose fields are getters on its prototype (a class instance) is stored and indexed the same.
+        const fromClass = Object.create({
+          get chatId() {
+            return 'chat_c';
+          },
+        }) as Message;
+        const { chatId: _chatId, ...rest } = message('m9', 'unused', T + 3);
+        Object.assign(fromClass, rest);
+        await manager.insertNode(fromClass);
+        expect(await manager.getNode('m9')).toMatchObject({ chatId: 'chat_c' });
+        expect(await manager.indexes.findNodeIds('Message', 'chatId', 'chat_c')).toEqual(['m9']);
         // Deletes take their ids at the call too.
         const ids = ['m1'];
         const deleting = manager.deleteNodes(ids);
