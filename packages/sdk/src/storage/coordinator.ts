@@ -27,7 +27,7 @@ import {
   type TemperatureTier,
   type TierOf,
 } from './tiers.js';
-import { ownQuery, type VectorMatch } from './vector-index.js';
+import { ownCandidates, ownQuery, type VectorMatch } from './vector-index.js';
 
 /** Options of a {@link DatabaseCoordinator}. */
 export interface CoordinatorOptions {
@@ -387,9 +387,7 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     const vector = ownQuery(query);
     const tiers = options.tiers === undefined ? undefined : [...options.tiers];
     // Candidates once as an array: an iterator would be used up by the first tier.
-    const c = options.candidates as unknown;
-    const isIterable = typeof c === 'object' && c !== null && typeof (c as Partial<Iterable<string>>)[Symbol.iterator] === 'function';
-    const perTier: NearestOptions = c === undefined ? {} : { candidates: isIterable ? [...(c as Iterable<string>)] : (c as Iterable<string>) };
+    const perTier: NearestOptions = options.candidates === undefined ? {} : { candidates: ownCandidates(options.candidates) };
     const locations = (await this.cascade('Embeddings')).filter((l) => tiers === undefined || tiers.includes(l.tier as TierOf<'Embeddings'>));
     const results: (VectorMatch & { location: Location })[] = [];
     for (const location of locations) {

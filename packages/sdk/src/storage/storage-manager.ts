@@ -17,7 +17,7 @@ import { IndexManager, type EdgeQuery, type NearestOptions, type TimeQuery } fro
 import type { StructuralProperty, TimedNodeType } from './index-spec.js';
 import { NamespaceKeys, STORAGE_STORES, checkId } from './layout.js';
 import { checkArray, prepareEdges, prepareEmbeddings, prepareNodes, type PreparedEmbedding, type PreparedRecord } from './prepared.js';
-import { VectorIndex, ownQuery, type VectorMatch, type VectorWriter } from './vector-index.js';
+import { VectorIndex, ownCandidates, ownQuery, type VectorMatch, type VectorWriter } from './vector-index.js';
 
 /** Options of a {@link StorageManager}. */
 export interface StorageManagerOptions {
@@ -266,7 +266,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
   ): Promise<VectorMatch[]> {
     if (options.nodeIds === undefined) return this.indexes.nearest(query, k, options);
     const ownVector = ownQuery(query); // used after the nodes are read
-    const embeddingIds = new Set(options.candidates ?? []);
+    const embeddingIds = new Set(options.candidates === undefined ? [] : ownCandidates(options.candidates));
     const restrictToCandidates = options.candidates !== undefined;
     const fromNodes = new Set<string>();
     for (const id of options.nodeIds) checkId(id, 'A node id');

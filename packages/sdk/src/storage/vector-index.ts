@@ -113,11 +113,8 @@ export class VectorIndex {
    */
   async nearest(query: Float32Array | readonly number[], k: number, candidates?: Iterable<string>): Promise<VectorMatch[]> {
     if (!Number.isSafeInteger(k) || k < 0) throw new StorageError('INVALID_ARGUMENT', `k must be a non-negative integer, got ${String(k)}.`);
-    if (typeof candidates === 'string' || (candidates !== undefined && typeof (candidates as Partial<Iterable<string>>)[Symbol.iterator] !== 'function')) {
-      throw new StorageError('INVALID_ARGUMENT', 'candidates must be an array (or other iterable) of embedding ids.');
-    }
     // The query and the candidates are taken now, before the index loads: the caller may reuse them meanwhile.
-    const candidateIds = candidates === undefined ? undefined : new Set(candidates);
+    const candidateIds = candidates === undefined ? undefined : new Set(ownCandidates(candidates));
     const unit = normalized(toFloat32(query, 'The query vector'));
     if (unit.every((x) => x === 0)) throw new StorageError('INVALID_ARGUMENT', 'The query vector is empty or all zeros; cosine similarity needs a direction.');
     const index = await this.load();
@@ -495,7 +492,6 @@ function trimmed(block: VectorBlock): VectorBlock {
   return block.vectors.length === used ? block : { ...block, vectors: block.vectors.slice(0, used) };
 }
 
-/** A Float32Array of `vector` (the same object when it already is one); rejects non-finite numbers. */
 /**
  * A copy of a query vector, taken where a query awaits before using it (the caller may reuse its array meanwhile).
  * Anything that is not a vector is returned as it is, for the query's own validation to report.
@@ -503,6 +499,19 @@ function trimmed(block: VectorBlock): VectorBlock {
 export function ownQuery(query: Float32Array | readonly number[]): Float32Array | readonly number[] {
   return query instanceof Float32Array || Array.isArray(query) ? query.slice() : query;
 }
+
+/**
+ * Candidate embedding ids as an array taken now (an iterator is read once, whatever uses the ids later); throws
+ * INVALID_ARGUMENT unless `candidates` is an iterable other than a string.
+ */
+export function ownCandidates(candidates: Iterable<string>): string[] {
+  if (typeof candidates === 'string' || typeof (candidates as Partial<Iterable<string>> | null)?.[Symbol.iterator] !== 'function') {
+    throw new StorageError('INVALID_ARGUMENT', 'candidates must be an array (or other iterable) of embedding ids.');
+  }
+  return [...candidates];
+}
+
+/** A Float32Array of `vector` (the same object when it already is one); rejects non-finite numbers. */
 
 export function toFloat32(vector: Float32Array | readonly number[], what: string): Float32Array {
   if (!(vector instanceof Float32Array) && !Array.isArray(vector)) {

@@ -451,6 +451,7 @@ export function testStorageManager<E extends StorageEngine>(
         await expectStorageError(() => manager.insertEmbedding({ ...embedding('c', [1]), vector: undefined as never }), 'INVALID_ARGUMENT');
         await expectStorageError(() => manager.searchSimilar(null as never, 1), 'INVALID_ARGUMENT');
         await expectStorageError(() => manager.searchSimilar([1, 0], 1, { candidates: 'ab' as never }), 'INVALID_ARGUMENT');
+        await expectStorageError(() => manager.searchSimilar([1, 0], 1, { candidates: 'ab' as never, nodeIds: ['m1'] }), 'INVALID_ARGUMENT');
         expect((await engine.stats()).entries['vectors']).toBe(0);
       });
 
