@@ -21,6 +21,8 @@ export class ByteWriter {
   start = 0;
   /** Where the next byte goes. */
   pos = 0;
+  /** True until a string with a non-ASCII character is written into the current record (record.ts flags it). */
+  ascii = true;
 
   /** Starts a new record (after the previous one, or in a fresh chunk when little room is left). */
   begin(): void {
@@ -28,6 +30,7 @@ export class ByteWriter {
     // Keep records 8-byte aligned within the chunk so float vectors can be aligned relative to the record start.
     this.pos = (this.pos + 7) & ~7;
     this.start = this.pos;
+    this.ascii = true;
   }
 
   /** Makes room for `n` more bytes, moving the current record to a larger chunk if needed. */
@@ -120,6 +123,8 @@ export class ByteWriter {
       nodeUtf8Write !== undefined
         ? nodeUtf8Write.call(this.bytes, s, this.pos, this.bytes.length - this.pos)
         : textEncoder.encodeInto(s, this.bytes.subarray(this.pos)).written;
+    // More bytes than UTF-16 units: some character is not ASCII.
+    if (written !== n) this.ascii = false;
     this.pos += written;
     return written;
   }

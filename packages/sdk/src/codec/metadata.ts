@@ -57,6 +57,7 @@
  * a valid encoding (typed accessors throw `INVALID_INPUT` when the value has another type). Each accessor checks
  * the bounds of what it touches; nothing is validated ahead.
  */
+import { asciiTextSlice } from './ascii-text.js';
 import { ByteWriter } from './byte-writer.js';
 import { asciiString, readF64, readU16, readU32 } from './bytes.js';
 import { CACHED_STRING_MAX, keyCache, stringCache } from './copy-pool.js';
@@ -349,6 +350,7 @@ function writeString(w: ByteWriter, s: string): number {
       w.pos = p;
       return n;
     }
+    w.ascii = false; // longer strings are written by w.utf8, which tells by itself
     if (3 * n < 0x80) {
       p = wtf8Encode(s, i, b, p);
       const len = p - h - 1;
@@ -838,6 +840,8 @@ const fatalDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Decodes the WTF-8 bytes `b[p, end)`. */
 function decodeString(b: Uint8Array, p: number, end: number): string {
+  const sliced = asciiTextSlice(b, p, end);
+  if (sliced !== undefined) return sliced;
   if (end - p <= CACHED_STRING_MAX) {
     if (end === p) return '';
     return stringCache.get(b, p, end) ?? decodeWtf8(b, p, end);

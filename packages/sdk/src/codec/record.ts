@@ -1,3 +1,4 @@
+import { asciiTextSlice, closeAsciiText, HAS_ASCII_TEXT, openAsciiText } from './ascii-text.js';
 import { ByteWriter } from './byte-writer.js';
 import { asciiString, LITTLE_ENDIAN, readF32, readF64, readI32, readU16, readU32 } from './bytes.js';
 import { CACHED_STRING_MAX, copyByteRange, copyFloat32, stringCache } from './copy-pool.js';
@@ -13,7 +14,8 @@ import { SCHEMA_CACHE, type FieldKind, type FieldMap, type FieldValue, type Reco
  * ```
  *  0  u8   marker 0xB7 (never the first byte of JSON text)     4  u16  schema version
  *  1  u8   format version (2)                                   6  u8   flags (bit 0: checksum at the end,
- *  2  u16  record type                                                   bit 1: wide field table)
+ *  2  u16  record type                                                   bit 1: wide field table, bit 2: every
+ *                                                                        string in the record is ASCII)
  *                                                               7  u8   field count N
  *  8  u16 × N field offsets (u32 × N when wide; 0: absent). Encoders use u16 unless a field starts past 64 KiB.
  *  ...  field data: the present fields in field order, each from its offset to the next present field's offset
@@ -33,6 +35,8 @@ export const FORMAT_VERSION = 2;
 const HEADER = 8;
 const FLAG_CHECKSUM = 1;
 const FLAG_WIDE = 2;
+/** Every string of the record (nested records and metadata included) is ASCII: see ascii-text.ts. */
+const FLAG_ASCII = 4;
 
 /** Options of {@link encodeRecord}. */
 export interface EncodeOptions {
@@ -130,6 +134,8 @@ function unknownEnumValue(index: number, count: number, path: string): CodecErro
  * rest through decodeUtf8.
  */
 function readString(b: Uint8Array, o: number, n: number, path: string): string {
+  const sliced = asciiTextSlice(b, o, o + n);
+  if (sliced !== undefined) return sliced;
   if (n <= CACHED_STRING_MAX) {
     if (n === 0) return '';
     return stringCache.get(b, o, o + n) ?? decodeUtf8(b, o, n, path);
@@ -462,6 +468,7 @@ function encodeInto(w: ByteWriter, schema: RecordSchema<FieldMap>, obj: Record<s
         wideTables = false;
       }
     }
+    if (w.ascii) w.bytes[w.start + 6]! |= FLAG_ASCII;
     if (checksum) w.u32(fnv1a(w.bytes, w.start, w.pos));
   } catch (error) {
     w.pos = w.start; // drop the partial record
@@ -485,6 +492,11 @@ export interface RecordHeader {
   version: number;
   fieldCount: number;
   hasChecksum: boolean;
+  /**
+   * The encoder found every string of the record ASCII. decodeRecord then reads them in Node through one Latin-1
+   * text, without UTF-8 validation (see ascii-text.ts); other readers ignore it.
+   */
+  asciiStrings: boolean;
 }
 
 function slotSize(flags: number): number {
@@ -503,7 +515,13 @@ export function readHeader(bytes: Uint8Array, start = 0, length = bytes?.length 
   const flags = bytes[start + 6]!;
   const hasChecksum = (flags & FLAG_CHECKSUM) !== 0;
   if (HEADER + fieldCount * slotSize(flags) + (hasChecksum ? 4 : 0) > length) throw malformed('field table past the end', path);
-  return { typeId: readU16(bytes, start + 2), version: readU16(bytes, start + 4), fieldCount, hasChecksum };
+  return {
+    typeId: readU16(bytes, start + 2),
+    version: readU16(bytes, start + 4),
+    fieldCount,
+    hasChecksum,
+    asciiStrings: (flags & FLAG_ASCII) !== 0,
+  };
 }
 
 /** The record type id of a binary record, without decoding it. */
@@ -786,6 +804,13 @@ interface SchemaPlan {
   readonly paths: readonly string[];
   /** Per field: 1 for a string that must not be empty (ids). */
   readonly nonEmpty: Uint8Array;
+  /**
+   * The fields an all-ASCII record's text spans (see openText): the last field that can hold strings (a string,
+   * string list, metadata or nested table), or -1 when none can, and the first such field after the last vector or
+   * bytes field before it, so that the text never copies a vector.
+   */
+  readonly firstText: number;
+  readonly lastText: number;
 }
 
 /**
@@ -833,7 +858,15 @@ function planOf(schema: RecordSchema<FieldMap>): SchemaPlan {
     const kinds = Uint8Array.from(names, (name) => KIND_CODES[schema.fields[name]!.kind] ?? K_OTHER);
     const optional = Uint8Array.from(names, (name) => (schema.fields[name]!.optional ? 1 : 0));
     const nonEmpty = Uint8Array.from(names, (name) => (schema.fields[name]!.nonEmpty === true ? 1 : 0));
-    cache.plan = { names, readers, defaults, kinds, optional, paths, nonEmpty };
+    const kindOf = (i: number): string => schema.fields[names[i]!]!.kind;
+    const holdsText = (i: number): boolean => ['string', 'stringList', 'metadata', 'table'].includes(kindOf(i));
+    let lastText = names.length - 1;
+    while (lastText >= 0 && !holdsText(lastText)) lastText--;
+    let firstText = lastText;
+    for (let i = lastText - 1; i >= 0 && kindOf(i) !== 'float32Vector' && kindOf(i) !== 'bytes'; i--) {
+      if (holdsText(i)) firstText = i;
+    }
+    cache.plan = { names, readers, defaults, kinds, optional, paths, nonEmpty, firstText, lastText };
   }
   return cache.plan;
 }
@@ -903,6 +936,48 @@ function openRecord(
 ): Opened {
   checkRecord(bytes, start, length, schema, path, top);
   return new Opened(bytes, start, checkedEnd, checkedCount, checkedSlot);
+}
+
+/**
+ * {@link materialise} for a whole top-level record. On hosts that can, the strings of an all-ASCII record are
+ * sliced from one text over its string-bearing fields (see ascii-text.ts).
+ */
+function materialiseRecord(r: Opened, plan: SchemaPlan, tag?: string): Record<string, unknown> {
+  if (!HAS_ASCII_TEXT || plan.lastText < 0 || (r[BYTES][r[START] + 6]! & FLAG_ASCII) === 0 || !openText(r, plan)) {
+    return materialise(r, plan, true, tag);
+  }
+  try {
+    return materialise(r, plan, true, tag);
+  } finally {
+    closeAsciiText();
+  }
+}
+
+/**
+ * Opens the text over the fields plan.firstText..lastText of `r` that are present: from the first one's offset to
+ * where the last one ends. False when none is present or the offsets are out of place (materialise then reports
+ * them without a text).
+ */
+function openText(r: Opened, plan: SchemaPlan): boolean {
+  const b = r[BYTES];
+  const start = r[START];
+  const slot = r[SLOT];
+  const count = r[COUNT];
+  const last = Math.min(plan.lastText, count - 1);
+  let from = 0;
+  for (let i = plan.firstText; i <= last && from === 0; i++) from = slotAt(b, start, slot, i);
+  if (from === 0) return false;
+  let to = r[END] - start;
+  for (let i = plan.lastText + 1; i < count; i++) {
+    const rel = slotAt(b, start, slot, i);
+    if (rel !== 0) {
+      to = rel;
+      break;
+    }
+  }
+  if (from < HEADER + count * slot || to < from || start + to > r[END]) return false;
+  openAsciiText(b, start + from, start + to);
+  return true;
 }
 
 /**
@@ -1086,7 +1161,7 @@ function viewClassOf(schema: RecordSchema<FieldMap>): ViewClass {
   Object.defineProperties(proto, {
     toObject: {
       value(this: Viewed) {
-        return materialise(this[RECORD], plan, true);
+        return materialiseRecord(this[RECORD], plan);
       },
     },
     metadataOf: {
@@ -1255,7 +1330,7 @@ function fieldReaderSlow(schema: RecordSchema<FieldMap>, index: number, bytes: U
 export function decodeRecord<F extends FieldMap>(schema: RecordSchema<F>, bytes: Uint8Array): ValuesOf<F> {
   const erased = schema as unknown as RecordSchema<FieldMap>;
   const r = openRecord(bytes, 0, recordLength(bytes), erased, schema.name, true);
-  return materialise(r, planOf(erased), true) as ValuesOf<F>;
+  return materialiseRecord(r, planOf(erased)) as ValuesOf<F>;
 }
 
 /**
@@ -1265,5 +1340,5 @@ export function decodeRecord<F extends FieldMap>(schema: RecordSchema<F>, bytes:
 export function decodeTaggedRecord<F extends FieldMap>(schema: RecordSchema<F>, bytes: Uint8Array, tag: string): ValuesOf<F> & { type: string } {
   const erased = schema as unknown as RecordSchema<FieldMap>;
   const r = openRecord(bytes, 0, recordLength(bytes), erased, schema.name, true);
-  return materialise(r, planOf(erased), true, tag) as ValuesOf<F> & { type: string };
+  return materialiseRecord(r, planOf(erased), tag) as ValuesOf<F> & { type: string };
 }
