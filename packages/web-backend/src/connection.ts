@@ -25,7 +25,9 @@ export interface ConnectionHandlers {
  * version higher, creating the missing stores (existing stores and their data are kept). An open that another
  * connection blocks fails with BLOCKED `blockedTimeoutMs` after IndexedDB says so, and one queued behind a blocked
  * request (which hears nothing) after `blockedTimeoutMs` when that request is ours, else after 30 s, instead of
- * hanging; if it succeeds later, that late connection is closed at once.
+ * hanging; if it succeeds later, that late connection is closed at once. An open the browser aborts while it runs
+ * (AbortError: clearing site data cuts even a connection still being opened) is tried again, up to
+ * {@link CUT_OPEN_RETRIES_MS}.length times, before it fails with IO.
  */
 export async function openWithStores(
   name: string,
@@ -34,13 +36,13 @@ export async function openWithStores(
   handlers: ConnectionHandlers,
 ): Promise<IDBPDatabase> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    let db = await openBounded(name, undefined, stores, blockedTimeoutMs, handlers);
+    let db = await openRetryingCuts(name, undefined, stores, blockedTimeoutMs, handlers);
     const missing = stores.filter((store) => !db.objectStoreNames.contains(store));
     if (missing.length === 0) return db;
     const version = db.version + 1;
     db.close();
     try {
-      db = await openBounded(name, version, stores, blockedTimeoutMs, handlers);
+      db = await openRetryingCuts(name, version, stores, blockedTimeoutMs, handlers);
       return db;
     } catch (error) {
       // Another tab upgraded first: read the new version and try again.
@@ -49,6 +51,31 @@ export async function openWithStores(
     }
   }
   throw new StorageError('IO', `Could not open IndexedDB database ${JSON.stringify(name)}: other tabs kept upgrading it.`);
+}
+
+/**
+ * Pauses before each new try of an open the browser aborted. Chromium aborts every open that runs while it clears
+ * the site's data; the clear takes a few milliseconds, so these cover it many times over.
+ */
+const CUT_OPEN_RETRIES_MS = [10, 40, 100, 250];
+
+/** {@link openBounded}, tried again after the pauses of CUT_OPEN_RETRIES_MS while the browser aborts it. */
+async function openRetryingCuts(
+  name: string,
+  version: number | undefined,
+  stores: readonly string[],
+  blockedTimeoutMs: number,
+  handlers: ConnectionHandlers,
+): Promise<IDBPDatabase> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await openBounded(name, version, stores, blockedTimeoutMs, handlers);
+    } catch (error) {
+      const pause = CUT_OPEN_RETRIES_MS[attempt];
+      if (pause === undefined || ((error as StorageError).cause as Error | undefined)?.name !== 'AbortError') throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
 }
 
 function openBounded(

@@ -27,7 +27,8 @@ export function idbError(error: unknown, action: string, store?: string): Storag
   // the request; look at the cause too.
   const causeName = (error as { cause?: { name?: string } } | null)?.cause?.name;
   const [code, advice] = BY_NAME[name] ?? (causeName !== undefined ? BY_NAME[causeName] : undefined) ?? ['IO', ''];
-  const native = [name, message].filter((part) => part.length > 0).join(': ');
+  // Browsers end their messages with a period: drop it, as the advice follows after one.
+  const native = [name, message.replace(/\.$/, '')].filter((part) => part.length > 0).join(': ');
   return new StorageError(code, `Could not ${action}: ${native || 'unknown failure'}. ${advice}`.trim(), {
     cause: error,
     store,
