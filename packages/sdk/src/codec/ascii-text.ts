@@ -14,10 +14,21 @@
  * (V8 sliced strings), so they keep the string bytes of their record alive, as msgpackr's decoded strings do.
  */
 
-/** Node's Latin-1 slice, when the host has Buffer. It accepts any Uint8Array as `this`. */
-const nodeLatin1Slice = (globalThis as { Buffer?: { prototype?: { latin1Slice?: unknown } } }).Buffer?.prototype?.latin1Slice as
-  | ((this: Uint8Array, start: number, end: number) => string)
-  | undefined;
+type Latin1Slice = (this: Uint8Array, start: number, end: number) => string;
+
+/**
+ * Node's Latin-1 slice, when the host has Buffer and it takes any Uint8Array as `this` and a byte range, as Node's
+ * does (checked once here, so a host whose Buffer only looks like Node's keeps the ordinary path).
+ */
+const nodeLatin1Slice = ((): Latin1Slice | undefined => {
+  const slice = (globalThis as { Buffer?: { prototype?: { latin1Slice?: unknown } } }).Buffer?.prototype?.latin1Slice;
+  if (typeof slice !== 'function') return undefined;
+  try {
+    return (slice as Latin1Slice).call(Uint8Array.of(0x21, 0x68, 0x69, 0xe9, 0x21), 1, 4) === 'hi\u00e9' ? (slice as Latin1Slice) : undefined;
+  } catch {
+    return undefined;
+  }
+})();
 
 /** Whether this host decodes all-ASCII records through one text. */
 export const HAS_ASCII_TEXT = nodeLatin1Slice !== undefined;
