@@ -89,7 +89,10 @@ function openBounded(
     name,
     (blocked, proceeding) =>
       openDB(name, version, {
-        upgrade(db) {
+        upgrade(db, _oldVersion, _newVersion, transaction) {
+          // The open request reports a failed upgrade itself; the upgrade transaction's own `done` (which idb makes
+          // for every transaction) would otherwise reject unhandled, as when clearing site data aborts it.
+          transaction.done.catch(() => undefined);
           proceeding();
           for (const store of stores) if (!db.objectStoreNames.contains(store)) db.createObjectStore(store);
         },
