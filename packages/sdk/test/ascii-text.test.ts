@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { MAX_ASCII_TEXT } from '../src/codec/ascii-text.js';
 import { CodecError, decodeNode, decodeRecord, defineRecord, encodeNode, encodeRecord, newId, readHeader, t, viewRecord, type RecordOf } from '@tabstore/sdk';
 
 /**
@@ -214,6 +215,16 @@ describe('all-ASCII records', () => {
     expect(() => decodeRecord(Mixed, damage('before the vector'))).toThrow(expect.objectContaining({ code: 'MALFORMED', path: 'AsciiMixed.head' }));
     // A view's getters never use the text.
     expect(() => viewRecord(Mixed, damage('inner label')).inner).toThrow(CodecError);
+  });
+
+  it('a span of strings longer than MAX_ASCII_TEXT is decoded string by string (V8 caps string length)', () => {
+    const big = 'b'.repeat(MAX_ASCII_TEXT);
+    const bytes = encodeRecord(Mixed, { ...mixed(), model: big }).slice();
+    expect(readHeader(bytes).asciiStrings).toBe(true);
+    expect(decodeRecord(Mixed, bytes).model).toBe(big);
+    // The ordinary path validates: a damaged byte fails instead of reading as Latin-1.
+    bytes[Buffer.from(bytes).indexOf(Buffer.from('inner label'))] = 0xe9;
+    expect(() => decodeRecord(Mixed, bytes)).toThrow(expect.objectContaining({ code: 'MALFORMED', path: 'AsciiMixed.inner.label' }));
   });
 
   it('damaged offsets in a flagged record still fail with CodecError, never reading outside the record', () => {

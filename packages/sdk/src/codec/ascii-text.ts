@@ -33,6 +33,13 @@ const nodeLatin1Slice = ((): Latin1Slice | undefined => {
 /** Whether this host decodes all-ASCII records through one text. */
 export const HAS_ASCII_TEXT = nodeLatin1Slice !== undefined;
 
+/**
+ * The longest span of string-bearing bytes read through one text. Past it each string is decoded on its own: the
+ * one native call saves nothing on a few long strings, the span may hold a nested record's vectors or bytes (copied
+ * for nothing), and V8 cannot make a string of more than about 2^29 characters at all.
+ */
+export const MAX_ASCII_TEXT = 1 << 20;
+
 // The current text: bytes [from, from + text.length) of `source`, as characters.
 let text = '';
 let source: Uint8Array | undefined;

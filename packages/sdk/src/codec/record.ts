@@ -1,4 +1,4 @@
-import { asciiTextSlice, closeAsciiText, HAS_ASCII_TEXT, openAsciiText } from './ascii-text.js';
+import { asciiTextSlice, closeAsciiText, HAS_ASCII_TEXT, MAX_ASCII_TEXT, openAsciiText } from './ascii-text.js';
 import { ByteWriter } from './byte-writer.js';
 import { asciiString, LITTLE_ENDIAN, readF32, readF64, readI32, readU16, readU32 } from './bytes.js';
 import { CACHED_STRING_MAX, copyByteRange, copyFloat32, stringCache } from './copy-pool.js';
@@ -955,8 +955,8 @@ function materialiseRecord(r: Opened, plan: SchemaPlan, tag?: string): Record<st
 
 /**
  * Opens the text over the fields plan.firstText..lastText of `r` that are present: from the first one's offset to
- * where the last one ends. False when none is present or the offsets are out of place (materialise then reports
- * them without a text).
+ * where the last one ends. False when none is present, when they span more than MAX_ASCII_TEXT bytes, or when the
+ * offsets are out of place (materialise then reports them without a text).
  */
 function openText(r: Opened, plan: SchemaPlan): boolean {
   const b = r[BYTES];
@@ -975,7 +975,7 @@ function openText(r: Opened, plan: SchemaPlan): boolean {
       break;
     }
   }
-  if (from < HEADER + count * slot || to < from || start + to > r[END]) return false;
+  if (from < HEADER + count * slot || to < from || start + to > r[END] || to - from > MAX_ASCII_TEXT) return false;
   openAsciiText(b, start + from, start + to);
   return true;
 }
