@@ -65,14 +65,23 @@ const f64Bytes = new Uint8Array(f64.buffer);
 let cursor = 0;
 
 const nativeIsWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const nativeToWellFormed = (String.prototype as { toWellFormed?: (this: string) => string }).toWellFormed;
+/** Every lone surrogate (global, for replace; isWellFormed resets lastIndex before it tests). */
+const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
  * Whether `s` has no lone surrogate, which UTF-8 cannot represent (native String#isWellFormed where the runtime has
  * it). The one check of the codec: records, metadata, keys and the legacy format all call this.
  */
 export function isWellFormed(s: string): boolean {
-  return nativeIsWellFormed === undefined ? !LONE_SURROGATE.test(s) : nativeIsWellFormed.call(s);
+  if (nativeIsWellFormed !== undefined) return nativeIsWellFormed.call(s);
+  LONE_SURROGATES.lastIndex = 0;
+  return !LONE_SURROGATES.test(s);
+}
+
+/** `s` with every lone surrogate replaced by U+FFFD (native String#toWellFormed where the runtime has it). */
+export function toWellFormed(s: string): string {
+  return nativeToWellFormed !== undefined ? nativeToWellFormed.call(s) : s.replace(LONE_SURROGATES, '\uFFFD');
 }
 
 function describe(value: unknown): string {

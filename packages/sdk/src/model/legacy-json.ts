@@ -1,5 +1,5 @@
 import { CodecError } from '../codec/errors.js';
-import { isWellFormed } from '../codec/keys.js';
+import { isWellFormed, toWellFormed } from '../codec/keys.js';
 import { MAX_METADATA_DEPTH, type JsonValue } from '../codec/metadata.js';
 import type { FieldKind, FieldMap, RecordOf, RecordSchema } from '../codec/schema.js';
 import { EdgeSchema, EmbeddingSchema, NODE_SCHEMAS, NODE_TYPES, type Edge, type Embedding, type Node, type NodeType } from './schemas.js';
@@ -118,9 +118,6 @@ export function legacyFieldName(modelName: string): string {
   }
   return snake;
 }
-
-/** Every lone surrogate in a string (for replacing them; {@link isWellFormed} tells whether there is one). */
-const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 function jsonEqual(a: JsonValue, b: JsonValue): boolean {
   if (a === b) return typeof a !== 'number' || Object.is(a, b);
@@ -415,7 +412,7 @@ const JSON_STRING_FIELDS = new Set(['AudioTranscript.speakerDiarization']);
 function cleanString(s: string, path: string, ctx: Ctx): string {
   if (isWellFormed(s)) return s;
   ctx.notes.push(`${path}: lone UTF-16 surrogate replaced with U+FFFD`);
-  return s.replace(LONE_SURROGATES, '\uFFFD');
+  return toWellFormed(s);
 }
 
 /** Checks that a JSON value nests at most MAX_METADATA_DEPTH containers deep (what metadata can hold). */
