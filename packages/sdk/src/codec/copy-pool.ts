@@ -1,6 +1,5 @@
 import { asciiString } from './bytes.js';
 
-
 /**
  * Copies for decoded values, carved out of shared 256 KiB slabs. In V8 every new ArrayBuffer above a few dozen
  * bytes costs about a microsecond (a 1.5 KB copy of a 384-d vector: ~1.3 us, more than decoding the rest of a

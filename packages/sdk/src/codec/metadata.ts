@@ -111,7 +111,6 @@ class InvalidValue {
   constructor(readonly reason: string) {}
 }
 
-
 /**
  * Offsets of the children of the containers being written, relative to their container: arrays push one slot per
  * element, objects {@link ENTRY} per entry. A nested container pushes above its parent's slots.

@@ -434,7 +434,6 @@ let encoding = false;
  * Encodes `obj` as a record of `schema`. Fails with CodecError INVALID_INPUT naming the field path. The result is
  * a view into a shared chunk that later encodes never overwrite (copy it only if you need its own ArrayBuffer).
  */
-
 export function encodeRecord<F extends FieldMap>(schema: RecordSchema<F>, obj: ValuesOf<F>, options: EncodeOptions = {}): Uint8Array {
   if (typeof obj !== 'object' || obj === null) throw invalid(schema.name, 'an object', obj);
   // A getter of the value may itself encode a record: that inner call gets a writer of its own, since moving the
