@@ -36,13 +36,13 @@ export async function openWithStores(
   handlers: ConnectionHandlers,
 ): Promise<IDBPDatabase> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    let db = await openRetryingCuts(name, undefined, stores, blockedTimeoutMs, handlers);
+    let db = await retryingCuts(() => openBounded(name, undefined, stores, blockedTimeoutMs, handlers));
     const missing = stores.filter((store) => !db.objectStoreNames.contains(store));
     if (missing.length === 0) return db;
     const version = db.version + 1;
     db.close();
     try {
-      db = await openRetryingCuts(name, version, stores, blockedTimeoutMs, handlers);
+      db = await retryingCuts(() => openBounded(name, version, stores, blockedTimeoutMs, handlers));
       return db;
     } catch (error) {
       // Another tab upgraded first: read the new version and try again.
@@ -59,17 +59,11 @@ export async function openWithStores(
  */
 const CUT_OPEN_RETRIES_MS = [10, 40, 100, 250];
 
-/** {@link openBounded}, tried again after the pauses of CUT_OPEN_RETRIES_MS while the browser aborts it. */
-async function openRetryingCuts(
-  name: string,
-  version: number | undefined,
-  stores: readonly string[],
-  blockedTimeoutMs: number,
-  handlers: ConnectionHandlers,
-): Promise<IDBPDatabase> {
+/** `open()`, tried again after the pauses of CUT_OPEN_RETRIES_MS while the browser aborts it. */
+async function retryingCuts(open: () => Promise<IDBPDatabase>): Promise<IDBPDatabase> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await openBounded(name, version, stores, blockedTimeoutMs, handlers);
+      return await open();
     } catch (error) {
       const pause = CUT_OPEN_RETRIES_MS[attempt];
       if (pause === undefined || ((error as StorageError).cause as Error | undefined)?.name !== 'AbortError') throw error;
