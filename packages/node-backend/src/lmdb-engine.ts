@@ -315,15 +315,6 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     for (const storeChanges of changes.stores.values()) clears ||= storeChanges.cleared;
     // lmdb-js's batch() queues the writes for its write thread and commits them in one transaction, off the main
     // thread; a clear has no queued form, so a change set with one runs in a synchronous transaction callback.
-    // A put or remove returns the commit's promise (one shared by many): when the commit fails it rejects too, with
-    // the failure this method reports. Each distinct one gets a handler, or it would crash Node as unhandled.
-    let seen: Promise<unknown> | undefined;
-    const settle = (write: Promise<unknown>): void => {
-      if (write !== seen) {
-        seen = write;
-        write.catch(ignore);
-      }
-    };
     const apply = (): void => {
       for (const [store, storeChanges] of changes.stores) {
         const db = this.dbs.get(store)!;
@@ -331,7 +322,7 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
         const { keys, values } = storeChanges;
         for (let i = 0; i < keys.length; i++) {
           const value = values[i]!;
-          settle(value === null ? db.remove(keys[i]!) : db.put(keys[i]!, value));
+          void (value === null ? db.remove(keys[i]!) : db.put(keys[i]!, value));
         }
       }
     };
