@@ -10,6 +10,7 @@ import {
   SnapshotEngine,
   defineSupports,
   StorageError,
+  validateStoreNames,
   type Bounds,
   type ChangeSet,
   type Durability,
@@ -97,16 +98,16 @@ export class LevelEngine extends SnapshotEngine {
     if (typeof location !== 'string' || location.length === 0) {
       throw new StorageError('INVALID_ARGUMENT', 'location must be the path of the LevelDB directory.');
     }
-    if (Array.isArray(stores)) {
-      for (const store of stores) {
-        if (typeof store === 'string' && !SUBLEVEL_NAME.test(store)) {
-          throw new StorageError(
-            'INVALID_ARGUMENT',
-            `Store ${JSON.stringify(store)} cannot be a LevelDB sublevel name: use ASCII letters, digits and ` +
-              'punctuation from "#" to "~" (no spaces, "!" or quotes).',
-            { store },
-          );
-        }
+    // Before classic-level creates the directory: bad names must leave nothing behind.
+    validateStoreNames(stores);
+    for (const store of stores) {
+      if (!SUBLEVEL_NAME.test(store)) {
+        throw new StorageError(
+          'INVALID_ARGUMENT',
+          `Store ${JSON.stringify(store)} cannot be a LevelDB sublevel name: use ASCII letters, digits and ` +
+            'punctuation from "#" to "~" (no spaces, "!" or quotes).',
+          { store },
+        );
       }
     }
     let db: LevelDb;

@@ -4,6 +4,7 @@ import {
   SnapshotEngine,
   defineSupports,
   StorageError,
+  validateStoreNames,
   type BorrowingReader,
   type Bounds,
   type ChangeSet,
@@ -235,9 +236,8 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     if (typeof options.path !== 'string' || options.path.length === 0) {
       throw new StorageError('INVALID_ARGUMENT', 'path must be the path of the LMDB environment (a directory).');
     }
-    if (!Array.isArray(options.stores)) {
-      throw new StorageError('INVALID_ARGUMENT', 'Declare the stores to open as an array of names, e.g. stores: ["nodes"].');
-    }
+    // Before lmdb-js creates the environment's files: bad names must leave nothing behind.
+    validateStoreNames(options.stores);
     let root: RootDatabase | undefined;
     try {
       assertLmdbDataFile(options.path);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -216,6 +217,12 @@ describe('LevelEngine', () => {
       await expectStorageError(LevelEngine.open({ location, stores: ['a!b'] }), 'INVALID_ARGUMENT');
       await expectStorageError(LevelEngine.open({ location, stores: ['a', 'a'] }), 'INVALID_ARGUMENT');
       await expectStorageError(LevelEngine.open({ location, stores: [] }), 'INVALID_ARGUMENT');
+      // Refused before classic-level creates anything.
+      const fresh = join(dir, 'never-created');
+      for (const stores of [[], ['a', 'a'], [''], ['a!b']]) {
+        await expectStorageError(LevelEngine.open({ location: fresh, stores }), 'INVALID_ARGUMENT');
+        expect(existsSync(fresh)).toBe(false);
+      }
       const engine = await open(['a']);
       expect(engine.stores).toEqual(['a']);
     });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -249,11 +250,15 @@ describe('LmdbEngine.open arguments', () => {
     }
   });
 
-  it('missing stores fail with INVALID_ARGUMENT', async () => {
-    await expectStorageError(
-      LmdbEngine.open({ path: join(dir, 'env') } as unknown as Parameters<typeof LmdbEngine.open>[0]),
-      'INVALID_ARGUMENT',
-    );
+  it('missing or bad store names fail with INVALID_ARGUMENT before any file is created', async () => {
+    const path = join(dir, 'env');
+    for (const stores of [undefined, [], ['a', 'a'], [''], [7]]) {
+      await expectStorageError(
+        LmdbEngine.open({ path, stores } as unknown as Parameters<typeof LmdbEngine.open>[0]),
+        'INVALID_ARGUMENT',
+      );
+      expect(existsSync(path)).toBe(false);
+    }
   });
 });
 

@@ -18,6 +18,7 @@ export {
   SnapshotEngine,
   defineSupports,
   LazySnapshot,
+  validateStoreNames,
   type WriteSession,
   DEFAULT_MAX_KEY_SIZE,
   DEFAULT_MAX_VALUE_SIZE,

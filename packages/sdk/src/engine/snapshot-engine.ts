@@ -547,7 +547,11 @@ export class LazySnapshot implements Snapshot {
   }
 }
 
-function validateStoreNames(stores: readonly string[]): string[] {
+/**
+ * Checks the store names an engine is opened with (at least one; non-empty strings of at most 200 characters; no
+ * name twice) and returns a copy; INVALID_ARGUMENT otherwise. Engines call it before they create anything on disk.
+ */
+export function validateStoreNames(stores: readonly string[]): string[] {
   if (!Array.isArray(stores) || stores.length === 0) {
     throw new StorageError('INVALID_ARGUMENT', 'Declare at least one store when opening an engine, e.g. stores: ["nodes"].');
   }
