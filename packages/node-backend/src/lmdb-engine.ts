@@ -329,9 +329,7 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     try {
       await (clears ? this.root.transaction(apply) : this.root.batch(apply));
     } catch (error) {
-      const failure = await commitFailure(error);
-      await this.afterFailedCommit(failure);
-      throw failure;
+      throw await this.afterFailedCommit(await commitFailure(error));
     }
     if (durability === 'strict') await this.root.flushed;
   }
@@ -340,12 +338,20 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
    * lmdb-js never settles the flush promise of a failed commit, and `flushed` and `close()` wait on the latest one:
    * without this, flush() and close() would hang forever after, e.g., a full disk. An empty transaction (which LMDB
    * commits without writing a page, so it succeeds on a full disk too) gives them a settled one to wait on.
+   * Returns the error to report: `failure`, or, when that transaction fails too, one that keeps both causes.
    */
-  private async afterFailedCommit(failure: StorageError): Promise<void> {
+  private async afterFailedCommit(failure: StorageError): Promise<StorageError> {
     try {
       await this.root.transaction(() => undefined);
+      return failure;
     } catch (error) {
-      failure.message += ` The engine could not recover from it either (${error instanceof Error ? error.message : String(error)}): close it and open it again.`;
+      // lmdb-js's flush promise is unsettled again, so flush() and close() of this engine may never finish.
+      return new StorageError(
+        failure.code,
+        `${failure.message} The engine could not recover from it either (${error instanceof Error ? error.message : String(error)}): ` +
+          'stop using it; flush() and close() may not finish, so restart the process to open the environment again.',
+        { cause: new AggregateError([failure.cause, error], 'the commit failed, then the empty transaction meant to recover from it'), store: failure.store },
+      );
     }
   }
 

@@ -195,6 +195,32 @@ describe('LmdbEngine when a commit fails (a file size limit stands in for a full
   }
 });
 
+describe('LmdbEngine when the recovery after a failed commit fails too', () => {
+  it('reports both causes and says flush() and close() may not finish', async () => {
+    const engine = await openEngine();
+    // Stand-ins for lmdb-js failing the batch's commit and then the empty transaction that settles its flush (own
+    // properties over the prototype's methods: deleting them afterwards lets afterEach close the engine for real).
+    const root = (engine as unknown as { root: { batch: unknown; transaction: unknown } }).root;
+    const commit = new Error('EIO: i/o error');
+    const recovery = new Error('MDB_PANIC: environment in a fatal state');
+    root.batch = () => Promise.reject(commit);
+    root.transaction = () => Promise.reject(recovery);
+    const failure = await engine.put('records', k(1), k(1)).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(StorageError);
+    const error = failure as StorageError;
+    expect(error.code).toBe('IO');
+    expect(error.message).toContain('MDB_PANIC');
+    expect(error.message).toMatch(/close\(\) may not finish/);
+    expect(error.cause).toBeInstanceOf(AggregateError);
+    expect((error.cause as AggregateError).errors).toEqual([commit, recovery]);
+    delete root.batch;
+    delete root.transaction;
+  });
+});
+
 describe('LmdbEngine closing under a read transaction', () => {
   const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
