@@ -116,3 +116,27 @@ describe('MemoryEngine commits', () => {
     expect(second.status).toBe('open');
   });
 });
+
+describe('arguments given as Node Buffers are copied, not viewed (Buffer#slice is a view of the same memory)', () => {
+  it('a large value put in a write transaction keeps the bytes it had at the call', async () => {
+    const engine = await MemoryEngine.open({ stores: ['a'] });
+    const value = Buffer.alloc(20 * 1024, 7); // above the arena's shared-chunk size: copied on its own
+    await engine.write(['a'], async (tx) => {
+      await tx.put('a', k(1), value);
+      value.fill(9);
+    });
+    expect(await engine.get('a', k(1))).toEqual(new Uint8Array(20 * 1024).fill(7));
+  });
+
+  it('copyBounds gives bounds that no later change to the caller\'s Buffers reaches', async () => {
+    const { copyBounds } = await import('@tabstore/sdk');
+    const lower = Buffer.from([1, 2]);
+    const upper = Buffer.from([3, 4]);
+    const copy = copyBounds({ lower, upper, lowerExclusive: false, upperExclusive: true, empty: false });
+    lower.fill(0);
+    upper.fill(0);
+    expect(copy.lower).toEqual(new Uint8Array([1, 2]));
+    expect(copy.upper).toEqual(new Uint8Array([3, 4]));
+    expect(copy.upperExclusive).toBe(true);
+  });
+});

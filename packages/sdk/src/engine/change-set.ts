@@ -1,4 +1,4 @@
-import { bytesToMapKey, compareBytes } from './bytes.js';
+import { bytesToMapKey, compareBytes, copyBytes } from './bytes.js';
 import { inBounds, type Bounds } from './range.js';
 
 /** A buffered change to one key: the new value, or `null` for a delete. */
@@ -22,7 +22,7 @@ export class ByteArena {
 
   copy(bytes: Uint8Array): Uint8Array {
     const n = bytes.length;
-    if (n > OWN_CHUNK_ABOVE) return bytes.slice();
+    if (n > OWN_CHUNK_ABOVE) return copyBytes(bytes); // not slice(): on a Node Buffer that is a view
     if (this.used + n > this.chunk.length) {
       const next = Math.min(Math.max(this.chunk.length * 2, FIRST_CHUNK), MAX_CHUNK);
       this.chunk = new Uint8Array(Math.max(next, n));
@@ -136,7 +136,7 @@ export class ChangeSet {
 
   /** A copy of a value the transaction was given. */
   copyValue(value: Uint8Array): Uint8Array {
-    return this.ownValueBuffers ? value.slice() : this.arena.copy(value);
+    return this.ownValueBuffers ? copyBytes(value) : this.arena.copy(value);
   }
 
   /** The changes of `store`, created on first use. */

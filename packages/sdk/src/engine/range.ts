@@ -1,4 +1,4 @@
-import { assertKey, compareBytes, prefixUpperBound } from './bytes.js';
+import { assertKey, compareBytes, copyBytes, prefixUpperBound } from './bytes.js';
 import { StorageError } from './errors.js';
 import type { KeyRange, ScanOptions } from './types.js';
 
@@ -105,7 +105,12 @@ export function normalizeScan(options: ScanOptions | undefined, maxKeySize: numb
  * callers may reuse their key buffers as soon as a call returns.
  */
 export function copyBounds<B extends Bounds>(bounds: B): B {
-  return { ...bounds, lower: bounds.lower?.slice(), upper: bounds.upper?.slice() };
+  // copyBytes, not slice(): slice() of a Node Buffer is a view of the same memory.
+  return {
+    ...bounds,
+    lower: bounds.lower === undefined ? undefined : copyBytes(bounds.lower),
+    upper: bounds.upper === undefined ? undefined : copyBytes(bounds.upper),
+  };
 }
 
 /** True when `key` lies within `bounds`. */
