@@ -494,44 +494,56 @@ export class LazySnapshot implements Snapshot {
 
   constructor(private readonly open: () => MaybePromise<Snapshot>) {}
 
-  private snapshot(): Promise<Snapshot> {
-    this.opening ??= Promise.resolve()
-      .then(this.open)
-      .then((snapshot) => (this.opened = snapshot));
-    return this.opening;
+  /**
+   * The snapshot when it is open, opening it on the first read: one the engine opens synchronously is used at once;
+   * one that opens asynchronously is undefined until then (reads wait on {@link opening}).
+   */
+  private now(): Snapshot | undefined {
+    if (this.opened !== undefined || this.opening !== undefined) return this.opened;
+    const snapshot = this.open();
+    if (snapshot instanceof Promise) {
+      this.opening = snapshot.then((opened) => (this.opened = opened));
+      return undefined;
+    }
+    return (this.opened = snapshot);
   }
 
   // Until the snapshot is open, a read waits for it: its keys and bounds are copied first, since the caller may
   // reuse those buffers as soon as the call returns (e.g. several un-awaited reads through one scratch key).
 
   async get(store: string, key: Uint8Array): Promise<Uint8Array | undefined> {
-    if (this.opened !== undefined) return this.opened.get(store, key);
-    const own = key.slice();
-    return (await this.snapshot()).get(store, own);
+    const open = this.now();
+    if (open !== undefined) return open.get(store, key);
+    const own = copyBytes(key);
+    return (await this.opening!).get(store, own);
   }
 
   async getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    if (this.opened !== undefined) return this.opened.getMany(store, keys);
-    const own = keys.map((key) => key.slice());
-    return (await this.snapshot()).getMany(store, own);
+    const open = this.now();
+    if (open !== undefined) return open.getMany(store, keys);
+    const own = keys.map(copyBytes);
+    return (await this.opening!).getMany(store, own);
   }
 
   async scan(store: string, scan: NormalizedScan): Promise<Entry[]> {
-    if (this.opened !== undefined) return this.opened.scan(store, scan);
+    const open = this.now();
+    if (open !== undefined) return open.scan(store, scan);
     const own = copyBounds(scan);
-    return (await this.snapshot()).scan(store, own);
+    return (await this.opening!).scan(store, own);
   }
 
   async scanKeys(store: string, scan: NormalizedScan): Promise<Uint8Array[]> {
-    if (this.opened !== undefined) return this.opened.scanKeys(store, scan);
+    const open = this.now();
+    if (open !== undefined) return open.scanKeys(store, scan);
     const own = copyBounds(scan);
-    return (await this.snapshot()).scanKeys(store, own);
+    return (await this.opening!).scanKeys(store, own);
   }
 
   async count(store: string, bounds: Bounds): Promise<number> {
-    if (this.opened !== undefined) return this.opened.count(store, bounds);
+    const open = this.now();
+    if (open !== undefined) return open.count(store, bounds);
     const own = copyBounds(bounds);
-    return (await this.snapshot()).count(store, own);
+    return (await this.opening!).count(store, own);
   }
 
   release(): void {
