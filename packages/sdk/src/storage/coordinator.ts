@@ -137,12 +137,14 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
   /** Where node `id` lives (read in one snapshot), or undefined. */
   async locateNode(id: string, hint: LocateHint = {}): Promise<Location | undefined> {
     checkId(id, 'The node id');
-    return this.engine.read(STORAGE_STORES, async (tx) => (await this.findNode(tx, id, hint))?.location);
+    const own = { ...hint }; // taken at the call: the cascade reads it after awaits
+    return this.engine.read(STORAGE_STORES, async (tx) => (await this.findNode(tx, id, own))?.location);
   }
 
   /** Node `id`, read through the cascade (Active -> Recent -> Archive); undefined when no tier has it. */
   async getNode(id: string, hint: LocateHint = {}): Promise<Node | undefined> {
     checkId(id, 'The node id');
+    hint = { ...hint }; // taken at the call: the cascade reads it after awaits
     // Most reads are of hot data: one single-operation read of the first tier (a zero-copy one on LMDB) before
     // the cascade. A node moving out of it meanwhile is then found by the cascade's snapshot.
     const database = hint.type === undefined ? undefined : this.databaseOf(hint.type);

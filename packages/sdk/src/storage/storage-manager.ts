@@ -309,8 +309,9 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
     const nodes = prepareNodes(batch.nodes ?? []);
     const edges = prepareEdges(batch.edges ?? []);
     const embeddings = prepareEmbeddings(batch.embeddings ?? []);
+    const deleteOptions = options === undefined ? undefined : { ...options };
     await this.write(async (w) => {
-      await w.deleteNodes(deleteNodes, options);
+      await w.deleteNodes(deleteNodes, deleteOptions);
       await w.deleteEdges(deleteEdges);
       for (const id of deleteEmbeddings) await w.deleteEmbedding(id);
       await w.insertPreparedNodes(nodes);

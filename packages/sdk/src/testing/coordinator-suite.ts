@@ -4,7 +4,7 @@ import { StorageError } from '../engine/errors.js';
 import type { StorageEngine } from '../engine/types.js';
 import type { Node } from '../model/schemas.js';
 import { NODE_TYPES } from '../model/schemas.js';
-import { DatabaseCoordinator, type LifecycleReport } from '../storage/coordinator.js';
+import { DatabaseCoordinator, type LifecycleReport, type LocateHint } from '../storage/coordinator.js';
 import { STORAGE_STORES } from '../storage/layout.js';
 import { NODE_DATABASE, namespaceOf, type Location } from '../storage/tiers.js';
 import type { EngineFixture } from './engine-suite.js';
@@ -203,6 +203,13 @@ export function testDatabaseCoordinator<E extends StorageEngine>(name: string, c
       expect(error.message).toMatch(/exists as a Message/);
       await expectStorageError(() => coordinator.moveNode('x', { database: 'Logs', tier: 'Single' }), 'INVALID_ARGUMENT');
       expect(await coordinator.locateNode('x')).toEqual({ database: 'Conversations', tier: 'Active' });
+      // The hint is taken at the call, though the cascade reads it after awaits.
+      const hint: LocateHint = { type: 'Message' };
+      const locating = coordinator.locateNode('x', hint);
+      const getting = coordinator.getNode('x', hint);
+      hint.type = 'Log';
+      expect(await locating).toEqual({ database: 'Conversations', tier: 'Active' });
+      expect((await getting)?.id).toBe('x');
       expect(await coordinator.moveNode('x', { database: 'Conversations', tier: 'Recent' })).toBe(true);
       expect(await whereIs(coordinator, 'x', CONVERSATION_LOCATIONS)).toEqual(['Conversations/Recent']);
       expect(await coordinator.moveNode('absent', { database: 'Conversations', tier: 'Recent' })).toBe(false);
