@@ -166,11 +166,19 @@ export function decodeState(bytes: Uint8Array): VectorIndexState {
 
 /** `vector` scaled to length 1, as float32 (a zero vector stays zero). */
 export function normalized(vector: Float32Array): Float32Array {
+  const out = new Float32Array(vector.length);
+  normalizeInto(vector, out, 0);
+  return out;
+}
+
+/** Writes {@link normalized}(`vector`) into `out` from index `at` (no array of its own: straight into a block). */
+export function normalizeInto(vector: Float32Array, out: Float32Array, at: number): void {
   let sum = 0;
   for (let i = 0; i < vector.length; i++) sum += vector[i]! * vector[i]!;
-  const out = new Float32Array(vector.length);
-  if (sum === 0) return out;
+  if (sum === 0) {
+    out.fill(0, at, at + vector.length);
+    return;
+  }
   const scale = 1 / Math.sqrt(sum);
-  for (let i = 0; i < vector.length; i++) out[i] = vector[i]! * scale;
-  return out;
+  for (let i = 0; i < vector.length; i++) out[at + i] = vector[i]! * scale;
 }

@@ -21,6 +21,7 @@ import {
   encodeBlock,
   encodeSlot,
   encodeState,
+  normalizeInto,
   normalized,
   type SlotRef,
   type VectorBlock,
@@ -309,7 +310,7 @@ export class VectorWriter {
       const block = await this.block(ref.block);
       if (block === undefined) throw this.missingBlock(ref.block);
       block.ids[ref.slot] = id;
-      block.vectors.set(normalized(vector), ref.slot * this.state.dimensions);
+      normalizeInto(vector, block.vectors, ref.slot * this.state.dimensions);
       this.dirty.add(ref.block);
     }
   }
