@@ -7,12 +7,11 @@ import { decodeKey, encodeKey } from '../codec/keys.js';
 import { StorageError } from '../engine/errors.js';
 import type { Durability, ReadTransaction, StorageEngine, WriteTransaction } from '../engine/types.js';
 import type { Edge, Embedding, Message, Node, NodeType } from '../model/schemas.js';
-import { NODE_TYPES } from '../model/schemas.js';
 import { nodeTypeOf } from '../model/nodes.js';
 import type { EdgeQuery, NearestOptions, TimeQuery } from './index-manager.js';
 import { ageOf } from './index-spec.js';
 import { EMPTY, STORAGE_STORES, checkId } from './layout.js';
-import { prepareEmbeddings, prepareNodes } from './prepared.js';
+import { prepareEmbeddings, prepareNodes, unknownNodeType } from './prepared.js';
 import { ManagerReader, StorageManager, writeTogether, type DeleteNodeOptions, type ManagerWriter } from './storage-manager.js';
 import {
   ACTIVE_MAX_AGE,
@@ -91,7 +90,7 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
   /** The database a node type is routed to. */
   databaseOf(type: NodeType): DatabaseType {
     const database = typeof type === 'string' && Object.hasOwn(NODE_DATABASE, type) ? NODE_DATABASE[type] : undefined;
-    if (database === undefined) throw new StorageError('INVALID_ARGUMENT', `Unknown node type ${JSON.stringify(type)}; expected one of ${NODE_TYPES.join(', ')}.`);
+    if (database === undefined) throw unknownNodeType(type);
     return database;
   }
 
@@ -163,12 +162,10 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
    * node of another type is refused (delete that node first).
    */
   async insertNode(node: Node, options: { tier?: TemperatureTier } = {}): Promise<Location> {
-    if (typeof node !== 'object' || node === null) throw new StorageError('INVALID_ARGUMENT', 'A node must be an object.');
-    checkId(node.id, 'The node id');
-    const database = this.databaseOf(node.type);
-    // Taken now: the node is stored (and placed) as it is at this call, whatever the caller changes meanwhile.
+    // Taken now (and checked): the node is stored and placed as it is at this call, whatever the caller changes later.
     const prepared = prepareNodes([node])[0]!;
     const own = prepared.record;
+    const database = this.databaseOf(own.type);
     const tier = options.tier;
     return this.write(async (bind, tx) => {
       const existing = await this.findNode(tx, own.id, { timestampHint: ageOf(own) });
@@ -346,10 +343,8 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
 
   /** Inserts or replaces an embedding where it lives (new ones go to Embeddings/Active). */
   async insertEmbedding(embedding: Embedding): Promise<Location> {
-    if (typeof embedding !== 'object' || embedding === null) throw new StorageError('INVALID_ARGUMENT', 'An embedding must be an object.');
-    checkId(embedding.id, 'The embedding id');
     const prepared = prepareEmbeddings([embedding]);
-    const id = embedding.id;
+    const id = prepared[0]!.id;
     return this.write(async (bind, tx) => {
       const location = (await this.findEmbedding(tx, id)) ?? { database: 'Embeddings', tier: 'Active' };
       await bind(this.manager(location)).insertPreparedEmbeddings(prepared);

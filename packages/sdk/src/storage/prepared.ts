@@ -6,7 +6,7 @@
  */
 import { StorageError } from '../engine/errors.js';
 import { encodeEdge, encodeEmbedding, encodeNode } from '../model/nodes.js';
-import { EdgeSchema, NODE_SCHEMAS, type Edge, type Embedding, type Node } from '../model/schemas.js';
+import { EdgeSchema, EmbeddingSchema, NODE_SCHEMAS, NODE_TYPES, type Edge, type Embedding, type Node } from '../model/schemas.js';
 import { checkKeyFields } from './index-spec.js';
 import { checkId } from './layout.js';
 import { toFloat32 } from './vector-index.js';
@@ -28,12 +28,16 @@ export interface PreparedEmbedding {
  * The fields the codec reads from `value` (`fieldNames`, plus `type` for a node), each read once, into a plain
  * object: what is encoded and what the indexes see are then the same values, getters and prototypes included.
  */
-function snapshotOf<T>(value: T, fieldNames: readonly string[] | undefined): T {
-  if (fieldNames === undefined) return { ...value }; // an unknown node type: encoding reports it
+function snapshotOf<T>(value: T, fieldNames: readonly string[]): T {
   const source = value as Record<string, unknown>;
   const copy: Record<string, unknown> = 'type' in source ? { type: source['type'] } : {};
   for (const name of fieldNames) copy[name] = source[name];
   return copy as T;
+}
+
+/** The error for a node whose `type` is none of the 13 node types. */
+export function unknownNodeType(type: unknown): StorageError {
+  return new StorageError('INVALID_ARGUMENT', `Unknown node type ${JSON.stringify(type)}; expected one of ${NODE_TYPES.join(', ')}.`);
 }
 
 export function checkArray(value: unknown, what: string): asserts value is readonly unknown[] {
@@ -45,8 +49,9 @@ export function prepareNodes(nodes: readonly Node[]): PreparedRecord<Node>[] {
   checkArray(nodes, 'insertNodes(nodes)');
   return nodes.map((node) => {
     if (typeof node !== 'object' || node === null) throw new StorageError('INVALID_ARGUMENT', 'A node must be an object.');
-    const schema = Object.hasOwn(NODE_SCHEMAS, node.type) ? NODE_SCHEMAS[node.type] : undefined;
-    const record = snapshotOf(node, schema?.fieldNames);
+    const type = node.type;
+    if (typeof type !== 'string' || !Object.hasOwn(NODE_SCHEMAS, type)) throw unknownNodeType(type);
+    const record = snapshotOf(node, NODE_SCHEMAS[type].fieldNames);
     checkId(record.id, 'The node id');
     checkKeyFields(record);
     return { record, bytes: encodeNode(record) };
@@ -72,8 +77,9 @@ export function prepareEmbeddings(embeddings: readonly Embedding[]): PreparedEmb
   checkArray(embeddings, 'insertEmbeddings(embeddings)');
   return embeddings.map((embedding) => {
     if (typeof embedding !== 'object' || embedding === null) throw new StorageError('INVALID_ARGUMENT', 'An embedding must be an object.');
-    checkId(embedding.id, 'The embedding id');
-    const vector = toFloat32(embedding.vector, `Embedding ${JSON.stringify(embedding.id)}: vector`);
-    return { id: embedding.id, vector: vector === embedding.vector ? vector.slice() : vector, bytes: encodeEmbedding(embedding) };
+    const record = snapshotOf(embedding, EmbeddingSchema.fieldNames);
+    checkId(record.id, 'The embedding id');
+    const vector = toFloat32(record.vector, `Embedding ${JSON.stringify(record.id)}: vector`);
+    return { id: record.id, vector: vector === record.vector ? vector.slice() : vector, bytes: encodeEmbedding(record) };
   });
 }

@@ -199,6 +199,7 @@ export function testDatabaseCoordinator<E extends StorageEngine>(name: string, c
 
     it('refuses an id reused by another node type, and moves into another database', async () => {
       await coordinator.insertNode(message('x', 'c', NOW));
+      await expectStorageError(() => coordinator.insertNode({ ...sampleNodes().Entity, type: 'Memo' } as unknown as Node), 'INVALID_ARGUMENT');
       const error = await expectStorageError(() => coordinator.insertNode({ ...sampleNodes().Entity, id: 'x' } as Node), 'INVALID_ARGUMENT');
       expect(error.message).toMatch(/exists as a Message/);
       await expectStorageError(() => coordinator.moveNode('x', { database: 'Logs', tier: 'Single' }), 'INVALID_ARGUMENT');

@@ -195,6 +195,8 @@ export function testStorageManager<E extends StorageEngine>(
 
       it('rejects non-arrays and over-long referenced ids with typed errors', async () => {
         await expectStorageError(() => manager.batch(null as never), 'INVALID_ARGUMENT');
+        const unknownType = await expectStorageError(() => manager.insertNode({ ...message('u', 'c', T), type: 'Memo' } as never), 'INVALID_ARGUMENT');
+        expect(unknownType.message).toMatch(/Unknown node type "Memo"; expected one of Chat, Message/);
         await expectStorageError(() => manager.insertNodes(undefined as never), 'INVALID_ARGUMENT');
         await expectStorageError(() => manager.getNodes('ab' as never), 'INVALID_ARGUMENT');
         const error = await expectStorageError(() => manager.insertNode(message('m', 'c'.repeat(300), T)), 'INVALID_ARGUMENT');
