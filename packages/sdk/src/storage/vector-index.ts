@@ -247,11 +247,7 @@ export class VectorWriter {
     private readonly keys: NamespaceKeys,
     private readonly stateKey: Uint8Array,
     private readonly configuredDimensions: number | undefined,
-  ) {
-    this.namespace = keys.namespace;
-  }
-
-  private readonly namespace: string;
+  ) {}
 
   /** Checks a vector against the index's dimensions before anything is written. */
   async check(id: string, vector: Float32Array): Promise<void> {
@@ -264,7 +260,7 @@ export class VectorWriter {
     if (vector.length !== expected) {
       throw new StorageError(
         'INVALID_ARGUMENT',
-        `Embedding ${JSON.stringify(id)} has ${vector.length} dimensions; this index (namespace ${JSON.stringify(this.namespace)}) holds ${expected}-dimensional vectors. Store other models' vectors in another namespace.`,
+        `Embedding ${JSON.stringify(id)} has ${vector.length} dimensions; this index (namespace ${JSON.stringify(this.keys.namespace)}) holds ${expected}-dimensional vectors. Store other models' vectors in another namespace.`,
       );
     }
   }
@@ -448,7 +444,7 @@ export class VectorWriter {
       if (this.state !== undefined && this.configuredDimensions !== undefined && this.state.dimensions !== this.configuredDimensions) {
         throw new StorageError(
           'INVALID_ARGUMENT',
-          `This manager was opened with vectorDimensions ${this.configuredDimensions}, but the stored index (namespace ${JSON.stringify(this.namespace)}) holds ${this.state.dimensions}-dimensional vectors.`,
+          `This manager was opened with vectorDimensions ${this.configuredDimensions}, but the stored index (namespace ${JSON.stringify(this.keys.namespace)}) holds ${this.state.dimensions}-dimensional vectors.`,
         );
       }
     }
@@ -476,7 +472,7 @@ export class VectorWriter {
   }
 
   private missingBlock(no: number): StorageError {
-    return new StorageError('CORRUPTED', `Vector block ${no} of namespace ${JSON.stringify(this.namespace)} is missing or damaged; run rebuildIndexes().`, {
+    return new StorageError('CORRUPTED', `Vector block ${no} of namespace ${JSON.stringify(this.keys.namespace)} is missing or damaged; run rebuildIndexes().`, {
       store: STORE,
     });
   }
