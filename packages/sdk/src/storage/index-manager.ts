@@ -4,7 +4,7 @@
  * by the StorageManager in the same transaction as the record; a lookup is one prefix scan.
  */
 import { decodeKey, type KeyPart } from '../codec/keys.js';
-import { bytesToMapKey, equalBytes } from '../engine/bytes.js';
+import { bytesToMapKey, copyBytes, equalBytes } from '../engine/bytes.js';
 import { CodecError } from '../codec/errors.js';
 import { StorageError } from '../engine/errors.js';
 import type { Entry, ReadTransaction, ScanOptions, StorageEngine, WriteTransaction } from '../engine/types.js';
@@ -52,7 +52,10 @@ export interface NearestOptions {
   candidates?: Iterable<EmbeddingId | string>;
 }
 
-/** One index entry found missing or extra by {@link IndexManager.verify}: its store and decoded key. */
+/**
+ * One index entry found missing or extra by {@link IndexManager.verify}: its store and decoded key (an extra entry
+ * whose key does not decode, e.g. damaged bytes, is given as its raw bytes: `[bytes]`).
+ */
 export interface IndexDrift {
   readonly store: 'index' | 'outgoing' | 'incoming' | 'vectors';
   readonly key: readonly KeyPart[];
@@ -285,7 +288,7 @@ export class IndexManager {
           const hex = bytesToMapKey(entry.key);
           const value = want.get(hex);
           if (value !== undefined && equalBytes(value.value, entry.value)) want.delete(hex);
-          else extra.push({ store, key: decodeKey(entry.key) });
+          else extra.push({ store, key: driftKey(entry.key) });
         }
         for (const { key } of want.values()) missing.push({ store, key: decodeKey(key) });
       }
@@ -403,6 +406,16 @@ function decodeStored<R>(store: string, entry: Entry, decode: (bytes: Uint8Array
 }
 
 /** A key as its tuple when it decodes, else as hex. */
+/** An extra entry's key for {@link IndexDrift}: decoded, or its raw bytes when damaged bytes do not decode. */
+function driftKey(key: Uint8Array): readonly KeyPart[] {
+  try {
+    return decodeKey(key);
+  } catch (error) {
+    if (!(error instanceof CodecError)) throw error;
+    return [copyBytes(key)];
+  }
+}
+
 function describeKey(key: Uint8Array): string {
   try {
     return JSON.stringify(decodeKey(key));

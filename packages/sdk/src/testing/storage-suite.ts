@@ -606,9 +606,12 @@ export function testStorageManager<E extends StorageEngine>(
         expect((await manager.indexes.verify()).ok).toBe(true);
 
         const typeKey = encodeKey(['', 'type', 'Chat', 'Chat']);
+        // An entry of this namespace whose key does not decode (a byte no key part starts with).
+        const damagedKey = Uint8Array.of(...encodeKey(['']), 0xff);
         await engine.write(STORAGE_STORES, async (tx) => {
           await tx.delete('index', typeKey);
           await tx.put('index', encodeKey(['', 'type', 'Chat', 'ghost']), new Uint8Array(0));
+          await tx.put('index', damagedKey, new Uint8Array(0));
           await tx.delete('outgoing', encodeKey(['', 'Chat', 'CONTAINS_MESSAGE', 'e1']));
           await tx.delete('embeddings', encodeKey(['', 'v5']));
         });
@@ -623,6 +626,7 @@ export function testStorageManager<E extends StorageEngine>(
         expect(report.extra).toEqual(
           expect.arrayContaining([
             { store: 'index', key: ['', 'type', 'Chat', 'ghost'] },
+            { store: 'index', key: [damagedKey] },
             { store: 'vectors', key: ['', 's', 'v5'] },
           ]),
         );
