@@ -139,11 +139,7 @@ function after(bounds: Bounds, last: Uint8Array, reverse: boolean): Bounds {
 class IdbSnapshot implements Snapshot {
   private finished = false;
 
-  /**
-   * Notices when IndexedDB commits the transaction under a callback that awaited something else. It also handles
-   * the transaction's `done` promise (which idb makes for every transaction), so that a transaction the browser
-   * aborts leaves no unhandled rejection: the aborted requests report the failure.
-   */
+  /** Notices when IndexedDB commits the transaction under a callback that awaited something else. */
   constructor(
     private readonly tx: Tx,
     private readonly pageSize: number,
@@ -322,12 +318,8 @@ export class IndexedDbEngine extends SnapshotEngine {
    * Deletes a database (after closing engines on it). Fails with BLOCKED if it is still blocked `blockedTimeoutMs`
    * after the call by a connection that stays open (the delete still happens once that connection closes).
    */
-  static deleteDatabase(name: string, blockedTimeoutMs = 5000): Promise<void> {
-    try {
-      checkBlockedTimeout(blockedTimeoutMs);
-    } catch (error) {
-      return Promise.reject(error as StorageError);
-    }
+  static async deleteDatabase(name: string, blockedTimeoutMs = 5000): Promise<void> {
+    checkBlockedTimeout(blockedTimeoutMs);
     return deleteDatabase(name, blockedTimeoutMs);
   }
 
@@ -385,7 +377,7 @@ export class IndexedDbEngine extends SnapshotEngine {
   private transactionNow(stores: readonly string[], mode: 'readonly' | 'readwrite'): Tx | undefined {
     if (this.db === undefined) return undefined;
     try {
-      return this.db.transaction([...stores], mode) as Tx;
+      return handled(this.db.transaction([...stores], mode) as Tx);
     } catch {
       return undefined; // closed without an event: transaction() reconnects
     }
@@ -401,7 +393,7 @@ export class IndexedDbEngine extends SnapshotEngine {
     for (let attempt = 0; ; attempt++) {
       const db = this.db ?? (await this.connection());
       try {
-        return db.transaction([...stores], mode, options) as Tx;
+        return handled(db.transaction([...stores], mode, options) as Tx);
       } catch (error) {
         if ((error as Error).name !== 'InvalidStateError' || attempt > 0) throw idbError(error, 'start a transaction');
         if (this.db === db) this.db = undefined; // closed without an event: reconnect
@@ -484,7 +476,6 @@ export class IndexedDbEngine extends SnapshotEngine {
       // Requests issued before the failure would commit on their own: abort, so the transaction writes all or nothing.
       // Their rejections (AbortError) are expected now; the failure reported is the one that stopped the issuing.
       for (const request of requests) request.catch(() => undefined);
-      tx.done.catch(() => undefined);
       try {
         tx.abort();
       } catch {
@@ -494,9 +485,16 @@ export class IndexedDbEngine extends SnapshotEngine {
       if (name === 'TransactionInactiveError' || name === 'InvalidStateError') throw endedError(tx, 'write');
       throw idbError(error, 'write to IndexedDB');
     }
-    // The transaction's outcome decides, not its requests: when the browser aborts a committing transaction (its
-    // connection cut), Chromium never settles the requests. A failing request aborts the transaction, and its error
-    // (which names the cause) arrives before the abort: report it rather than the transaction's AbortError.
+    await this.commitOf(tx, requests, 'commit an IndexedDB transaction');
+  }
+
+  /**
+   * Waits for `tx` to commit. The transaction's outcome decides, not its requests: when the browser aborts a
+   * committing transaction (its connection cut), Chromium never settles the requests. A failing request aborts the
+   * transaction, and its error (which names the cause) arrives before the abort: that one is reported, not the
+   * transaction's AbortError.
+   */
+  private async commitOf(tx: Tx, requests: readonly Promise<unknown>[], action: string): Promise<void> {
     let requestError: unknown;
     const failed = (error: unknown): void => {
       requestError ??= error;
@@ -505,7 +503,7 @@ export class IndexedDbEngine extends SnapshotEngine {
     try {
       await this.committed(tx);
     } catch (error) {
-      throw idbError(requestError ?? error, 'commit an IndexedDB transaction');
+      throw idbError(requestError ?? error, action);
     }
   }
 
@@ -519,8 +517,7 @@ export class IndexedDbEngine extends SnapshotEngine {
   }
 
   protected async engineStats(): Promise<EngineStats> {
-    const tx = await this.transaction(this.stores, 'readonly');
-    tx.done.catch(() => undefined); // an abort is reported by the counts
+    const tx = await this.transaction(this.stores, 'readonly'); // an abort is reported by the counts
     const counts = await Promise.all(this.stores.map((store) => tx.objectStore(store).count()));
     return { entries: Object.fromEntries(this.stores.map((store, i) => [store, counts[i]!])), bytesOnDisk: undefined };
   }
@@ -532,15 +529,7 @@ export class IndexedDbEngine extends SnapshotEngine {
    */
   protected async flushEngine(): Promise<void> {
     const tx = (await this.transaction([this.stores[0]!], 'readwrite', 'strict')) as WriteTx;
-    let requestError: unknown;
-    tx.objectStore(this.stores[0]!)
-      .delete(FLUSH_MARK)
-      .catch((error: unknown) => (requestError = error));
-    try {
-      await this.committed(tx);
-    } catch (error) {
-      throw idbError(requestError ?? error, 'flush IndexedDB');
-    }
+    await this.commitOf(tx, [tx.objectStore(this.stores[0]!).delete(FLUSH_MARK)], 'flush IndexedDB');
   }
 
   protected async closeEngine(): Promise<void> {
@@ -552,6 +541,16 @@ export class IndexedDbEngine extends SnapshotEngine {
   protected toStorageError(error: unknown, store?: string): StorageError {
     return idbError(error, 'complete an IndexedDB operation', store);
   }
+}
+
+/**
+ * `tx`, its `done` promise (which idb makes for every transaction) handled: a transaction the browser aborts must
+ * leave no unhandled rejection. Whoever waits on `done` (commits, flushes) still sees the abort; otherwise the aborted
+ * requests report it.
+ */
+function handled(tx: Tx): Tx {
+  tx.done.catch(() => undefined);
+  return tx;
 }
 
 /** The error of a commit whose connection the browser closed before IndexedDB reported the outcome. */
