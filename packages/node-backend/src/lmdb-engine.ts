@@ -218,6 +218,8 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
   private readonly dbs: Map<string, BinaryDb>;
   private readonly reads: LmdbReads;
   private readonly env: EnvState = { closed: false };
+  /** The environment's data file (the environment exists once open, as a directory or a single file). */
+  private readonly dataFile: string;
 
   private constructor(options: LmdbEngineOptions, root: RootDatabase, dbs: Map<string, BinaryDb>) {
     super(options.stores, options);
@@ -225,6 +227,7 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     this.root = root;
     this.dbs = dbs;
     this.reads = new LmdbReads(dbs, this.env);
+    this.dataFile = lmdbDataFile(options.path);
   }
 
   /** Opens (creating if needed) the environment at `options.path`. Fails with LOCKED, CORRUPTED or IO. */
@@ -359,7 +362,7 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     const entries: Record<string, number> = {};
     for (const [store, db] of this.dbs) entries[store] = db.getCount();
     // The data file exists while the environment is open: a failure to stat it is an I/O error, not an unknown size.
-    return { entries, bytesOnDisk: statSync(lmdbDataFile(this.path)).size };
+    return { entries, bytesOnDisk: statSync(this.dataFile).size };
   }
 
   protected async flushEngine(): Promise<void> {
