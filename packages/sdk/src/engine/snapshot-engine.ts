@@ -642,7 +642,6 @@ class SnapshotReadTransaction implements ReadTransaction {
   }
 }
 
-
 /** A write transaction that buffers its writes in a {@link ChangeSet}; its reads merge the buffer over the snapshot. */
 class BufferedWriteTransaction implements WriteTransaction {
   private ended = false;
