@@ -145,6 +145,23 @@ describe('metadata round trip', () => {
     fc.assert(fc.property(fc.jsonValue(), (v) => expectRoundTrip(v as JsonValue)));
   });
 
+  it('MetadataView.fromJSON(v).toJSON() is v, over bytes of its own', () => {
+    fc.assert(
+      fc.property(jsonValues, (v) => {
+        const view = MetadataView.fromJSON(v);
+        expectSame(view.toJSON(), v);
+        // Its own compact buffer: not the encoder's shared chunk, which later encodes write after.
+        expect(view.offset).toBe(0);
+        expect(view.bytes.byteLength).toBe(view.bytes.buffer.byteLength);
+        expect(view.bytes).toEqual(enc(v));
+      }),
+      { numRuns: 200 },
+    );
+    const error = codecError(() => MetadataView.fromJSON({ a: [1, undefined] } as unknown as JsonValue));
+    expect(error.code).toBe('INVALID_INPUT');
+    expect(error.path).toBe('a[1]');
+  });
+
   it('round-trips unicode, lone surrogates, -0, extreme doubles, odd keys and wide objects exactly', () => {
     fc.assert(fc.property(jsonValues, expectRoundTrip), { numRuns: 300 });
   });

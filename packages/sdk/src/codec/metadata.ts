@@ -1212,6 +1212,15 @@ export class MetadataView {
     this.byteLength = length;
   }
 
+  /**
+   * The binary form of a JSON value, as a view over its own compact bytes: `MetadataView.fromJSON(v).toJSON()` gives
+   * back `v` exactly (-0, key order and lone surrogates included). Throws `CodecError('INVALID_INPUT')`, with the
+   * offending value's path, for anything that is not JSON data (see the module comment).
+   */
+  static fromJSON(value: JsonValue): MetadataView {
+    return new MetadataView(encodeMetadata(value).slice());
+  }
+
   /** What the value is. */
   get type(): MetadataType {
     return typeOfTag(this.bytes[this.offset]!);
