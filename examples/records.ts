@@ -62,7 +62,7 @@ await engine.write(['nodes', 'embeddings', 'index'], async (tx) => {
 const stored = (await engine.get('nodes', text.encode('msg_1')))!;
 const view = nodeView(stored);
 if (view.type === 'Message') {
-  console.log(`timestamp ${view.timestamp}, tokens ${String(view.metadataOf('metadata')?.get('tokens')?.toJSON())}`);
+  console.log(`timestamp ${view.timestamp}, tokens ${String(view.metadata.get('tokens')?.toJSON())}`);
 }
 console.log(`fieldReader: ${fieldReader(MessageSchema, 'textContent')(stored)}`);
 const embedding = embeddingView((await engine.get('embeddings', text.encode('embed_001')))!);

@@ -160,7 +160,7 @@ export function codecSuite(iterations: number, round = 0): CodecSuite {
     });
     add(`${label}: one metadata key`, 'tabstore', iterations, (n) => {
       let acc = 0;
-      for (let i = 0; i < n; i++) acc += viewRecord(schema, s.tabstore).metadataOf('metadata')!.get('tokens')!.toJSON() as number;
+      for (let i = 0; i < n; i++) acc += viewRecord(schema, s.tabstore).metadata.get('tokens')!.toJSON() as number;
       sink += acc;
     });
     add(`${label}: one metadata key`, 'msgpackr', iterations, (n) => {

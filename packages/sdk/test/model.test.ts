@@ -81,7 +81,7 @@ describe('data model', () => {
     if (view.type !== 'Message') throw new Error('expected a Message');
     expect(view.chatId).toBe('chat_1');
     expect(view.timestamp).toBe(T);
-    expect(view.metadataOf('metadata')!.get('tokens')!.toJSON()).toBe(12);
+    expect(view.metadata.get('tokens')!.toJSON()).toBe(12);
   });
 
   it('sizes above 2^32 stay exact', () => {
@@ -93,7 +93,7 @@ describe('data model', () => {
   it('edges and embeddings round-trip; an embedding view is zero-copy', () => {
     const edge = { id: edgeId('e1'), fromNode: id('chat_1'), toNode: id('msg_1'), edgeType: 'CONTAINS_MESSAGE', createdAt: T, metadata: { confidence: 0.95 } };
     expect(decodeEdge(encodeEdge(edge))).toEqual(edge);
-    expect(edgeView(encodeEdge(edge)).metadataOf('metadata')!.get('confidence')!.toJSON()).toBe(0.95);
+    expect(edgeView(encodeEdge(edge)).metadata.get('confidence')!.toJSON()).toBe(0.95);
     const vector = Float32Array.from({ length: 384 }, (_, i) => i / 384);
     const embedding = { id: embeddingId('embed_001'), vector, model: 'all-MiniLM-L6-v2', sourceText: 'Hello' };
     const bytes = encodeEmbedding(embedding).slice();

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   CodecError,
+  MetadataView,
   decodeRecord,
   defineRecord,
   detectFormat,
@@ -112,7 +113,7 @@ describe('record codec: round trips', () => {
     const { maybe: _maybe, ...expected } = value;
     expect(decodeRecord(Everything, bytes)).toEqual(expected);
     expect(viewRecord(Everything, bytes).vector.buffer).toBe(bytes.buffer);
-    expect(viewRecord(Everything, bytes).meta).toEqual(value.meta);
+    expect(viewRecord(Everything, bytes).meta.toJSON()).toEqual(value.meta);
   });
 
   it('safe integers are stored as short varints and keep their sign, -0 included', () => {
@@ -172,12 +173,46 @@ describe('record codec: round trips', () => {
     expect(() => view.toObject()).toThrow(/invalid UTF-8 \(at Everything\.text\)/);
   });
 
-  it('metadataOf gives a lazily readable binary value', () => {
-    const view = viewRecord(Everything, encodeRecord(Everything, sample()));
-    const meta = view.metadataOf('meta')!;
+  it('a metadata field of a view is its binary value, read in place key by key', () => {
+    const bytes = encodeRecord(Everything, sample()).slice();
+    const view = viewRecord(Everything, bytes);
+    const meta = view.meta;
+    expect(meta).toBeInstanceOf(MetadataView);
+    expect(meta.bytes).toBe(bytes); // over the record's own bytes: nothing copied, nothing decoded
     expect(meta.get('model')!.toJSON()).toBe('m');
     expect(meta.get('nested')!.get('a')!.toJSON()).toEqual([1, 2, { b: null }]);
     expect(meta.get('missing')).toBeUndefined();
+    expect(meta.toJSON()).toEqual(sample().meta);
+    expect(view.toObject().meta).toEqual(sample().meta); // toObject still decodes it
+    expect(JSON.stringify(view.meta)).toBe(JSON.stringify(sample().meta));
+  });
+
+  it('an absent metadata field reads as undefined when optional and as the binary null when required', () => {
+    const V1 = defineRecord({ name: 'MetaV1', typeId: 955, version: 1, fields: { id: t.string() } });
+    const V2 = defineRecord({
+      name: 'MetaV2',
+      typeId: 955,
+      version: 2,
+      fields: { id: t.string(), meta: t.metadata(), maybe: t.optional(t.metadata()) },
+    });
+    const old = viewRecord(V2, encodeRecord(V1, { id: 'a' }));
+    expect(old.meta.type).toBe('null');
+    expect(old.meta.toJSON()).toBeNull();
+    expect(old.maybe).toBeUndefined();
+    expect(old.toObject()).toEqual({ id: 'a', meta: null });
+    const current = viewRecord(V2, encodeRecord(V2, { id: 'b', meta: { k: 1 }, maybe: [true] }));
+    expect(current.meta.get('k')!.toJSON()).toBe(1);
+    expect(current.maybe!.at(0)!.toJSON()).toBe(true);
+  });
+
+  it('a damaged metadata value fails MALFORMED at the field, when it is read', () => {
+    const bytes = encodeRecord(Everything, sample()).slice();
+    const view = viewRecord(Everything, bytes);
+    const at = view.meta.offset;
+    bytes[at] = 0x13; // not a tag
+    const fresh = viewRecord(Everything, bytes); // opening checks the header and table only
+    expect(() => fresh.meta).toThrow(expect.objectContaining({ code: 'MALFORMED', path: expect.stringContaining('Everything.meta') }));
+    expect(fresh.id).toBe(sample().id);
   });
 });
 
@@ -344,7 +379,7 @@ describe('record codec: integrity', () => {
           try {
             const view = viewRecord(Everything, bytes);
             view.toObject();
-            view.metadataOf('meta')?.toJSON();
+            view.meta.toJSON();
           } catch (error) {
             if (!(error instanceof CodecError)) throw error;
           }

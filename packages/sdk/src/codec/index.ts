@@ -24,6 +24,7 @@ export {
   type EncodeOptions,
   type RecordHeader,
   type RecordView,
+  type ViewValuesOf,
   type StoredFormat,
 } from './record.js';
 export * from './metadata.js';

@@ -552,12 +552,21 @@ export function detectFormat(bytes: Uint8Array): StoredFormat {
   return bytes[i] === 0x7b || bytes[i] === 0x5b ? 'legacy-json' : 'unknown';
 }
 
-/** A lazy view of a record: each property reads only its own bytes. */
-export type RecordView<F extends FieldMap> = Readonly<ValuesOf<F>> & {
-  /** Every field as a plain object (vectors and bytes copied out of the record). */
+/**
+ * What a view's properties give: the record's values, except that a metadata field is its binary value
+ * ({@link MetadataView}, read key by key in place) rather than a decoded object.
+ */
+export type ViewValuesOf<F extends FieldMap> = {
+  [K in keyof ValuesOf<F>]: K extends MetadataFieldOf<F> ? MetadataView | Extract<ValuesOf<F>[K], undefined> : ValuesOf<F>[K];
+};
+
+/**
+ * A lazy view of a record: each property reads only its own bytes. A metadata field gives a {@link MetadataView}
+ * (`view.metadata.get('k')` walks the binary value and builds nothing else); `toObject()` decodes it.
+ */
+export type RecordView<F extends FieldMap> = Readonly<ViewValuesOf<F>> & {
+  /** Every field as a plain object (vectors and bytes copied out of the record, metadata decoded). */
   toObject(): ValuesOf<F>;
-  /** The binary metadata value of a metadata field, readable key by key, or undefined when absent. */
-  metadataOf(field: MetadataFieldOf<F>): MetadataView | undefined;
   /** The record's schema version as written. */
   readonly schemaVersion: number;
   /** The schema's name (for nodes: the node type). */
@@ -1123,6 +1132,20 @@ function makeGetter(field: FieldKind<unknown>, i: number, read: FieldReader, abs
         const o = fieldStart(r, i, path);
         return o < 0 ? absent() : readString(r[BYTES], o, regionEnd - o, path);
       };
+    case 'metadata': {
+      // The binary value itself, checked only where it is read (an absent required field reads as null).
+      const whenAbsent = field.optional ? undefined : NULL_METADATA;
+      return function (this: Viewed) {
+        const r = this[RECORD];
+        const o = fieldStart(r, i, path);
+        if (o < 0) return whenAbsent;
+        try {
+          return metadataView(r[BYTES], o, regionEnd - o);
+        } catch (error) {
+          throw rePath(error, path);
+        }
+      };
+    }
     default:
       return function (this: Viewed) {
         const r = this[RECORD];
@@ -1143,6 +1166,9 @@ function scalarStart(r: Opened, i: number, width: number, path: string): number 
   return o;
 }
 
+/** What a view gives for an absent required metadata field: the binary null (0x00). */
+const NULL_METADATA = metadataView(Uint8Array.of(0));
+
 /** The view class of a schema, made once: a class whose prototype has one getter per field. */
 function viewClassOf(schema: RecordSchema<FieldMap>): ViewClass {
   const cache = cacheOf(schema);
@@ -1161,23 +1187,6 @@ function viewClassOf(schema: RecordSchema<FieldMap>): ViewClass {
     toObject: {
       value(this: Viewed) {
         return materialiseRecord(this[RECORD], plan);
-      },
-    },
-    metadataOf: {
-      value(this: Viewed, name: string) {
-        const i = schema.fieldNames.indexOf(name);
-        const path = `${schema.name}.${name}`;
-        if (i < 0 || schema.fields[name]!.kind !== 'metadata') {
-          throw new CodecError('INVALID_INPUT', `${path} is not a metadata field.`, { path });
-        }
-        const r = this[RECORD];
-        const o = fieldStart(r, i, path);
-        if (o < 0) return undefined;
-        try {
-          return metadataView(r[BYTES], o, regionEnd - o);
-        } catch (error) {
-          throw rePath(error, path);
-        }
       },
     },
     schemaVersion: {

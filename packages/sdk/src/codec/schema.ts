@@ -113,7 +113,7 @@ function checkEnumValues(values: readonly string[]): readonly string[] {
 }
 
 /** The members of every record view (see `RecordView`), which no field may shadow (`type` may: the field wins). */
-const VIEW_MEMBERS: readonly string[] = ['toObject', 'metadataOf', 'schemaVersion'];
+const VIEW_MEMBERS: readonly string[] = ['toObject', 'schemaVersion'];
 
 /** Declares a record schema. */
 export function defineRecord<const F extends FieldMap>(definition: {
