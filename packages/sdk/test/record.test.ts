@@ -86,6 +86,76 @@ describe('record codec: round trips', () => {
     expect(view.toObject()).toEqual(expected);
   });
 
+  it('every field kind can be optional: absent reads as undefined and present values (empty ones too) come back', () => {
+    const Optionals = defineRecord({
+      name: 'Optionals',
+      typeId: 956,
+      version: 1,
+      fields: {
+        bool: t.optional(t.bool()),
+        int32: t.optional(t.int32()),
+        uint32: t.optional(t.uint32()),
+        float64: t.optional(t.float64()),
+        safeInt: t.optional(t.safeInt()),
+        string: t.optional(t.string()),
+        stringList: t.optional(t.stringList()),
+        bytes: t.optional(t.bytes()),
+        vector: t.optional(t.float32Vector()),
+        level: t.optional(t.enumOf(['low', 'high'])),
+        inner: t.optional(t.table(Inner)),
+        meta: t.optional(t.metadata()),
+      },
+    });
+    type Optionals = RecordOf<typeof Optionals>;
+    const names = Optionals.fieldNames;
+    const empty: Required<Optionals> = {
+      bool: false,
+      int32: 0,
+      uint32: 0,
+      float64: -0,
+      safeInt: -0,
+      string: '',
+      stringList: [],
+      bytes: new Uint8Array(0),
+      vector: new Float32Array(0),
+      level: 'low',
+      inner: { score: 0, tags: [] },
+      meta: null,
+    };
+    const full: Required<Optionals> = {
+      bool: true,
+      int32: -7,
+      uint32: 2 ** 32 - 1,
+      float64: 0.1,
+      safeInt: -(2 ** 53 - 1),
+      string: 'é😀',
+      stringList: ['', 'x'],
+      bytes: Uint8Array.of(0, 255),
+      vector: Float32Array.of(1.5, -2),
+      level: 'high',
+      inner: { score: 1, tags: ['t'], note: 'n' },
+      meta: { a: [1] },
+    };
+    const readers = names.map((name) => fieldReader(Optionals, name));
+    // Every field absent, every field present (empty values, then full ones), and each field alone.
+    const values: Optionals[] = [{}, empty, full, ...names.map((name) => ({ [name]: full[name] }) as Optionals)];
+    for (const value of values) {
+      const bytes = encodeRecord(Optionals, value).slice();
+      const label = JSON.stringify(Object.keys(value));
+      expect(decodeRecord(Optionals, bytes), label).toEqual(value);
+      const view = viewRecord(Optionals, bytes);
+      expect(view.toObject(), label).toEqual(value);
+      names.forEach((name, i) => {
+        const expected = value[name];
+        const viewed = name === 'meta' ? view.meta?.toJSON() : view[name];
+        expect(viewed === undefined, `${label} ${name} in view`).toBe(expected === undefined);
+        expect(viewed, `${label} ${name} in view`).toEqual(expected);
+        expect(readers[i]!(bytes), `${label} ${name} by fieldReader`).toEqual(expected);
+        if (typeof expected === 'number') expect(Object.is(viewed, expected), `${label} ${name} keeps -0`).toBe(true);
+      });
+    }
+  });
+
   it('a record that outgrows its chunk while a field is written keeps every length right', () => {
     // Fill most of the writer's 64 KiB chunk, so the next record has to move mid-way through its big fields.
     for (let i = 0; i < 7; i++) encodeRecord(Everything, { ...sample(), text: 'f'.repeat(8000) });
@@ -350,6 +420,68 @@ describe('record codec: integrity', () => {
     }
   });
 
+  /**
+   * Every way to read `bytes` as Everything, each on its own: what each gives, or the code and path of its
+   * CodecError (any other error fails the test).
+   */
+  const FIELD_READERS = Everything.fieldNames.map((name) => fieldReader(Everything, name));
+  function readEveryWay(bytes: Uint8Array): unknown[] {
+    const attempts: (() => unknown)[] = [
+      () => decodeRecord(Everything, bytes),
+      () => verifyRecord(bytes),
+      () => viewRecord(Everything, bytes).toObject(),
+      () => viewRecord(Everything, bytes).meta.toJSON(),
+      ...Everything.fieldNames
+        .filter((name) => name !== 'meta')
+        .map((name) => () => (viewRecord(Everything, bytes) as Record<string, unknown>)[name]),
+      ...FIELD_READERS.map((read) => () => read(bytes)),
+    ];
+    return attempts.map((attempt) => {
+      try {
+        return attempt();
+      } catch (error) {
+        if (!(error instanceof CodecError)) throw error;
+        // Metadata errors give absolute byte positions, which differ from one buffer to another.
+        return { code: error.code, path: error.path, message: error.message.replace(/byte \d+/g, 'byte N') };
+      }
+    });
+  }
+
+  /**
+   * Reads `bytes` every way, alone and again from inside a larger buffer of random bytes: any read outside the
+   * record would see those bytes instead of nothing, so the two must give the same values and errors.
+   */
+  function expectSameAloneAndEmbedded(bytes: Uint8Array, before: Uint8Array, after: Uint8Array): void {
+    const alone = readEveryWay(bytes);
+    const buffer = new Uint8Array(before.length + bytes.length + after.length);
+    buffer.set(before);
+    buffer.set(bytes, before.length);
+    buffer.set(after, before.length + bytes.length);
+    const embedded = readEveryWay(buffer.subarray(before.length, before.length + bytes.length));
+    expect(embedded).toEqual(alone);
+  }
+  const padding = fc.uint8Array({ minLength: 1, maxLength: 16 });
+
+  it('random bytes behind a valid Everything header read as values or a CodecError, never past the record', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 0xffff }),
+        fc.integer({ min: 0, max: 7 }),
+        fc.integer({ min: 0, max: 20 }),
+        fc.uint8Array({ maxLength: 400 }),
+        padding,
+        padding,
+        (version, flags, count, body, before, after) => {
+          const bytes = new Uint8Array(8 + body.length);
+          bytes.set([0xb7, FORMAT_VERSION, 900 & 0xff, 900 >> 8, version & 0xff, version >> 8, flags, count]);
+          bytes.set(body, 8);
+          expectSameAloneAndEmbedded(bytes, before, after);
+        },
+      ),
+      { numRuns: RUNS * 3 },
+    );
+  });
+
   it('random bytes never decode into anything but a CodecError', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), fc.boolean(), (bytes, withMarker) => {
@@ -367,25 +499,57 @@ describe('record codec: integrity', () => {
     );
   });
 
-  it('mutated and truncated valid records decode or fail with CodecError, never out of bounds', () => {
+  it('mutated and truncated valid records read as values or fail with CodecError, never past the record', () => {
     const valid = encodeRecord(Everything, sample()).slice();
     fc.assert(
       fc.property(
         fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }),
         fc.nat(valid.length),
-        (flips, cut) => {
+        padding,
+        padding,
+        (flips, cut, before, after) => {
           const bytes = valid.slice(0, Math.max(cut, 1));
           for (const [at, value] of flips) if (at < bytes.length) bytes[at] = value;
-          try {
-            const view = viewRecord(Everything, bytes);
-            view.toObject();
-            view.meta.toJSON();
-          } catch (error) {
-            if (!(error instanceof CodecError)) throw error;
-          }
+          expectSameAloneAndEmbedded(bytes, before, after);
         },
       ),
       { numRuns: RUNS * 3 },
+    );
+  });
+
+  it('a record cut short at any byte reads the same alone as inside a larger buffer', () => {
+    const valid = encodeRecord(Everything, { ...sample(), maybe: 'last' }).slice();
+    for (let cut = 1; cut < valid.length; cut++) {
+      for (const fill of [0x00, 0x7f, 0xff]) {
+        expectSameAloneAndEmbedded(valid.subarray(0, cut), new Uint8Array(3).fill(fill), new Uint8Array(9).fill(fill));
+      }
+    }
+  });
+
+  it('mutated records with a checksum or a wide field table read as values or fail with CodecError, never past the record', () => {
+    const samples = [
+      encodeRecord(Everything, sample(), { checksum: true }).slice(),
+      encodeRecord(Everything, { ...sample(), text: 'x'.repeat(70_000) }).slice(),
+    ];
+    // Damage lands in the header and table (where the offsets are) as often as in the data.
+    const position = (length: number) => fc.oneof(fc.nat(80), fc.nat(length - 1));
+    fc.assert(
+      fc.property(
+        fc.nat(samples.length - 1).chain((which) =>
+          fc.tuple(
+            fc.constant(which),
+            fc.array(fc.tuple(position(samples[which]!.length), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+          ),
+        ),
+        padding,
+        padding,
+        ([which, flips], before, after) => {
+          const bytes = samples[which]!.slice();
+          for (const [at, value] of flips) if (at < bytes.length) bytes[at] = value;
+          expectSameAloneAndEmbedded(bytes, before, after);
+        },
+      ),
+      { numRuns: RUNS },
     );
   });
 
