@@ -15,6 +15,13 @@ import {
 
 // --- helpers -----------------------------------------------------------------------------------------------------
 
+/**
+ * Property runs: the count given here, scaled up by `npm run fuzz` (FUZZ_RUNS=30000 gives 10x: these values are
+ * larger than the record tests', and 100x would take minutes per test).
+ */
+const FUZZ_SCALE = Number(process.env.FUZZ_RUNS ?? 3000) / 3000;
+const runs = (n: number): number => Math.max(n, Math.round(n * FUZZ_SCALE));
+
 /** Encodes into an owned copy (encodeMetadata returns a view into a shared chunk). */
 const enc = (v: JsonValue): Uint8Array => encodeMetadata(v).slice();
 const roundTrip = (v: JsonValue): JsonValue => decodeMetadata(enc(v));
@@ -155,7 +162,7 @@ describe('metadata round trip', () => {
         expect(view.bytes.byteLength).toBe(view.bytes.buffer.byteLength);
         expect(view.bytes).toEqual(enc(v));
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
     const error = codecError(() => MetadataView.fromJSON({ a: [1, undefined] } as unknown as JsonValue));
     expect(error.code).toBe('INVALID_INPUT');
@@ -163,7 +170,7 @@ describe('metadata round trip', () => {
   });
 
   it('round-trips unicode, lone surrogates, -0, extreme doubles, odd keys and wide objects exactly', () => {
-    fc.assert(fc.property(jsonValues, expectRoundTrip), { numRuns: 300 });
+    fc.assert(fc.property(jsonValues, expectRoundTrip), { numRuns: runs(300) });
   });
 
   it('round-trips nesting up to the depth cap', () => {
@@ -173,7 +180,7 @@ describe('metadata round trip', () => {
         for (let i = 0; i < depth; i++) v = arrays || i % 2 === 0 ? [v] : { k: v };
         expectRoundTrip(v);
       }),
-      { numRuns: 20 },
+      { numRuns: runs(20) },
     );
   });
 
@@ -413,7 +420,7 @@ describe('MetadataView', () => {
         expect(view.length).toBe(own.length);
         if (!Object.hasOwn(v, probe)) expect(view.get(probe)).toBeUndefined();
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 
@@ -445,7 +452,7 @@ describe('MetadataView', () => {
         expectSame(decodeMetadata(record, before.length, inner.length), v);
         expectSame(metadataView(record, before.length, inner.length).toJSON(), v);
       }),
-      { numRuns: 100 },
+      { numRuns: runs(100) },
     );
   });
 });
@@ -625,12 +632,12 @@ describe('metadata from untrusted bytes', () => {
     );
     fc.assert(
       fc.property(jsonValues, mutations, (v, mutate) => checkUntrusted(mutate(enc(v)))),
-      { numRuns: 500 },
+      { numRuns: runs(500) },
     );
   });
 
   it('throws only CodecError(MALFORMED) on random bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), checkUntrusted), { numRuns: 500 });
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), checkUntrusted), { numRuns: runs(500) });
     // Random bytes behind a valid container header, so they get past the first checks.
     fc.assert(
       fc.property(
@@ -639,7 +646,7 @@ describe('metadata from untrusted bytes', () => {
         fc.uint8Array({ maxLength: 60 }),
         (tag, count, body) => checkUntrusted(new Uint8Array([tag, body.length + 3, count, ...body])),
       ),
-      { numRuns: 500 },
+      { numRuns: runs(500) },
     );
     // The same behind a small container's header (count in the tag, one size byte).
     fc.assert(
@@ -648,7 +655,7 @@ describe('metadata from untrusted bytes', () => {
         fc.uint8Array({ maxLength: 60 }),
         (tag, body) => checkUntrusted(new Uint8Array([tag, body.length + 2, ...body])),
       ),
-      { numRuns: 500 },
+      { numRuns: runs(500) },
     );
   });
 
