@@ -17,6 +17,8 @@ import {
 
 /** Long fuzzing: `npm run fuzz` sets FUZZ_RUNS. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+/** The fuzz tests read each input some 70 ways: under `npm run fuzz` they need minutes, not Vitest's 30 s. */
+const FUZZ_TIMEOUT = RUNS > 300 ? 15 * 60_000 : undefined;
 
 const Inner = defineRecord({
   name: 'Inner',
@@ -480,7 +482,7 @@ describe('record codec: integrity', () => {
       ),
       { numRuns: RUNS * 3 },
     );
-  });
+  }, FUZZ_TIMEOUT);
 
   it('random bytes never decode into anything but a CodecError', () => {
     fc.assert(
@@ -515,7 +517,7 @@ describe('record codec: integrity', () => {
       ),
       { numRuns: RUNS * 3 },
     );
-  });
+  }, FUZZ_TIMEOUT);
 
   it('a record cut short at any byte reads the same alone as inside a larger buffer', () => {
     const valid = encodeRecord(Everything, { ...sample(), maybe: 'last' }).slice();
@@ -551,7 +553,7 @@ describe('record codec: integrity', () => {
       ),
       { numRuns: RUNS },
     );
-  });
+  }, FUZZ_TIMEOUT);
 
   it('random valid values round-trip exactly', () => {
     const text = fc.string({ unit: 'grapheme', maxLength: 40 });
