@@ -307,6 +307,8 @@ describe('record codec: validation', () => {
     expect(bad({ count: -1 }).path).toBe('Everything.count');
     expect(bad({ size: 2 ** 53 }).message).toContain('safe integer');
     expect(bad({ level: 'extreme' }).message).toContain('"low", "mid", "high"');
+    expect(bad({ level: 'extreme' }).message).toContain('got string "extreme"');
+    expect(bad({ level: 'x'.repeat(100) }).message).toContain(`got string "${'x'.repeat(40)}..."`);
     expect(bad({ list: ['a', 'b', 7] }).path).toBe('Everything.list[2]');
     expect(bad({ vector: [1, 2] }).message).toContain('Float32Array');
     expect(bad({ inner: { score: 'high', tags: [] } }).path).toBe('Everything.inner.score');
@@ -383,6 +385,13 @@ describe('record codec: integrity', () => {
     expect(detectFormat(Uint8Array.of(0xef, 0xbb, 0xbf, 0x7b))).toBe('legacy-json');
     expect(detectFormat(enc.encode('hello'))).toBe('unknown');
     expect(detectFormat(new Uint8Array(0))).toBe('unknown');
+    // A record of a newer format is still a binary record: decoding says to upgrade rather than calling it junk.
+    const newer = encodeRecord(Everything, sample()).slice();
+    newer[1] = FORMAT_VERSION + 1;
+    expect(detectFormat(newer)).toBe('binary');
+    expect(() => decodeRecord(Everything, newer)).toThrow(
+      expect.objectContaining({ code: 'MALFORMED', message: expect.stringContaining('upgrade @tabstore/sdk') }),
+    );
   });
 
   it('a damaged field offset is reported at the field path, by decodeRecord as by a view', () => {

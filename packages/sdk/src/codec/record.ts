@@ -174,9 +174,14 @@ const writer = new ByteWriter();
 
 function invalid(path: string, expected: string, value: unknown): CodecError {
   const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
-  return new CodecError('INVALID_INPUT', `${path} must be ${expected}, got ${got}${typeof value === 'number' ? ` ${value}` : ''}.`, {
-    path,
-  });
+  return new CodecError('INVALID_INPUT', `${path} must be ${expected}, got ${got}${shown(value)}.`, { path });
+}
+
+/** A number or string value as an error message shows it (strings quoted, long ones cut). */
+function shown(value: unknown): string {
+  if (typeof value === 'number') return ` ${value}`;
+  if (typeof value !== 'string') return '';
+  return ` ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
 }
 
 function checkString(s: unknown, path: string, nonEmpty: boolean): asserts s is string {
@@ -509,7 +514,16 @@ export function readHeader(bytes: Uint8Array, start = 0, length = bytes?.length 
     throw new CodecError('INVALID_INPUT', `The record region (start ${start}, length ${length}) is outside the ${bytes.length}-byte buffer.`, { path });
   }
   if (length < HEADER || bytes[start] !== RECORD_MARKER) throw malformed('no record header', path);
-  if (bytes[start + 1] !== FORMAT_VERSION) throw malformed(`format version ${bytes[start + 1]} is not supported`, path);
+  if (bytes[start + 1] !== FORMAT_VERSION) {
+    const version = bytes[start + 1]!;
+    throw new CodecError(
+      'MALFORMED',
+      version > FORMAT_VERSION
+        ? `Record format version ${version} (at ${path}) is newer than this tabstore reads (${FORMAT_VERSION}): upgrade @tabstore/sdk to read it.`
+        : `Malformed record: format version ${version} is not supported (at ${path}). The bytes are damaged or not a tabstore record.`,
+      { path },
+    );
+  }
   const fieldCount = bytes[start + 7]!;
   const flags = bytes[start + 6]!;
   const hasChecksum = (flags & FLAG_CHECKSUM) !== 0;
@@ -542,10 +556,13 @@ export function verifyRecord(bytes: Uint8Array): boolean {
 /** What {@link detectFormat} tells apart. */
 export type StoredFormat = 'binary' | 'legacy-json' | 'unknown';
 
-/** Tells a binary tabstore record from legacy JSON text (first non-blank byte `{` or `[`) from anything else. */
+/**
+ * Tells a binary tabstore record (of any format version: decoding then says whether this version reads it) from
+ * legacy JSON text (first non-blank byte `{` or `[`) from anything else.
+ */
 export function detectFormat(bytes: Uint8Array): StoredFormat {
   if (!(bytes instanceof Uint8Array)) throw new CodecError('INVALID_INPUT', 'detectFormat takes the stored bytes as a Uint8Array.');
-  if (bytes.length >= HEADER && bytes[0] === RECORD_MARKER && bytes[1] === FORMAT_VERSION) return 'binary';
+  if (bytes.length >= HEADER && bytes[0] === RECORD_MARKER) return 'binary';
   let i = 0;
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3; // UTF-8 BOM
   while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++;
