@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CodecError,
+  MetadataView,
   NODE_SCHEMAS,
   NODE_TYPES,
   decodeEdge,
@@ -64,6 +65,18 @@ describe('data model', () => {
       expect(view.type).toBe(node.type);
       expect(view.id).toBe(node.id);
       expect({ type: view.type, ...view.toObject() }).toEqual(expected);
+      // Every getter of the view gives the field's value (metadata fields as their binary value).
+      const schema = NODE_SCHEMAS[node.type] as unknown as { fieldNames: readonly string[]; fields: Record<string, { kind: string }> };
+      const values = node as unknown as Record<string, unknown>;
+      for (const name of schema.fieldNames) {
+        const got = (view as unknown as Record<string, unknown>)[name];
+        if (schema.fields[name]!.kind === 'metadata') {
+          expect(got, name).toBeInstanceOf(MetadataView);
+          expect((got as MetadataView).toJSON(), name).toEqual(values[name] ?? null);
+        } else {
+          expect(got, name).toEqual(values[name]);
+        }
+      }
     });
   }
 
