@@ -270,6 +270,9 @@ describe('record codec: round trips', () => {
     const old = viewRecord(V2, encodeRecord(V1, { id: 'a' }));
     expect(old.meta.type).toBe('null');
     expect(old.meta.toJSON()).toBeNull();
+    // Each read gets bytes of its own: changing them changes nothing another read sees.
+    old.meta.bytes[0] = 0x02;
+    expect(old.meta.toJSON()).toBeNull();
     expect(old.maybe).toBeUndefined();
     expect(old.toObject()).toEqual({ id: 'a', meta: null });
     const current = viewRecord(V2, encodeRecord(V2, { id: 'b', meta: { k: 1 }, maybe: [true] }));

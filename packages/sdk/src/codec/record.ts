@@ -1150,12 +1150,13 @@ function makeGetter(field: FieldKind<unknown>, i: number, read: FieldReader, abs
         return o < 0 ? absent() : readString(r[BYTES], o, regionEnd - o, path);
       };
     case 'metadata': {
-      // The binary value itself, checked only where it is read (an absent required field reads as null).
-      const whenAbsent = field.optional ? undefined : NULL_METADATA;
+      // The binary value itself, checked only where it is read. An absent required field (a record older than the
+      // field) reads as the binary null, in bytes of its own so no caller can change what another one reads.
+      const optional = field.optional;
       return function (this: Viewed) {
         const r = this[RECORD];
         const o = fieldStart(r, i, path);
-        if (o < 0) return whenAbsent;
+        if (o < 0) return optional ? undefined : metadataView(Uint8Array.of(0));
         try {
           return metadataView(r[BYTES], o, regionEnd - o);
         } catch (error) {
@@ -1182,9 +1183,6 @@ function scalarStart(r: Opened, i: number, width: number, path: string): number 
   if (rel < HEADER + n * r[SLOT] || o + width > r[END]) throw malformed('field offset out of bounds', path);
   return o;
 }
-
-/** What a view gives for an absent required metadata field: the binary null (0x00). */
-const NULL_METADATA = metadataView(Uint8Array.of(0));
 
 /** The view class of a schema, made once: a class whose prototype has one getter per field. */
 function viewClassOf(schema: RecordSchema<FieldMap>): ViewClass {
