@@ -410,6 +410,18 @@ describe('MetadataView', () => {
     }
   });
 
+  it('knows its path inside the value, and its errors give it', () => {
+    const view = metadataView(enc({ a: { 'odd key': [1, 'x'] }, b: [{ c: true }] }));
+    expect(view.path).toBe('');
+    expect(view.get('a')!.get('odd key')!.at(-1)!.path).toBe('a["odd key"][1]');
+    expect(view.get('b')!.at(0)!.entries()[0]![1].path).toBe('b[0].c');
+    expect(() => view.get('b')!.at(0)!.get('c')!.asString()).toThrow(
+      expect.objectContaining({ code: 'INVALID_INPUT', path: 'b[0].c', message: 'Expected a string but the metadata value (at b[0].c) is a boolean' }),
+    );
+    expect(() => view.asString()).toThrow(expect.objectContaining({ path: '', message: 'Expected a string but the metadata value is an object' }));
+    expect(metadataView(enc([1]), 0, undefined, 'Chat.metadata').at(0)!.path).toBe('Chat.metadata[0]');
+  });
+
   it('finds every key of random objects by binary search, and no missing key', () => {
     fc.assert(
       fc.property(objects, keys, (v, probe) => {

@@ -259,6 +259,23 @@ describe('record codec: round trips', () => {
     expect(JSON.stringify(view.meta)).toBe(JSON.stringify(sample().meta));
   });
 
+  it('errors from inside a view\'s metadata name the record field and the path within the value', () => {
+    const bytes = encodeRecord(Everything, sample()).slice();
+    const inner = viewRecord(Everything, bytes).meta.get('nested')!.get('a')!.at(2)!;
+    expect(inner.path).toBe('Everything.meta.nested.a[2]');
+    expect(() => inner.get('b')!.asNumber()).toThrow(
+      expect.objectContaining({ code: 'INVALID_INPUT', path: 'Everything.meta.nested.a[2].b', message: expect.stringContaining('is null') }),
+    );
+    bytes[inner.get('b')!.offset] = 0x13; // not a tag
+    const meta = viewRecord(Everything, bytes).meta; // the damage is inside: the field itself still opens
+    expect(meta.get('model')!.toJSON()).toBe('m');
+    const at = (path: string) => expect.objectContaining({ code: 'MALFORMED', path, message: expect.stringContaining(`(at ${path})`) });
+    expect(() => meta.toJSON()).toThrow(at('Everything.meta'));
+    expect(() => meta.get('nested')!.get('a')!.at(2)!.get('b')).toThrow(at('Everything.meta.nested.a[2]'));
+    expect(() => meta.get('nested')!.get('a')!.at(2)!.entries()).toThrow(at('Everything.meta.nested.a[2]'));
+    expect(() => decodeRecord(Everything, bytes)).toThrow(expect.objectContaining({ code: 'MALFORMED', path: 'Everything.meta' }));
+  });
+
   it('an absent metadata field reads as undefined when optional and as the binary null when required', () => {
     const V1 = defineRecord({ name: 'MetaV1', typeId: 955, version: 1, fields: { id: t.string() } });
     const V2 = defineRecord({

@@ -1197,19 +1197,46 @@ export class MetadataView {
   declare readonly offset: number;
   /** The value's byte length. */
   declare readonly byteLength: number;
+  /** The path given to the view this one was read from (`get`, `at`, `entries`), or to this view itself. */
+  declare private readonly origin: string;
+  /** The view this one was read from, and the key or index it was read at (none for a view made directly). */
+  declare private readonly parent: MetadataView | undefined;
+  declare private readonly step: string | number | undefined;
 
   /**
    * A view of the value that fills exactly `[offset, offset + length)` of `bytes`. Checks the value's header only;
-   * throws `CodecError('MALFORMED')` when the region does not hold exactly one value's extent.
+   * throws `CodecError('MALFORMED')` when the region does not hold exactly one value's extent. Damage inside the
+   * value is found by the accessors that read it.
    */
-  constructor(bytes: Uint8Array, offset = 0, length = bytes.length - offset) {
-    checkRegion(bytes, offset, length);
-    if (valueEnd(bytes, offset, offset + length) !== offset + length) {
-      throw malformed(`the value at byte ${offset} does not fill its ${length}-byte region`);
+  constructor(bytes: Uint8Array, offset = 0, length = bytes.length - offset, path = '') {
+    try {
+      checkRegion(bytes, offset, length);
+      if (valueEnd(bytes, offset, offset + length) !== offset + length) {
+        throw malformed(`the value at byte ${offset} does not fill its ${length}-byte region`);
+      }
+    } catch (error) {
+      throw located(error, path);
     }
     this.bytes = bytes;
     this.offset = offset;
     this.byteLength = length;
+    this.origin = path;
+    this.parent = undefined;
+    this.step = undefined;
+  }
+
+  /**
+   * Where the value is, e.g. `Message.metadata.source` for a record's metadata or `tags[2]` inside a standalone
+   * value ('' for a standalone value itself): the `path` of the errors its accessors throw. Built when asked for.
+   */
+  get path(): string {
+    const parent = this.parent;
+    if (parent === undefined) return this.origin;
+    const at = parent.path;
+    const step = this.step!;
+    if (typeof step === 'number') return `${at}[${step}]`;
+    if (!IDENTIFIER.test(step)) return `${at}[${JSON.stringify(step)}]`;
+    return at === '' ? step : `${at}.${step}`;
   }
 
   /**
@@ -1240,6 +1267,14 @@ export class MetadataView {
    * no such key or this is not an object.
    */
   get(key: string): MetadataView | undefined {
+    try {
+      return this.find(key);
+    } catch (error) {
+      throw located(error, this.path);
+    }
+  }
+
+  private find(key: string): MetadataView | undefined {
     const b = this.bytes;
     const p = this.offset;
     const t = b[p]!;
@@ -1256,7 +1291,7 @@ export class MetadataView {
       for (let i = 0; i < count; i++) {
         readKey(b, at, table);
         const valueAt = keyStart + keyLength;
-        if (compareProbe(b, keyStart, keyLength, probeLength) === 0) return child(b, valueAt, table);
+        if (compareProbe(b, keyStart, keyLength, probeLength) === 0) return child(b, valueAt, table, this, key);
         at = valueEnd(b, valueAt, table);
       }
       return undefined;
@@ -1269,7 +1304,7 @@ export class MetadataView {
       if (entry < body || entry >= table) throw malformed(`object at byte ${p}: entry ${mid} is outside its body`);
       readKey(b, entry, table);
       const c = compareProbe(b, keyStart, keyLength, probeLength);
-      if (c === 0) return child(b, keyStart + keyLength, table);
+      if (c === 0) return child(b, keyStart + keyLength, table, this, key);
       if (c < 0) lo = mid + 1;
       else hi = mid - 1;
     }
@@ -1286,6 +1321,14 @@ export class MetadataView {
    * out of range or this is not an array.
    */
   at(index: number): MetadataView | undefined {
+    try {
+      return this.element(index);
+    } catch (error) {
+      throw located(error, this.path);
+    }
+  }
+
+  private element(index: number): MetadataView | undefined {
     const b = this.bytes;
     const p = this.offset;
     const t = b[p]!;
@@ -1300,13 +1343,13 @@ export class MetadataView {
       // A small array (at most SMALL_COUNT elements) has no table: skip the elements before it.
       let at = cBody;
       for (let j = 0; j < i; j++) at = valueEnd(b, at, table);
-      return child(b, at, table);
+      return child(b, at, table, this, i);
     }
     const element = p + readW(b, table + i * width, width);
     if (element < cBody || element >= table) {
       throw malformed(`array at byte ${p}: element ${i} is outside its body`);
     }
-    return child(b, element, table);
+    return child(b, element, table, this, i);
   }
 
   /** The keys of an object, in their original (insertion) order; throws `INVALID_INPUT` for other values. */
@@ -1319,7 +1362,7 @@ export class MetadataView {
   /** The entries of an object, in their original order; throws `INVALID_INPUT` for other values. */
   entries(): [string, MetadataView][] {
     const entries: [string, MetadataView][] = [];
-    this.walk((key, at, limit) => entries.push([key, child(this.bytes, at, limit)]));
+    this.walk((key, at, limit) => entries.push([key, child(this.bytes, at, limit, this, key)]));
     return entries;
   }
 
@@ -1328,15 +1371,19 @@ export class MetadataView {
     const p = this.offset;
     const t = b[p]!;
     if (!isObjectTag(t)) throw this.mismatch('an object');
-    layoutOf(b, p, p + this.byteLength);
-    const count = cCount;
-    const table = cTable;
-    let at = cBody;
-    for (let i = 0; i < count; i++) {
-      readKey(b, at, table);
-      const valueAt = keyStart + keyLength;
-      visit(decodeKey(b, keyStart, valueAt), valueAt, table);
-      at = valueEnd(b, valueAt, table);
+    try {
+      layoutOf(b, p, p + this.byteLength);
+      const count = cCount;
+      const table = cTable;
+      let at = cBody;
+      for (let i = 0; i < count; i++) {
+        readKey(b, at, table);
+        const valueAt = keyStart + keyLength;
+        visit(decodeKey(b, keyStart, valueAt), valueAt, table);
+        at = valueEnd(b, valueAt, table);
+      }
+    } catch (error) {
+      throw located(error, this.path);
     }
   }
 
@@ -1374,21 +1421,40 @@ export class MetadataView {
   /** Builds this value, and only this subtree, as a JS value (so `JSON.stringify(view)` works too). */
   toJSON(): JsonValue {
     cursor = this.offset;
-    return readValue(this.bytes, this.offset + this.byteLength, 0);
+    try {
+      return readValue(this.bytes, this.offset + this.byteLength, 0);
+    } catch (error) {
+      throw located(error, this.path);
+    }
   }
 
   private mismatch(expected: string): CodecError {
     const type = this.type;
     const actual = type === 'null' ? 'null' : type === 'array' || type === 'object' ? `an ${type}` : `a ${type}`;
-    return new CodecError('INVALID_INPUT', `Expected ${expected} but the metadata value is ${actual}`);
+    const at = this.path === '' ? '' : ` (at ${this.path})`;
+    return new CodecError('INVALID_INPUT', `Expected ${expected} but the metadata value${at} is ${actual}`, { path: this.path });
   }
 }
 
-function child(b: Uint8Array, p: number, limit: number): MetadataView {
-  return new MetadataView(b, p, valueEnd(b, p, limit) - p);
+/** The value at `p` (ending within `limit`) inside `parent`, read at `step` (a key or an index). */
+function child(b: Uint8Array, p: number, limit: number, parent: MetadataView, step: string | number): MetadataView {
+  const view = new MetadataView(b, p, valueEnd(b, p, limit) - p);
+  const links = view as unknown as { parent: MetadataView; step: string | number };
+  links.parent = parent;
+  links.step = step;
+  return view;
 }
 
-/** A lazy {@link MetadataView} of the value filling `[offset, offset + length)` of `bytes` (by default, all of it). */
-export function metadataView(bytes: Uint8Array, offset = 0, length = bytes.length - offset): MetadataView {
-  return new MetadataView(bytes, offset, length);
+/** A MALFORMED error from reading the value at `path`, located there (errors that already name a place keep it). */
+function located(error: unknown, path: string): unknown {
+  if (path === '' || !(error instanceof CodecError) || error.code !== 'MALFORMED' || error.path !== '') return error;
+  return new CodecError('MALFORMED', `${error.message} (at ${path})`, { path, cause: error });
+}
+
+/**
+ * A lazy {@link MetadataView} of the value filling `[offset, offset + length)` of `bytes` (by default, all of it);
+ * `path` names it in errors.
+ */
+export function metadataView(bytes: Uint8Array, offset = 0, length = bytes.length - offset, path = ''): MetadataView {
+  return new MetadataView(bytes, offset, length, path);
 }

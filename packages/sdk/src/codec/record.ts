@@ -1156,12 +1156,8 @@ function makeGetter(field: FieldKind<unknown>, i: number, read: FieldReader, abs
       return function (this: Viewed) {
         const r = this[RECORD];
         const o = fieldStart(r, i, path);
-        if (o < 0) return optional ? undefined : metadataView(Uint8Array.of(0));
-        try {
-          return metadataView(r[BYTES], o, regionEnd - o);
-        } catch (error) {
-          throw rePath(error, path);
-        }
+        if (o < 0) return optional ? undefined : metadataView(Uint8Array.of(0), 0, 1, path);
+        return metadataView(r[BYTES], o, regionEnd - o, path);
       };
     }
     default:
