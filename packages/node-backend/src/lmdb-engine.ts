@@ -5,6 +5,7 @@ import {
   defineSupports,
   StorageError,
   validateStoreNames,
+  viewedBytes,
   type BorrowingReader,
   type Bounds,
   type ChangeSet,
@@ -83,8 +84,8 @@ function rangeOptions(bounds: Bounds, reverse: boolean, limit: number, transacti
 function ignore(): void {}
 
 /**
- * What a borrow() callback must not return: the view (or another view of its memory), which LMDB reuses once the
- * callback returns, or a promise, whose continuation would run after that. Both are caught here rather than read
+ * What a borrow() callback must not return: the view (or another view of its memory: a subarray, a record view, a
+ * MetadataView), which LMDB reuses once the callback returns, or a promise, whose continuation would run after that. Both are caught here rather than read
  * wrong bytes later.
  */
 function checkBorrowResult(result: unknown, value: Uint8Array | undefined): void {
@@ -96,10 +97,12 @@ function checkBorrowResult(result: unknown, value: Uint8Array | undefined): void
       'borrow() takes a synchronous callback: the view is valid only until the callback returns. Read what you need before any await, or use get().',
     );
   }
-  if (value !== undefined && ArrayBuffer.isView(result) && result.buffer === value.buffer) {
+  if (value !== undefined && viewedBytes(result)?.buffer === value.buffer) {
     throw new StorageError(
       'INVALID_ARGUMENT',
-      'borrow() callback returned a view of the borrowed memory, which LMDB reuses once the callback returns: return a copy (value.slice()) or what you read from it.',
+      'borrow() callback returned a view of the borrowed memory (a typed array, a record view or a MetadataView), which LMDB ' +
+        'reuses once the callback returns: return a copy (value.slice()) or values read from it (decodeRecord, ' +
+        'view.toObject(), metadata.toJSON()).',
     );
   }
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LmdbEngine } from '@tabstore/node-backend';
-import { StorageError } from '@tabstore/sdk';
+import { encodeNode, nodeId, nodeView, StorageError, type NodeViewOf } from '@tabstore/sdk';
 import { expectStorageError, k, utf8 } from '@tabstore/sdk/testing';
 import { runFixture, spawnFixture, waitForLine } from './child.js';
 
@@ -141,6 +141,23 @@ describe('LmdbEngine specifics', () => {
     expect(() => engine.borrow('records', k(1), async (value) => value![0])).toThrow(/synchronous callback/);
     expect(engine.borrow('records', k(1), (value) => value!.slice(0, 2))).toEqual(new Uint8Array([3, 3]));
     expect(engine.borrow('records', k(9), (value) => value)).toBeUndefined();
+  });
+
+  it('borrow refuses a record view or a metadata view of the borrowed record, and takes what was read from them', async () => {
+    const engine = await openEngine();
+    const message = encodeNode({
+      type: 'Message', id: nodeId('msg_1'), chatId: nodeId('chat_1'), sender: 'user', timestamp: 1, textContent: 'hi',
+      attachmentIds: [], metadata: { tokens: 12, source: 'first' },
+    });
+    await engine.put('records', k(1), message);
+    const refused = expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('MetadataView') });
+    expect(() => engine.borrow('records', k(1), (value) => nodeView(value!))).toThrow(refused);
+    expect(() => engine.borrow('records', k(1), (value) => (nodeView(value!) as NodeViewOf<'Message'>).metadata)).toThrow(refused);
+    expect(() => engine.borrow('records', k(1), (value) => (nodeView(value!) as NodeViewOf<'Message'>).metadata.get('source'))).toThrow(refused);
+    expect(engine.borrow('records', k(1), (value) => (nodeView(value!) as NodeViewOf<'Message'>).metadata.toJSON())).toEqual({ tokens: 12, source: 'first' });
+    // A view over a copy is the caller's own.
+    const own = engine.borrow('records', k(1), (value) => nodeView(value!.slice()) as NodeViewOf<'Message'>);
+    expect(own.metadata.get('tokens')!.toJSON()).toBe(12);
   });
 
   it('get returns plain Uint8Arrays that own exactly their bytes', async () => {

@@ -19,6 +19,7 @@ export {
   readHeader,
   recordTypeOf,
   detectFormat,
+  viewedBytes,
   RECORD_MARKER,
   FORMAT_VERSION,
   type EncodeOptions,

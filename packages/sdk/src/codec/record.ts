@@ -4,7 +4,7 @@ import { asciiString, LITTLE_ENDIAN, readF32, readF64, readI32, readU16, readU32
 import { CACHED_STRING_MAX, copyByteRange, copyFloat32, stringCache } from './copy-pool.js';
 import { CodecError } from './errors.js';
 import { isWellFormed } from './keys.js';
-import { decodeMetadata, metadataView, writeMetadata, type JsonValue, type MetadataView } from './metadata.js';
+import { decodeMetadata, MetadataView, metadataView, writeMetadata, type JsonValue } from './metadata.js';
 import { SCHEMA_CACHE, type FieldKind, type FieldMap, type FieldValue, type RecordSchema, type ValuesOf } from './schema.js';
 
 /**
@@ -1232,6 +1232,18 @@ export function viewRecord<F extends FieldMap>(schema: RecordSchema<F>, bytes: U
   const View = cacheOf(erased).View ?? viewClassOf(erased);
   checkRecord(bytes, 0, recordLength(bytes), erased, schema.name, true);
   return new View(new Opened(bytes, 0, checkedEnd, checkedCount, checkedSlot)) as unknown as RecordView<F>;
+}
+
+/**
+ * The bytes a lazy value reads: a typed array's own, a record view's or a {@link MetadataView}'s; undefined for
+ * anything else. For code that lends memory out for a moment (`LmdbEngine.borrow`): a result whose bytes are that
+ * memory must not outlive the loan.
+ */
+export function viewedBytes(value: unknown): ArrayBufferView | undefined {
+  if (ArrayBuffer.isView(value)) return value;
+  if (value instanceof MetadataView) return value.bytes;
+  if (typeof value === 'object' && value !== null && RECORD in value) return (value as Viewed)[RECORD][BYTES];
+  return undefined;
 }
 
 /**
