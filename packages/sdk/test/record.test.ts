@@ -412,6 +412,11 @@ describe('record codec: integrity', () => {
     expect(() => decodeRecord(Everything, newer)).toThrow(
       expect.objectContaining({ code: 'MALFORMED', message: expect.stringContaining('upgrade @tabstore/sdk') }),
     );
+    // Other data that starts with the marker byte stays unknown: a 55-byte metadata string, a msgpack 23-character string.
+    expect(detectFormat(MetadataView.fromJSON('a'.repeat(55)).bytes)).toBe('unknown');
+    expect(detectFormat(Uint8Array.of(0xb7, ...enc.encode('b'.repeat(23))))).toBe('unknown');
+    const junk = Uint8Array.of(0xb7, 0x61, 0, 0, 0, 0, 0, 0);
+    expect(() => decodeRecord(Everything, junk)).toThrow(expect.objectContaining({ message: expect.stringContaining('damaged or not a tabstore record') }));
   });
 
   it('a damaged field offset is reported at the field path, by decodeRecord as by a view', () => {

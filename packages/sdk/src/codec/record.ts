@@ -518,8 +518,9 @@ export function readHeader(bytes: Uint8Array, start = 0, length = bytes?.length 
     const version = bytes[start + 1]!;
     throw new CodecError(
       'MALFORMED',
-      version > FORMAT_VERSION
-        ? `Record format version ${version} (at ${path}) is newer than this tabstore reads (${FORMAT_VERSION}): upgrade @tabstore/sdk to read it.`
+      isNewerFormat(version)
+        ? `Record format version ${version} (at ${path}) is newer than this tabstore reads (${FORMAT_VERSION}): upgrade ` +
+            '@tabstore/sdk to read it. If no newer tabstore wrote it, the bytes are damaged.'
         : `Malformed record: format version ${version} is not supported (at ${path}). The bytes are damaged or not a tabstore record.`,
       { path },
     );
@@ -557,12 +558,20 @@ export function verifyRecord(bytes: Uint8Array): boolean {
 export type StoredFormat = 'binary' | 'legacy-json' | 'unknown';
 
 /**
- * Tells a binary tabstore record (of any format version: decoding then says whether this version reads it) from
+ * A format version a later tabstore may write: a few past this one. The marker byte 0xB7 also starts other data
+ * (a msgpack 23-character string, a 55-byte metadata string), which carries a character here, not a small number.
+ */
+function isNewerFormat(version: number): boolean {
+  return version > FORMAT_VERSION && version <= FORMAT_VERSION + 8;
+}
+
+/**
+ * Tells a binary tabstore record (of this format version or a few newer ones: decoding then says to upgrade) from
  * legacy JSON text (first non-blank byte `{` or `[`) from anything else.
  */
 export function detectFormat(bytes: Uint8Array): StoredFormat {
   if (!(bytes instanceof Uint8Array)) throw new CodecError('INVALID_INPUT', 'detectFormat takes the stored bytes as a Uint8Array.');
-  if (bytes.length >= HEADER && bytes[0] === RECORD_MARKER) return 'binary';
+  if (bytes.length >= HEADER && bytes[0] === RECORD_MARKER && (bytes[1] === FORMAT_VERSION || isNewerFormat(bytes[1]!))) return 'binary';
   let i = 0;
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3; // UTF-8 BOM
   while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++;
