@@ -328,7 +328,8 @@ describe('record codec: validation', () => {
     expect(bad({ size: 2 ** 53 }).message).toContain('safe integer');
     expect(bad({ level: 'extreme' }).message).toContain('"low", "mid", "high"');
     expect(bad({ level: 'extreme' }).message).toContain('got string "extreme"');
-    expect(bad({ level: 'x'.repeat(100) }).message).toContain(`got string "${'x'.repeat(40)}..."`);
+    expect(bad({ level: 'x'.repeat(100) }).message).toContain(`got string "${'x'.repeat(40)}"...`);
+    expect(bad({ small: 'private words' }).message).toBe('Everything.small must be a 32-bit signed integer, got string.');
     expect(bad({ list: ['a', 'b', 7] }).path).toBe('Everything.list[2]');
     expect(bad({ vector: [1, 2] }).message).toContain('Float32Array');
     expect(bad({ inner: { score: 'high', tags: [] } }).path).toBe('Everything.inner.score');

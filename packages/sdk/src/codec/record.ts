@@ -172,16 +172,16 @@ function decodeUtf8(b: Uint8Array, o: number, n: number, path: string): string {
 
 const writer = new ByteWriter();
 
-function invalid(path: string, expected: string, value: unknown): CodecError {
+/**
+ * The error for a value of the wrong type or range. Numbers are shown; strings only when `showString` (enum values,
+ * which are labels): other strings are the user's data (message text, titles), which error logs should not carry.
+ */
+function invalid(path: string, expected: string, value: unknown, showString = false): CodecError {
   const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
-  return new CodecError('INVALID_INPUT', `${path} must be ${expected}, got ${got}${shown(value)}.`, { path });
-}
-
-/** A number or string value as an error message shows it (strings quoted, long ones cut). */
-function shown(value: unknown): string {
-  if (typeof value === 'number') return ` ${value}`;
-  if (typeof value !== 'string') return '';
-  return ` ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
+  let shown = '';
+  if (typeof value === 'number') shown = ` ${value}`;
+  else if (typeof value === 'string' && showString) shown = ` ${JSON.stringify(value.slice(0, 40))}${value.length > 40 ? '...' : ''}`;
+  return new CodecError('INVALID_INPUT', `${path} must be ${expected}, got ${got}${shown}.`, { path });
 }
 
 function checkString(s: unknown, path: string, nonEmpty: boolean): asserts s is string {
@@ -298,7 +298,7 @@ function makeWriter(field: FieldKind<unknown>, path: string): FieldWriter | unde
       const values = field.values!;
       return (w, value) => {
         const index = typeof value === 'string' ? values.indexOf(value) : -1;
-        if (index < 0) throw invalid(path, `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, value);
+        if (index < 0) throw invalid(path, `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, value, true);
         w.u8(index);
       };
     }
