@@ -587,8 +587,10 @@ export type ViewValuesOf<F extends FieldMap> = {
 };
 
 /**
- * A lazy view of a record: each property reads only its own bytes. A metadata field gives a {@link MetadataView}
- * (`view.metadata.get('k')` walks the binary value and builds nothing else); `toObject()` decodes it.
+ * A lazy view of a record: each property reads only its own bytes. A top-level metadata field gives a
+ * {@link MetadataView} over the record's bytes (`view.metadata.get('k')` walks the binary value and builds nothing
+ * else; a stored null is a MetadataView too: `isNull()`); `toObject()` decodes it. A view is valid as long as its
+ * bytes are, and is not plain data: clone or post `toObject()`.
  */
 export type RecordView<F extends FieldMap> = Readonly<ViewValuesOf<F>> & {
   /** Every field as a plain object (vectors and bytes copied out of the record, metadata decoded). */

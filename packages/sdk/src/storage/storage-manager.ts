@@ -114,7 +114,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
     return this.readRecord('nodes', id);
   }
 
-  /** A lazy view of node `id` (fields decoded only when read), or undefined. */
+  /** A lazy view of node `id` (each field read from the bytes when asked for; metadata as a MetadataView), or undefined. */
   async getNodeView(id: string): Promise<NodeView | undefined> {
     checkId(id, 'The node id');
     const bytes = await this.engine.get('nodes', this.keys.id(id));
