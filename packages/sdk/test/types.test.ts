@@ -75,6 +75,12 @@ describe('schema types', () => {
     }).toThrow(TypeError);
     expect(view.meta).toBeInstanceOf(MetadataView);
     expect(view.extra).toBeUndefined();
+    expectTypeOf(view.type).toEqualTypeOf<string>();
+    // A field named `type` is the view's `type`, with the field's type.
+    const Typed = defineRecord({ name: 'TypedMeta', typeId: 958, version: 1, fields: { type: t.metadata() } });
+    const typed = viewRecord(Typed, encodeRecord(Typed, { type: { k: 1 } }));
+    expectTypeOf(typed.type).toEqualTypeOf<MetadataView>();
+    expect(typed.type.get('k')!.toJSON()).toBe(1);
     expect(view.kind).toBe('a');
   });
 });

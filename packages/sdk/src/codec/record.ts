@@ -597,9 +597,12 @@ export type RecordView<F extends FieldMap> = Readonly<ViewValuesOf<F>> & {
   toObject(): ValuesOf<F>;
   /** The record's schema version as written. */
   readonly schemaVersion: number;
-  /** The schema's name (for nodes: the node type). */
-  readonly type: string;
-};
+} & ('type' extends keyof F
+    ? unknown // a field named `type` is the view's `type`
+    : {
+        /** The schema's name (for nodes: the node type). */
+        readonly type: string;
+      });
 
 type MetadataFieldOf<F extends FieldMap> = { [K in keyof F]: F[K]['kind'] extends 'metadata' ? K : never }[keyof F] & string;
 
