@@ -410,6 +410,12 @@ describe('MetadataView', () => {
     }
   });
 
+  it('is not itself metadata to write: the error says to pass its toJSON()', () => {
+    const error = invalid({ kept: metadataView(enc({ a: 1 })) }, 'Chat.metadata');
+    expect(error.path).toBe('Chat.metadata.kept');
+    expect(error.message).toContain('view.toJSON()');
+  });
+
   it('knows its path inside the value, and its errors give it', () => {
     const view = metadataView(enc({ a: { 'odd key': [1, 'x'] }, b: [{ c: true }] }));
     expect(view.path).toBe('');

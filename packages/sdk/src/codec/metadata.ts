@@ -255,6 +255,7 @@ function describeInstance(v: object): string {
   else if (tag === 'Set') hint = '[...set]';
   else if (ArrayBuffer.isView(v) || tag === 'ArrayBuffer') hint = 'Array.from(...) or a base64 string';
   else if (tag === 'String' || tag === 'Number' || tag === 'Boolean') hint = 'its primitive value (x.valueOf())';
+  else if (v instanceof MetadataView) hint = 'view.toJSON(), the value it holds';
   const article = /^[AEIOU]/.test(name) ? 'an' : 'a';
   return `${article} ${name} is not a plain object or array; convert it to JSON data first (${hint})`;
 }
