@@ -1168,14 +1168,21 @@ function checkRegion(bytes: Uint8Array, offset: number, length: number): void {
   }
 }
 
-/** Decodes the whole metadata value filling `[offset, offset + length)` of `bytes` (by default, all of it). */
-export function decodeMetadata(bytes: Uint8Array, offset = 0, length = bytes.length - offset): JsonValue {
-  checkRegion(bytes, offset, length);
-  const end = offset + length;
-  cursor = offset;
-  const value = readValue(bytes, end, 0);
-  if (cursor !== end) throw malformed(`${end - cursor} bytes after the value`);
-  return value;
+/**
+ * Decodes the whole metadata value filling `[offset, offset + length)` of `bytes` (by default, all of it); `path`
+ * (e.g. `Message.metadata`) locates its errors.
+ */
+export function decodeMetadata(bytes: Uint8Array, offset = 0, length = bytes.length - offset, path = ''): JsonValue {
+  try {
+    checkRegion(bytes, offset, length);
+    const end = offset + length;
+    cursor = offset;
+    const value = readValue(bytes, end, 0);
+    if (cursor !== end) throw malformed(`${end - cursor} bytes after the value`);
+    return value;
+  } catch (error) {
+    throw located(error, path);
+  }
 }
 
 function typeOfTag(t: number): MetadataType {
@@ -1231,13 +1238,12 @@ export class MetadataView {
    * value ('' for a standalone value itself): the `path` of the errors its accessors throw. Built when asked for.
    */
   get path(): string {
-    const parent = this.parent;
-    if (parent === undefined) return this.origin;
-    const at = parent.path;
-    const step = this.step!;
-    if (typeof step === 'number') return `${at}[${step}]`;
-    if (!IDENTIFIER.test(step)) return `${at}[${JSON.stringify(step)}]`;
-    return at === '' ? step : `${at}.${step}`;
+    // Innermost step first, as formatPath takes an error's segments.
+    if (this.parent === undefined) return this.origin;
+    const steps: (string | number)[] = [this.step!];
+    let view = this.parent;
+    for (; view.parent !== undefined; view = view.parent) steps.push(view.step!);
+    return formatPath(view.origin, steps);
   }
 
   /**

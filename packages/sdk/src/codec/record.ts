@@ -784,7 +784,7 @@ function makeReader(field: FieldKind<unknown>, path: string): FieldReader {
         return out;
       };
     case 'metadata':
-      return (b, o, end) => readMetadataField(b, o, end, path);
+      return (b, o, end) => decodeMetadata(b, o, end - o, path);
     case 'table': {
       const schema = field.schema!;
       return (b, o, end, copy) => {
@@ -796,14 +796,6 @@ function makeReader(field: FieldKind<unknown>, path: string): FieldReader {
         }
       };
     }
-  }
-}
-
-function readMetadataField(b: Uint8Array, o: number, end: number, path: string): unknown {
-  try {
-    return decodeMetadata(b, o, end - o);
-  } catch (error) {
-    throw rePath(error, path);
   }
 }
 
@@ -908,13 +900,6 @@ function planOf(schema: RecordSchema<FieldMap>): SchemaPlan {
     cache.plan = { names, readers, defaults, kinds, optional, paths, nonEmpty, firstText, lastText };
   }
   return cache.plan;
-}
-
-function rePath(error: unknown, path: string): unknown {
-  if (error instanceof CodecError && error.code === 'MALFORMED') {
-    return new CodecError('MALFORMED', `${error.message} (in ${path})`, { path, cause: error });
-  }
-  return error;
 }
 
 /**
@@ -1077,7 +1062,7 @@ function materialise(r: Opened, plan: SchemaPlan, copy: boolean, tag?: string): 
         value = readF64(b, o);
         break;
       case K_METADATA:
-        value = readMetadataField(b, o, end, paths[i]!);
+        value = decodeMetadata(b, o, end - o, paths[i]!);
         break;
       default:
         value = readers[i]!(b, o, end, copy);
