@@ -967,13 +967,11 @@ function openRecord(
  * sliced from one text over its string-bearing fields (see ascii-text.ts).
  */
 function materialiseRecord(r: Opened, plan: SchemaPlan, tag?: string): Record<string, unknown> {
-  if (!HAS_ASCII_TEXT || plan.lastText < 0 || (r[BYTES][r[START] + 6]! & FLAG_ASCII) === 0 || !openText(r, plan)) {
-    return materialise(r, plan, true, tag);
-  }
+  const text = HAS_ASCII_TEXT && plan.lastText >= 0 && (r[BYTES][r[START] + 6]! & FLAG_ASCII) !== 0 && openText(r, plan);
   try {
     return materialise(r, plan, true, tag);
   } finally {
-    closeAsciiText();
+    if (text) closeAsciiText();
   }
 }
 
