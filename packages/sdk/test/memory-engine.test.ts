@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryEngine, MemoryVolume } from '@tabstore/sdk';
+import { copyBounds, MemoryEngine, MemoryVolume } from '@tabstore/sdk';
+import { decodeBlock, encodeBlock } from '../src/storage/vector-block.js';
 import { k, testEngineConformance } from '@tabstore/sdk/testing';
 
 testEngineConformance('MemoryEngine', () => {
@@ -128,8 +129,26 @@ describe('arguments given as Node Buffers are copied, not viewed (Buffer#slice i
     expect(await engine.get('a', k(1))).toEqual(new Uint8Array(20 * 1024).fill(7));
   });
 
-  it('copyBounds gives bounds that no later change to the caller\'s Buffers reaches', async () => {
-    const { copyBounds } = await import('@tabstore/sdk');
+  it('a prefix scan leaves the caller\'s prefix Buffer as it was (its upper bound is a copy)', async () => {
+    const engine = await MemoryEngine.open({ stores: ['a'] });
+    await engine.put('a', k(1, 2), k(1));
+    await engine.put('a', k(1, 3), k(2));
+    const prefix = Buffer.from(k(1, 2));
+    expect((await engine.scan('a', { prefix })).map((e) => e.value)).toEqual([k(1)]);
+    expect(await engine.count('a', { prefix })).toBe(1);
+    expect(prefix).toEqual(Buffer.from(k(1, 2)));
+  });
+
+  it('an unaligned vector block in a Buffer decodes to its own floats, not the Buffer pool\'s start', () => {
+    const block = encodeBlock({ dimensions: 2, vectors: Float32Array.of(0.5, -1, 2, 3), ids: ['a', 'b'] });
+    const pool = Buffer.alloc(block.length + 1, 0x7f);
+    pool.set(block, 1);
+    const decoded = decodeBlock(pool.subarray(1));
+    expect(Array.from(decoded.vectors)).toEqual([0.5, -1, 2, 3]);
+    expect(Array.from(decodeBlock(pool.subarray(1), 4).vectors.subarray(0, 4))).toEqual([0.5, -1, 2, 3]);
+  });
+
+  it('copyBounds gives bounds that no later change to the caller\'s Buffers reaches', () => {
     const lower = Buffer.from([1, 2]);
     const upper = Buffer.from([3, 4]);
     const copy = copyBounds({ lower, upper, lowerExclusive: false, upperExclusive: true, empty: false });

@@ -32,7 +32,7 @@ export function prefixUpperBound(prefix: Uint8Array): Uint8Array | undefined {
   let end = prefix.length;
   while (end > 0 && prefix[end - 1] === 0xff) end--;
   if (end === 0) return undefined;
-  const bound = prefix.slice(0, end);
+  const bound = copyBytes(prefix.subarray(0, end));
   bound[end - 1]! += 1;
   return bound;
 }
@@ -46,7 +46,10 @@ export function bytesToMapKey(bytes: Uint8Array): string {
   return s;
 }
 
-/** A fresh copy that owns its own `ArrayBuffer`. */
+/**
+ * A fresh copy that owns its own `ArrayBuffer`. Use it, never `bytes.slice()`, for bytes a caller or an engine gave:
+ * on a Node `Buffer`, `slice()` is a view of the same memory.
+ */
 export function copyBytes(bytes: Uint8Array): Uint8Array {
   const copy = new Uint8Array(bytes.length);
   copy.set(bytes);

@@ -12,6 +12,7 @@
  * ```
  * Vectors start at byte 16, so a value whose bytes start 4-aligned is read without a copy.
  */
+import { copyBytes } from '../engine/bytes.js';
 import { StorageError } from '../engine/errors.js';
 
 const MAGIC = 0x42565354;
@@ -85,7 +86,7 @@ export function decodeBlock(bytes: Uint8Array, capacity?: number): VectorBlock {
   let vectors: Float32Array;
   if (capacity !== undefined) {
     vectors = new Float32Array(Math.max(capacity, slots) * dimensions);
-    vectors.set(floatsOf(bytes, floats));
+    new Uint8Array(vectors.buffer).set(bytes.subarray(HEADER, HEADER + vectorBytes));
   } else {
     vectors = floatsOf(bytes, floats);
   }
@@ -110,7 +111,7 @@ export function decodeBlock(bytes: Uint8Array, capacity?: number): VectorBlock {
 function floatsOf(bytes: Uint8Array, count: number): Float32Array {
   const start = bytes.byteOffset + HEADER;
   if (start % 4 === 0) return new Float32Array(bytes.buffer, start, count);
-  return new Float32Array(bytes.slice(HEADER, HEADER + count * 4).buffer);
+  return new Float32Array(copyBytes(bytes.subarray(HEADER, HEADER + count * 4)).buffer);
 }
 
 /** A slot reference: which block, which slot. Stored as u32 block + u16 slot. */
