@@ -282,8 +282,6 @@ export class IndexedDbEngine extends SnapshotEngine {
   private readonly blockedTimeoutMs: number;
   private readonly pageSize: number;
   private readonly listeners = new Map<keyof IndexedDbEngineEvents, Set<(event: never) => void>>();
-  /** Per connection: rejects when the browser closes it (its `close` event). */
-  private readonly lost = new WeakMap<IDBDatabase, Promise<never>>();
 
   private constructor(options: IndexedDbEngineOptions) {
     super(options.stores, options);
@@ -357,11 +355,6 @@ export class IndexedDbEngine extends SnapshotEngine {
           throw new StorageError('CLOSED', 'The indexeddb engine was closed while it reconnected.');
         }
         this.db = db;
-        const lost = new Promise<never>((_, reject) =>
-          db.addEventListener('close', () => reject(connectionLostError()), { once: true }),
-        );
-        lost.catch(() => undefined); // only commits in progress wait for it
-        this.lost.set(unwrap(db), lost);
         if (reconnecting) this.emit('reopen', { version: db.version });
         return db;
       },
@@ -512,8 +505,13 @@ export class IndexedDbEngine extends SnapshotEngine {
    * never report a transaction that was waiting or committing.
    */
   private committed(tx: Tx): Promise<void> {
-    const lost = this.lost.get(unwrap(tx).db);
-    return lost === undefined ? tx.done : Promise.race([tx.done, lost]);
+    // One close listener per commit, removed as the commit settles: nothing outlives it on the connection.
+    const db = unwrap(tx).db;
+    return new Promise<void>((resolve, reject) => {
+      const onClose = (event: Event): void => reject(connectionLostError(event));
+      db.addEventListener('close', onClose, { once: true });
+      tx.done.then(resolve, reject).finally(() => db.removeEventListener('close', onClose));
+    });
   }
 
   protected async engineStats(): Promise<EngineStats> {
@@ -554,12 +552,13 @@ function handled(tx: Tx): Tx {
 }
 
 /** The error of a commit whose connection the browser closed before IndexedDB reported the outcome. */
-function connectionLostError(): StorageError {
+function connectionLostError(closed: Event): StorageError {
   return new StorageError(
     'IO',
     'The browser closed the IndexedDB connection (site data cleared, the database deleted from disk, or a browser ' +
       'failure) before this commit was confirmed: it was most likely not written. The engine reconnects on next use; ' +
       'retry the write.',
+    { cause: closed },
   );
 }
 

@@ -76,7 +76,7 @@ describe('IndexedDbEngine under real browser failures', () => {
     });
     const outcome = writing.then(
       () => 'written',
-      (error: unknown) => (error instanceof StorageError ? 'typed error' : error),
+      (error: unknown) => (error instanceof StorageError && error.code === 'IO' ? 'typed error' : error),
     );
     await cdp().send('Storage.clearDataForOrigin', { origin: location.origin, storageTypes: 'indexeddb' });
     const within = <T,>(promise: Promise<T>): Promise<T | 'pending'> =>
