@@ -434,6 +434,16 @@ export function decodeKey(bytes: Uint8Array): KeyPart[] {
   return parts;
 }
 
+/** {@link decodeKey}, or undefined for bytes that are not an encoded key (damage), where the caller reports them. */
+export function tryDecodeKey(bytes: Uint8Array): KeyPart[] | undefined {
+  try {
+    return decodeKey(bytes);
+  } catch (error) {
+    if (error instanceof CodecError) return undefined;
+    throw error;
+  }
+}
+
 /** The tag of a valid part (the first level of the natural order); throws INVALID_INPUT for an invalid one. */
 function tagOf(part: unknown, index: number): number {
   switch (typeof part) {

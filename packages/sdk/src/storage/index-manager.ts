@@ -3,7 +3,7 @@
  * a node) and vectors. Entries are composite keys with empty values (graph entries hold the other end's id), written
  * by the StorageManager in the same transaction as the record; a lookup is one prefix scan.
  */
-import { decodeKey, type KeyPart } from '../codec/keys.js';
+import { decodeKey, tryDecodeKey, type KeyPart } from '../codec/keys.js';
 import { bytesToMapKey, copyBytes, equalBytes } from '../engine/bytes.js';
 import { CodecError } from '../codec/errors.js';
 import { StorageError } from '../engine/errors.js';
@@ -52,13 +52,13 @@ export interface NearestOptions {
   candidates?: Iterable<EmbeddingId | string>;
 }
 
-/**
- * One index entry found missing or extra by {@link IndexManager.verify}: its store and decoded key (an extra entry
- * whose key does not decode, e.g. damaged bytes, is given as its raw bytes: `[bytes]`).
- */
+/** One index entry found missing or extra by {@link IndexManager.verify}. */
 export interface IndexDrift {
   readonly store: 'index' | 'outgoing' | 'incoming' | 'vectors';
-  readonly key: readonly KeyPart[];
+  /** The entry's key, decoded; undefined for an extra entry whose key bytes do not decode (damaged bytes). */
+  readonly key: readonly KeyPart[] | undefined;
+  /** The key's bytes: as stored for an extra entry (what to delete), as they should be for a missing one. */
+  readonly bytes: Uint8Array;
 }
 
 /** What {@link IndexManager.verify} found. `ok` when nothing drifted. */
@@ -288,20 +288,21 @@ export class IndexManager {
           const hex = bytesToMapKey(entry.key);
           const value = want.get(hex);
           if (value !== undefined && equalBytes(value.value, entry.value)) want.delete(hex);
-          else extra.push({ store, key: driftKey(entry.key) });
+          else extra.push({ store, key: tryDecodeKey(entry.key), bytes: copyBytes(entry.key) });
         }
-        for (const { key } of want.values()) missing.push({ store, key: decodeKey(key) });
+        for (const { key } of want.values()) missing.push({ store, key: decodeKey(key), bytes: key });
       }
       const stored = await this.vectors.readAll(tx);
       const vectorMismatches: string[] = [];
       for (const [id, vector] of expected.vectors) {
         const have = stored.vectors.get(id);
-        if (have === undefined || !stored.slots.has(id)) missing.push({ store: 'vectors', key: [this.namespace, 's', id] });
+        if (have === undefined || !stored.slots.has(id)) missing.push(this.vectorDrift(id));
         else if (stored.misplaced.has(id) || !sameFloats(have, normalized(vector))) vectorMismatches.push(id);
       }
       for (const id of new Set([...stored.vectors.keys(), ...stored.slots.keys()])) {
-        if (!expected.vectors.has(id)) extra.push({ store: 'vectors', key: [this.namespace, 's', id] });
+        if (!expected.vectors.has(id)) extra.push(this.vectorDrift(id));
       }
+      for (const bytes of stored.damagedSlotKeys) extra.push({ store: 'vectors', key: tryDecodeKey(bytes), bytes });
       return {
         ok: missing.length === 0 && extra.length === 0 && vectorMismatches.length === 0,
         checked: expected.counts,
@@ -344,6 +345,11 @@ export class IndexManager {
     });
     this.vectors.invalidate();
     return report;
+  }
+
+  /** The drift entry of the slot reference of embedding `id`. */
+  private vectorDrift(id: string): IndexDrift {
+    return { store: 'vectors', key: [this.namespace, 's', id], bytes: this.keys.key('s', id) };
   }
 
   private async expectedEntries(tx: ReadTransaction) {
@@ -406,22 +412,9 @@ function decodeStored<R>(store: string, entry: Entry, decode: (bytes: Uint8Array
 }
 
 /** A key as its tuple when it decodes, else as hex. */
-/** An extra entry's key for {@link IndexDrift}: decoded, or its raw bytes when damaged bytes do not decode. */
-function driftKey(key: Uint8Array): readonly KeyPart[] {
-  try {
-    return decodeKey(key);
-  } catch (error) {
-    if (!(error instanceof CodecError)) throw error;
-    return [copyBytes(key)];
-  }
-}
-
 function describeKey(key: Uint8Array): string {
-  try {
-    return JSON.stringify(decodeKey(key));
-  } catch {
-    return Array.from(key, (b) => b.toString(16).padStart(2, '0')).join('');
-  }
+  const parts = tryDecodeKey(key);
+  return parts !== undefined ? JSON.stringify(parts) : Array.from(key, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function sameFloats(a: Float32Array, b: Float32Array): boolean {

@@ -7,7 +7,8 @@
  * produce (another process or tab wrote) makes it read the blocks again. A restart reads the blocks, never the
  * embeddings: the index is persistent.
  */
-import { decodeKey } from '../codec/keys.js';
+import { tryDecodeKey } from '../codec/keys.js';
+import { copyBytes } from '../engine/bytes.js';
 import { StorageError } from '../engine/errors.js';
 import type { ReadTransaction, StorageEngine, WriteTransaction } from '../engine/types.js';
 import { PendingWrites } from './pending-writes.js';
@@ -160,12 +161,15 @@ export class VectorIndex {
     slots: Map<string, SlotRef>;
     /** Ids whose slot reference does not point at a slot holding them, or that more than one slot holds. */
     misplaced: Set<string>;
+    /** Keys among the slot references that are not `[namespace, 's', id]` (damaged bytes), as stored. */
+    damagedSlotKeys: Uint8Array[];
   }> {
     const state = await this.state(tx);
     const vectors = new Map<string, Float32Array>();
     const slots = new Map<string, SlotRef>();
     const misplaced = new Set<string>();
-    if (state === undefined) return { state, vectors, slots, misplaced };
+    const damagedSlotKeys: Uint8Array[] = [];
+    if (state === undefined) return { state, vectors, slots, misplaced, damagedSlotKeys };
     const blocks = await readBlocks(tx, this.keys);
     for (const block of blocks.values()) {
       block.ids.forEach((id, s) => {
@@ -175,13 +179,16 @@ export class VectorIndex {
       });
     }
     for (const entry of await tx.scan(STORE, { prefix: this.keys.key('s') })) {
-      const id = decodeKey(entry.key)[2];
-      if (typeof id !== 'string') continue;
+      const id = tryDecodeKey(entry.key)?.[2];
+      if (typeof id !== 'string') {
+        damagedSlotKeys.push(copyBytes(entry.key));
+        continue;
+      }
       const ref = decodeSlot(entry.value);
       slots.set(id, ref);
       if (blocks.get(ref.block)?.ids[ref.slot] !== id) misplaced.add(id);
     }
-    return { state, vectors, slots, misplaced };
+    return { state, vectors, slots, misplaced, damagedSlotKeys };
   }
 
   private async load(): Promise<LoadedIndex | undefined> {
@@ -216,7 +223,7 @@ async function readBlocks(tx: ReadTransaction, keys: NamespaceKeys): Promise<Map
   for (;;) {
     const page = await tx.scan(STORE, after === undefined ? { prefix, limit: LOAD_PAGE } : { prefix, gt: after, limit: LOAD_PAGE });
     for (const entry of page) {
-      const no = decodeKey(entry.key)[2];
+      const no = tryDecodeKey(entry.key)?.[2];
       if (typeof no !== 'number') throw new StorageError('CORRUPTED', 'A vector block key is damaged; run rebuildIndexes().', { store: STORE });
       blocks.set(no, decodeBlock(entry.value));
     }
@@ -303,8 +310,7 @@ export class VectorWriter {
         ops.add(this.tx.put(STORE, this.keys.key('s', id), encodeSlot(ref)));
         this.state = { ...this.state, live: this.state.live + 1 };
       }
-      const block = await this.block(ref.block);
-      if (block === undefined) throw this.missingBlock(ref.block);
+      const block = await this.blockOf(ref);
       block.ids[ref.slot] = id;
       normalizeInto(vector, block.vectors, ref.slot * this.state.dimensions);
       this.dirty.add(ref.block);
@@ -317,8 +323,7 @@ export class VectorWriter {
     if (state === undefined) return false;
     const ref = await this.slotOf(id);
     if (ref === undefined) return false;
-    const block = await this.block(ref.block);
-    if (block === undefined) throw this.missingBlock(ref.block);
+    const block = await this.blockOf(ref);
     block.ids[ref.slot] = undefined;
     block.vectors.fill(0, ref.slot * state.dimensions, (ref.slot + 1) * state.dimensions);
     this.dirty.add(ref.block);
@@ -471,8 +476,22 @@ export class VectorWriter {
     return block;
   }
 
-  private missingBlock(no: number): StorageError {
-    return new StorageError('CORRUPTED', `Vector block ${no} of namespace ${JSON.stringify(this.keys.namespace)} is missing or damaged; run rebuildIndexes().`, {
+  /**
+   * The block holding `ref`'s slot. A stored reference to a block that is missing, or to a slot past the block's
+   * slots (or the next free one), is damage: CORRUPTED, rather than a write lost past the end of the vectors.
+   */
+  private async blockOf(ref: SlotRef): Promise<VectorBlock> {
+    const block = await this.block(ref.block);
+    if (block === undefined) throw this.missingBlock(ref.block);
+    if (ref.slot > block.ids.length || (ref.slot + 1) * block.dimensions > block.vectors.length) {
+      throw this.missingBlock(ref.block, ref.slot);
+    }
+    return block;
+  }
+
+  private missingBlock(no: number, slot?: number): StorageError {
+    const what = slot === undefined ? `Vector block ${no}` : `Slot ${slot} of vector block ${no}`;
+    return new StorageError('CORRUPTED', `${what} of namespace ${JSON.stringify(this.keys.namespace)} is missing or damaged; run rebuildIndexes().`, {
       store: STORE,
     });
   }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeKey } from '../codec/keys.js';
+import { encodeKey, type KeyPart } from '../codec/keys.js';
 import { CodecError } from '../codec/errors.js';
 import { StorageError } from '../engine/errors.js';
 import type { ReadTransaction, StorageEngine } from '../engine/types.js';
@@ -7,6 +7,7 @@ import type { Message, Node } from '../model/schemas.js';
 import { NODE_TYPES } from '../model/schemas.js';
 import { STORAGE_STORES } from '../storage/layout.js';
 import { StorageManager, writeTogether } from '../storage/storage-manager.js';
+import { encodeSlot } from '../storage/vector-block.js';
 import type { EngineFixture } from './engine-suite.js';
 import { expectStorageError } from './engine-suite.js';
 import { withFailingWrites } from './faulty-engine.js';
@@ -471,6 +472,20 @@ export function testStorageManager<E extends StorageEngine>(
         expect((await manager.searchSimilar([1, 0, 0], 1)).map((m) => m.id)).toEqual(['Y']);
       });
 
+      it('a slot reference past its block fails CORRUPTED on update and delete, changes nothing, and rebuild repairs it', async () => {
+        await manager.insertEmbeddings([embedding('a', [1, 0, 0]), embedding('b', [0, 1, 0])]);
+        await engine.put('vectors', encodeKey(['', 's', 'a']), encodeSlot({ block: 0, slot: 60000 }));
+        const before = await engine.scan('vectors');
+        const damaged = expect.objectContaining({ code: 'CORRUPTED', message: expect.stringContaining('Slot 60000 of vector block 0') });
+        await expect(manager.insertEmbedding(embedding('a', [0, 0, 1]))).rejects.toThrow(damaged);
+        await expect(manager.deleteEmbedding('a')).rejects.toThrow(damaged);
+        expect(await engine.scan('vectors')).toEqual(before);
+        expect(Array.from((await manager.getEmbedding('a'))!.vector)).toEqual([1, 0, 0]);
+        await manager.indexes.rebuild();
+        await manager.insertEmbedding(embedding('a', [0, 0, 1]));
+        expect((await manager.searchSimilar([0, 0, 1], 1))[0]!.id).toBe('a');
+      });
+
       it('rebuildIndexes repairs a damaged vector index state', async () => {
         await insertAll(manager);
         await engine.put('vectors', encodeKey(['', 'm']), new Uint8Array([1, 2, 3]));
@@ -606,28 +621,32 @@ export function testStorageManager<E extends StorageEngine>(
         expect((await manager.indexes.verify()).ok).toBe(true);
 
         const typeKey = encodeKey(['', 'type', 'Chat', 'Chat']);
-        // An entry of this namespace whose key does not decode (a byte no key part starts with).
+        // Entries of this namespace whose keys do not decode (a byte no key part starts with).
         const damagedKey = Uint8Array.of(...encodeKey(['']), 0xff);
+        const damagedSlotKey = Uint8Array.of(...encodeKey(['', 's']), 0xff);
         await engine.write(STORAGE_STORES, async (tx) => {
           await tx.delete('index', typeKey);
           await tx.put('index', encodeKey(['', 'type', 'Chat', 'ghost']), new Uint8Array(0));
           await tx.put('index', damagedKey, new Uint8Array(0));
+          await tx.put('vectors', damagedSlotKey, new Uint8Array(6));
           await tx.delete('outgoing', encodeKey(['', 'Chat', 'CONTAINS_MESSAGE', 'e1']));
           await tx.delete('embeddings', encodeKey(['', 'v5']));
         });
         const report = await manager.indexes.verify();
         expect(report.ok).toBe(false);
+        const drift = (store: string, key: KeyPart[] | undefined, bytes = encodeKey(key!)) => ({ store, key, bytes });
         expect(report.missing).toEqual(
           expect.arrayContaining([
-            { store: 'index', key: ['', 'type', 'Chat', 'Chat'] },
-            { store: 'outgoing', key: ['', 'Chat', 'CONTAINS_MESSAGE', 'e1'] },
+            drift('index', ['', 'type', 'Chat', 'Chat']),
+            drift('outgoing', ['', 'Chat', 'CONTAINS_MESSAGE', 'e1']),
           ]),
         );
         expect(report.extra).toEqual(
           expect.arrayContaining([
-            { store: 'index', key: ['', 'type', 'Chat', 'ghost'] },
-            { store: 'index', key: [damagedKey] },
-            { store: 'vectors', key: ['', 's', 'v5'] },
+            drift('index', ['', 'type', 'Chat', 'ghost']),
+            drift('index', undefined, damagedKey),
+            drift('vectors', ['', 's', 'v5']),
+            drift('vectors', undefined, damagedSlotKey),
           ]),
         );
         const rebuilt = await manager.indexes.rebuild();
