@@ -10,8 +10,8 @@ import type { Edge, Embedding, Message, Node, NodeType } from '../model/schemas.
 import { nodeTypeOf } from '../model/nodes.js';
 import type { EdgeQuery, NearestOptions, TimeQuery } from './index-manager.js';
 import { ageOf } from './index-spec.js';
-import { EMPTY, STORAGE_STORES, checkId } from './layout.js';
-import { prepareEmbeddings, prepareNodes, unknownNodeType } from './prepared.js';
+import { EMPTY, STORAGE_STORES, checkId, checkNodeType } from './layout.js';
+import { prepareEmbeddings, prepareNodes } from './prepared.js';
 import { ManagerReader, StorageManager, writeTogether, type DeleteNodeOptions, type ManagerWriter } from './storage-manager.js';
 import {
   ACTIVE_MAX_AGE,
@@ -89,9 +89,8 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
 
   /** The database a node type is routed to. */
   databaseOf(type: NodeType): DatabaseType {
-    const database = typeof type === 'string' && Object.hasOwn(NODE_DATABASE, type) ? NODE_DATABASE[type] : undefined;
-    if (database === undefined) throw unknownNodeType(type);
-    return database;
+    checkNodeType(type);
+    return NODE_DATABASE[type];
   }
 
   /** The StorageManager of one location (database, tier and, for Archive, quarter). */

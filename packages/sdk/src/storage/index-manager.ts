@@ -11,7 +11,6 @@ import type { Entry, ReadTransaction, ScanOptions, StorageEngine, WriteTransacti
 import type { EdgeId, EmbeddingId, NodeId } from '../model/ids.js';
 import { decodeEdge, decodeEmbedding, decodeNode, nodeView } from '../model/nodes.js';
 import type { Edge, Node, NodeType } from '../model/schemas.js';
-import { NODE_TYPES } from '../model/schemas.js';
 import {
   CHAT_TIME_INDEX,
   EMBEDDING_INDEX,
@@ -27,7 +26,7 @@ import {
   type StructuralProperty,
   type TimedNodeType,
 } from './index-spec.js';
-import { EMPTY, checkId, fromUtf8, utf8, type NamespaceKeys } from './layout.js';
+import { EMPTY, checkId, checkNodeType, fromUtf8, utf8, type NamespaceKeys } from './layout.js';
 import { normalized } from './vector-block.js';
 import type { PendingWrites } from './pending-writes.js';
 import type { VectorIndex, VectorMatch } from './vector-index.js';
@@ -126,7 +125,7 @@ export class IndexManager {
 
   /** Ids of the nodes of `type`, in id order (`after`: continue after this id). */
   async nodeIdsOfType(type: NodeType, options: { limit?: number; after?: string; reverse?: boolean } = {}, tx?: ReadTransaction): Promise<NodeId[]> {
-    checkType(type);
+    checkNodeType(type);
     const prefix = this.keys.key(TYPE_INDEX, type);
     const scan: ScanOptions = { prefix, limit: options.limit, reverse: options.reverse };
     if (options.after !== undefined) {
@@ -147,7 +146,7 @@ export class IndexManager {
 
   /** Ids of the nodes of `type` by their own time (createdAt, timestamp, scrapedAt, ...). */
   async nodeIdsInTime(type: TimedNodeType, query: TimeQuery = {}, tx?: ReadTransaction): Promise<NodeId[]> {
-    checkType(type);
+    checkNodeType(type);
     if (TIME_FIELDS[type] === undefined) throw new StorageError('INVALID_ARGUMENT', `${type} nodes have no time to query by.`);
     return this.timeScan([timeIndexName(type)], query, tx);
   }
@@ -423,14 +422,8 @@ function sameFloats(a: Float32Array, b: Float32Array): boolean {
   return true;
 }
 
-function checkType(type: unknown): asserts type is NodeType {
-  if (typeof type !== 'string' || !NODE_TYPES.includes(type as NodeType)) {
-    throw new StorageError('INVALID_ARGUMENT', `Unknown node type ${JSON.stringify(type)}; expected one of ${NODE_TYPES.join(', ')}.`);
-  }
-}
-
 function checkProperty(type: NodeType, property: string): void {
-  checkType(type);
+  checkNodeType(type);
   if (!(STRUCTURAL_PROPERTIES[type] as readonly string[]).includes(property)) {
     const known = (STRUCTURAL_PROPERTIES[type] as readonly string[]).join(', ') || 'none';
     throw new StorageError('INVALID_ARGUMENT', `${type}.${property} is not indexed; indexed properties of ${type}: ${known}.`);

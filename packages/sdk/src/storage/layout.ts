@@ -18,6 +18,7 @@
  */
 import { encodeKey, encodeKeyAfter, isWellFormed, type KeyPart } from '../codec/keys.js';
 import { StorageError } from '../engine/errors.js';
+import { NODE_SCHEMAS, NODE_TYPES, type NodeType } from '../model/schemas.js';
 
 /** The engine stores the storage layer uses. Open engines with at least these (e.g. `[...STORAGE_STORES]`). */
 export const STORAGE_STORES = [
@@ -38,6 +39,13 @@ export type StorageStore = (typeof STORAGE_STORES)[number];
 export const MAX_ID_LENGTH = 256;
 
 /** Checks an id argument; throws StorageError INVALID_ARGUMENT naming what is wrong. */
+/** Checks that `type` is one of the 13 node types (INVALID_ARGUMENT otherwise). */
+export function checkNodeType(type: unknown): asserts type is NodeType {
+  if (typeof type !== 'string' || !Object.hasOwn(NODE_SCHEMAS, type)) {
+    throw new StorageError('INVALID_ARGUMENT', `Unknown node type ${JSON.stringify(type)}; expected one of ${NODE_TYPES.join(', ')}.`);
+  }
+}
+
 export function checkId(id: unknown, what: string): asserts id is string {
   if (typeof id !== 'string') {
     throw new StorageError('INVALID_ARGUMENT', `${what} must be a string, got ${id === null ? 'null' : typeof id}.`);

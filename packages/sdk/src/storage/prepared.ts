@@ -6,9 +6,9 @@
  */
 import { StorageError } from '../engine/errors.js';
 import { encodeEdge, encodeEmbedding, encodeNode } from '../model/nodes.js';
-import { EdgeSchema, EmbeddingSchema, NODE_SCHEMAS, NODE_TYPES, type Edge, type Embedding, type Node } from '../model/schemas.js';
+import { EdgeSchema, EmbeddingSchema, NODE_SCHEMAS, type Edge, type Embedding, type Node } from '../model/schemas.js';
 import { checkKeyFields } from './index-spec.js';
-import { checkId } from './layout.js';
+import { checkId, checkNodeType } from './layout.js';
 import { toFloat32 } from './vector-index.js';
 
 /** A node or edge as stored: its bytes, and the copy of the record they were encoded from. */
@@ -35,11 +35,6 @@ function snapshotOf<T>(value: T, fieldNames: readonly string[]): T {
   return copy as T;
 }
 
-/** The error for a node whose `type` is none of the 13 node types. */
-export function unknownNodeType(type: unknown): StorageError {
-  return new StorageError('INVALID_ARGUMENT', `Unknown node type ${JSON.stringify(type)}; expected one of ${NODE_TYPES.join(', ')}.`);
-}
-
 export function checkArray(value: unknown, what: string): asserts value is readonly unknown[] {
   if (!Array.isArray(value)) throw new StorageError('INVALID_ARGUMENT', `${what} takes an array.`);
 }
@@ -50,7 +45,7 @@ export function prepareNodes(nodes: readonly Node[]): PreparedRecord<Node>[] {
   return nodes.map((node) => {
     if (typeof node !== 'object' || node === null) throw new StorageError('INVALID_ARGUMENT', 'A node must be an object.');
     const type = node.type;
-    if (typeof type !== 'string' || !Object.hasOwn(NODE_SCHEMAS, type)) throw unknownNodeType(type);
+    checkNodeType(type);
     const record = snapshotOf(node, NODE_SCHEMAS[type].fieldNames);
     checkId(record.id, 'The node id');
     checkKeyFields(record);
