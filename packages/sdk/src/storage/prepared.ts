@@ -25,12 +25,13 @@ export interface PreparedEmbedding {
 }
 
 /**
- * The fields the codec reads from `value` (`fieldNames`, plus `type` for a node), each read once, into a plain
- * object: what is encoded and what the indexes see are then the same values, getters and prototypes included.
+ * The fields the codec reads from `value` (`fieldNames`), each read once, into a plain object (a shallow copy: lists
+ * and metadata stay the caller's): what is encoded and what the indexes see are then the same values, getters and
+ * prototypes included. A node's `type` is given, as it was read and checked.
  */
-function snapshotOf<T>(value: T, fieldNames: readonly string[]): T {
+function snapshotOf<T>(value: T, fieldNames: readonly string[], type?: string): T {
   const source = value as Record<string, unknown>;
-  const copy: Record<string, unknown> = 'type' in source ? { type: source['type'] } : {};
+  const copy: Record<string, unknown> = type === undefined ? {} : { type };
   for (const name of fieldNames) copy[name] = source[name];
   return copy as T;
 }
@@ -46,7 +47,7 @@ export function prepareNodes(nodes: readonly Node[]): PreparedRecord<Node>[] {
     if (typeof node !== 'object' || node === null) throw new StorageError('INVALID_ARGUMENT', 'A node must be an object.');
     const type = node.type;
     checkNodeType(type);
-    const record = snapshotOf(node, NODE_SCHEMAS[type].fieldNames);
+    const record = snapshotOf(node, NODE_SCHEMAS[type].fieldNames, type);
     checkId(record.id, 'The node id');
     checkKeyFields(record);
     return { record, bytes: encodeNode(record) };

@@ -175,6 +175,15 @@ export function testStorageManager<E extends StorageEngine>(
         await manager.insertNode(fromClass);
         expect(await manager.getNode('m9')).toMatchObject({ chatId: 'chat_c' });
         expect(await manager.indexes.findNodeIds('Message', 'chatId', 'chat_c')).toEqual(['m9']);
+        // Each field is read once: a getter giving another value per read is stored and indexed with its one value.
+        const reads = { type: 0, chatId: 0 };
+        const changing = { ...message('m8', 'unused', T + 4) } as Record<string, unknown>;
+        Object.defineProperty(changing, 'type', { enumerable: true, get: () => (reads.type++ === 0 ? 'Message' : 'Log') });
+        Object.defineProperty(changing, 'chatId', { enumerable: true, get: () => `chat_${reads.chatId++}` });
+        await manager.insertNode(changing as unknown as Message);
+        expect(reads).toEqual({ type: 1, chatId: 1 });
+        expect(await manager.getNode('m8')).toMatchObject({ type: 'Message', chatId: 'chat_0' });
+        expect(await manager.indexes.findNodeIds('Message', 'chatId', 'chat_0')).toEqual(['m8']);
         // Deletes take their ids at the call too.
         const ids = ['m1'];
         const deleting = manager.deleteNodes(ids);
