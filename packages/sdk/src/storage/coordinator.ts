@@ -135,8 +135,8 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
   /** Where node `id` lives (read in one snapshot), or undefined. */
   async locateNode(id: string, hint: LocateHint = {}): Promise<Location | undefined> {
     checkId(id, 'The node id');
-    const own = { ...hint }; // taken at the call: the cascade reads it after awaits
-    return this.engine.read(STORAGE_STORES, async (tx) => (await this.findNode(tx, id, own))?.location);
+    hint = { ...hint }; // taken at the call: the cascade reads it after awaits
+    return this.engine.read(STORAGE_STORES, async (tx) => (await this.findNode(tx, id, hint))?.location);
   }
 
   /** Node `id`, read through the cascade (Active -> Recent -> Archive); undefined when no tier has it. */
@@ -209,9 +209,9 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     checkId(id, 'The node id');
     namespaceOf(where); // validates the location
     const to: Location = { ...where }; // taken at the call: the transaction starts later
-    const locate = { ...hint };
+    hint = { ...hint }; // taken at the call: the transaction starts later
     return this.write(async (bind, tx) => {
-      const found = await this.findNode(tx, id, locate);
+      const found = await this.findNode(tx, id, hint);
       if (found === undefined) return false;
       if (this.databaseOf(found.type) !== to.database) {
         throw new StorageError('INVALID_ARGUMENT', `A ${found.type} belongs in ${this.databaseOf(found.type)}, not ${to.database}.`);
@@ -368,6 +368,7 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
 
   /** The embedding of node `nodeId`. */
   async getEmbeddingByNode(nodeId: string, hint: LocateHint = {}): Promise<Embedding | undefined> {
+    hint = { ...hint }; // taken at the call: read again after an await
     const node = await this.getNode(nodeId, hint);
     const embeddingId = node === undefined ? undefined : (node as { embeddingId?: string }).embeddingId;
     return embeddingId === undefined ? undefined : this.getEmbedding(embeddingId, hint.timestampHint ?? (node && ageOf(node)));
