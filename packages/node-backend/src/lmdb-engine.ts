@@ -352,10 +352,12 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
       return failure;
     } catch (error) {
       // lmdb-js's flush promise is unsettled again, so flush() and close() of this engine may never finish.
+      const second = lmdbError(error, 'recover from it');
       return new StorageError(
-        failure.code,
-        `${failure.message} The engine could not recover from it either (${error instanceof Error ? error.message : String(error)}): ` +
-          'stop using it; flush() and close() may not finish, so restart the process to open the environment again.',
+        // The graver of the two: damage reported by the second failure outranks the first one's code.
+        second.code === 'CORRUPTED' ? second.code : failure.code,
+        `${failure.message} ${second.message} Stop using this engine: flush() and close() may not finish, so restart ` +
+          'the process to open the environment again.',
         { cause: new AggregateError([failure.cause, error], 'the commit failed, then the empty transaction meant to recover from it'), store: failure.store },
       );
     }

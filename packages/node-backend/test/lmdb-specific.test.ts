@@ -213,7 +213,7 @@ describe('LmdbEngine when a commit fails (a file size limit stands in for a full
 });
 
 describe('LmdbEngine when the recovery after a failed commit fails too', () => {
-  it('reports both causes and says flush() and close() may not finish', async () => {
+  it('reports both causes, the graver code, and says flush() and close() may not finish', async () => {
     const engine = await openEngine();
     // Stand-ins for lmdb-js failing the batch's commit and then the empty transaction that settles its flush (own
     // properties over the prototype's methods: deleting them afterwards lets afterEach close the engine for real).
@@ -222,19 +222,24 @@ describe('LmdbEngine when the recovery after a failed commit fails too', () => {
     const recovery = new Error('MDB_PANIC: environment in a fatal state');
     root.batch = () => Promise.reject(commit);
     root.transaction = () => Promise.reject(recovery);
-    const failure = await engine.put('records', k(1), k(1)).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    expect(failure).toBeInstanceOf(StorageError);
-    const error = failure as StorageError;
-    expect(error.code).toBe('IO');
-    expect(error.message).toContain('MDB_PANIC');
-    expect(error.message).toMatch(/close\(\) may not finish/);
-    expect(error.cause).toBeInstanceOf(AggregateError);
-    expect((error.cause as AggregateError).errors).toEqual([commit, recovery]);
-    delete root.batch;
-    delete root.transaction;
+    try {
+      const failure = await engine.put('records', k(1), k(1)).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(StorageError);
+      const error = failure as StorageError;
+      // EIO alone is IO; MDB_PANIC, LMDB's fatal state, is CORRUPTED, and the report takes the graver.
+      expect(error.code).toBe('CORRUPTED');
+      expect(error.message).toContain('EIO');
+      expect(error.message).toContain('Could not recover from it: MDB_PANIC');
+      expect(error.message).toMatch(/close\(\) may not finish/);
+      expect(error.cause).toBeInstanceOf(AggregateError);
+      expect((error.cause as AggregateError).errors).toEqual([commit, recovery]);
+    } finally {
+      delete root.batch;
+      delete root.transaction;
+    }
   });
 });
 
