@@ -137,25 +137,17 @@ function after(bounds: Bounds, last: Uint8Array, reverse: boolean): Bounds {
 
 /** Reads in one IndexedDB transaction. Scans fetch pages of entries per request, never one cursor step per record. */
 class IdbSnapshot implements Snapshot {
-  private finished = false;
-
-  /** Notices when IndexedDB commits the transaction under a callback that awaited something else. */
   constructor(
     private readonly tx: Tx,
     private readonly pageSize: number,
-  ) {
-    tx.done.then(
-      () => (this.finished = true),
-      () => (this.finished = true),
-    );
-  }
+  ) {}
 
   /**
-   * The object store; once the transaction has ended, TRANSACTION_INACTIVE when IndexedDB committed it (the callback
-   * awaited elsewhere), or the abort's error when the browser aborted it.
+   * The object store; once the transaction has ended (objectStore() throws InvalidStateError then),
+   * TRANSACTION_INACTIVE when IndexedDB committed it (the callback awaited elsewhere), or the abort's error when the
+   * browser aborted it.
    */
   private store(name: string): Store {
-    if (this.finished) throw endedError(this.tx, 'read');
     try {
       return this.tx.objectStore(name);
     } catch (error) {
@@ -414,33 +406,22 @@ export class IndexedDbEngine extends SnapshotEngine {
    */
   protected override beginWrite(stores: readonly string[], durability: Durability): WriteSession {
     let tx: Tx | undefined;
-    let finished = false;
-    const open = async (): Promise<Tx> => {
-      const created = await this.transaction(stores, 'readwrite', durability);
-      created.done.then(
-        () => (finished = true),
-        () => (finished = true),
-      );
-      tx = created;
-      return created;
-    };
+    const open = async (): Promise<Tx> => (tx = await this.transaction(stores, 'readwrite', durability));
     const snapshot = new LazySnapshot(async () => new IdbSnapshot(await open(), this.pageSize));
     return {
       snapshot,
       commit: async (changes) => {
         snapshot.release(); // like every engine's write session (the IndexedDB transaction itself stays open)
         if (changes.isEmpty) return;
-        if (tx !== undefined && finished) throw endedError(tx, 'write');
+        // A transaction that already ended is found by writeChanges (objectStore() throws InvalidStateError).
         await this.writeChanges(tx ?? (await open()), changes);
       },
       abort: () => {
         snapshot.release();
-        if (tx !== undefined && !finished) {
-          try {
-            tx.abort();
-          } catch {
-            // Already committing: it held only reads, since writes are issued at commit.
-          }
+        try {
+          tx?.abort();
+        } catch {
+          // Already committing or finished: it held only reads, since writes are issued at commit.
         }
       },
     };
