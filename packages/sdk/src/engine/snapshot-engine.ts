@@ -379,26 +379,20 @@ export abstract class SnapshotEngine implements StorageEngine {
     return this.guard(() => this.engineStats());
   }
 
+  /**
+   * Runs in the write queue, as a barrier: after the writes queued before it, before those queued after it. close()
+   * waits for the queue to be idle, so a flush started before it completes first.
+   */
   async flush(): Promise<void> {
     this.assertOpen();
-    const flushing = this.writeLock.idle().then(() => this.guard(() => this.flushEngine()));
-    this.flushes.add(flushing);
-    try {
-      await flushing;
-    } finally {
-      this.flushes.delete(flushing);
-    }
+    return this.writeLock.run(() => this.guard(() => this.flushEngine()));
   }
-
-  /** Flushes started before close(): the native side closes only after they settle. */
-  private readonly flushes = new Set<Promise<void>>();
 
   close(): Promise<void> {
     if (this.closing === undefined) {
       this.state = 'closing';
       this.closing = this.writeLock
         .idle()
-        .then(() => Promise.allSettled([...this.flushes]))
         .then(() => this.guard(() => this.closeEngine()))
         .finally(() => {
           this.state = 'closed';
