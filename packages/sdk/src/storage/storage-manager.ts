@@ -266,7 +266,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
   ): Promise<VectorMatch[]> {
     if (options.nodeIds === undefined) return this.indexes.nearest(query, k, options);
     const ownVector = ownQuery(query); // used after the nodes are read
-    const embeddingIds = new Set(options.candidates === undefined ? [] : ownCandidates(options.candidates));
+    const embeddingIds = options.candidates === undefined ? new Set<string>() : ownCandidates(options.candidates);
     const restrictToCandidates = options.candidates !== undefined;
     const fromNodes = new Set<string>();
     for (const id of options.nodeIds) checkId(id, 'A node id');

@@ -116,7 +116,7 @@ export class VectorIndex {
   async nearest(query: Float32Array | readonly number[], k: number, candidates?: Iterable<string>): Promise<VectorMatch[]> {
     if (!Number.isSafeInteger(k) || k < 0) throw new StorageError('INVALID_ARGUMENT', `k must be a non-negative integer, got ${String(k)}.`);
     // The query and the candidates are taken now, before the index loads: the caller may reuse them meanwhile.
-    const candidateIds = candidates === undefined ? undefined : new Set(ownCandidates(candidates));
+    const candidateIds = candidates === undefined ? undefined : ownCandidates(candidates);
     const unit = normalized(toFloat32(query, 'The query vector'));
     if (unit.every((x) => x === 0)) throw new StorageError('INVALID_ARGUMENT', 'The query vector is empty or all zeros; cosine similarity needs a direction.');
     const index = await this.load();
@@ -517,14 +517,14 @@ export function ownQuery(query: Float32Array | readonly number[]): Float32Array 
 }
 
 /**
- * Candidate embedding ids as an array taken now (an iterator is read once, whatever uses the ids later); throws
+ * Candidate embedding ids as a set taken now (an iterator is read once, whatever uses the ids later); throws
  * INVALID_ARGUMENT unless `candidates` is an iterable other than a string.
  */
-export function ownCandidates(candidates: Iterable<string>): string[] {
+export function ownCandidates(candidates: Iterable<string>): Set<string> {
   if (typeof candidates === 'string' || typeof (candidates as Partial<Iterable<string>> | null)?.[Symbol.iterator] !== 'function') {
     throw new StorageError('INVALID_ARGUMENT', 'candidates must be an array (or other iterable) of embedding ids.');
   }
-  return [...candidates];
+  return new Set(candidates);
 }
 
 /** A Float32Array of `vector` (the same object when it already is one); rejects non-finite numbers. */
