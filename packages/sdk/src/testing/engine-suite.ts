@@ -154,6 +154,27 @@ export function testEngineConformance<E extends StorageEngine>(
         expect(await engine.get('a', k(1))).toEqual(k(1, 2, 3));
       });
 
+      // Node's Buffer is a Uint8Array whose slice() is a view of the same memory: an engine that copies arguments
+      // with slice() keeps the caller's memory. (Skipped where there is no Buffer.)
+      const NodeBuffer = (globalThis as { Buffer?: { from(bytes: Uint8Array): Uint8Array; alloc(n: number, fill: number): Uint8Array } }).Buffer;
+      it.skipIf(NodeBuffer === undefined)('Buffer arguments are copied: a large value, a prefix and scan bounds keep what they were at the call', async () => {
+        const value = NodeBuffer!.alloc(20 * 1024, 7); // above the change set's shared-chunk size: copied on its own
+        await engine.write(['a'], async (tx) => {
+          await tx.put('a', k(1), value);
+          value.fill(9);
+        });
+        expect(await engine.get('a', k(1))).toEqual(new Uint8Array(20 * 1024).fill(7));
+        await engine.put('a', k(2, 1), k(5));
+        const prefix = NodeBuffer!.from(k(2));
+        expect((await engine.scan('a', { prefix })).map((e) => e.value)).toEqual([k(5)]);
+        expect(await engine.count('a', { prefix })).toBe(1);
+        expect(prefix).toEqual(NodeBuffer!.from(k(2))); // its upper bound (2 + 1) is a copy
+        const gte = NodeBuffer!.from(k(2));
+        const scanning = engine.scan('a', { gte });
+        gte.fill(0xff);
+        expect((await scanning).map((e) => e.value)).toEqual([k(5)]);
+      });
+
       it('a zero-length value is stored and is distinct from absence', async () => {
         await engine.put('a', k(1), new Uint8Array(0));
         const value = await engine.get('a', k(1));
