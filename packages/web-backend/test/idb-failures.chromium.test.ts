@@ -50,10 +50,11 @@ describe('IndexedDbEngine under real browser failures', () => {
     const opened: IndexedDbEngine[] = [];
     for (let round = 0; round < 12; round++) {
       const clearing = cdp().send('Storage.clearDataForOrigin', { origin: location.origin, storageTypes: 'indexeddb' });
-      opened.push(await IndexedDbEngine.open({ name: `tabstore-race-${Date.now()}-${round}`, stores: ['a'] }));
+      const engine = await IndexedDbEngine.open({ name: `tabstore-race-${Date.now()}-${round}`, stores: ['a'] });
+      opened.push(engine);
+      engines.push(engine); // closed by afterEach even when a later open fails
       await clearing;
     }
-    engines.push(...opened);
     // The clear goes on a little after the DevTools call returns, and may still cut these connections (a write then
     // fails as not confirmed): once it is over, every engine works, on its old connection or a new one.
     await new Promise((resolve) => setTimeout(resolve, 200));

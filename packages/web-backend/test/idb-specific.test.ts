@@ -493,6 +493,7 @@ describe('IndexedDbEngine: storage format and reads', () => {
       expect((error as StorageError).message).toContain('ConstraintError');
     }
     expect(await engine.get('a', k(2))).toBeUndefined();
+    expect(await engine.get('a', k(1))).toEqual(k(1)); // what was stored before stays
   });
 
   it('write transactions ask IndexedDB for the durability given, relaxed by default', async () => {
