@@ -39,7 +39,8 @@ async function runInNode(): Promise<string[]> {
       await report.time(c.case, c.subject, c.ops, () => c.run(c.ops));
     }
   }
-  // Sizes, the embedding check and the checksum from the last round (the loop runs at least once).
+  // Sizes and the embedding check are the same in every round; the checksum covers every round's results. Any
+  // round's suite gives them (the loop runs at least once).
   const last = suite!;
   addSizes(report, last.sizes);
   process.stdout.write(`embedding view shares the record's buffer (no copy): ${last.embeddingIsView}\n`);
