@@ -2,14 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_ASCII_TEXT } from '../src/codec/ascii-text.js';
 import { CodecError, decodeNode, decodeRecord, defineRecord, encodeNode, encodeRecord, newId, readHeader, t, viewRecord, type RecordOf } from '@tabstore/sdk';
+import { FUZZ_TIMEOUT, RUNS } from './fuzz-runs.js';
 
 /**
  * All-ASCII records (header flag bit 2): the encoder sets the flag exactly when every string is ASCII, and in Node
  * decodeRecord slices their strings out of one Latin-1 text (ascii-text.ts). Every decode must give the same values
  * as the ordinary path, which the same record with the flag cleared takes (as in a browser).
  */
-
-const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 
 const Inner = defineRecord({ name: 'AsciiInner', typeId: 970, version: 1, fields: { label: t.string(), n: t.int32() } });
 
@@ -187,7 +186,7 @@ describe('all-ASCII records', () => {
       ),
       { numRuns: RUNS },
     );
-  });
+  }, FUZZ_TIMEOUT);
 
   it('trust the flag: a damaged string byte reads as its Latin-1 character in Node, and fails UTF-8 validation elsewhere', () => {
     expect(typeof Buffer).toBe('function'); // this suite runs in Node, where the text is made
@@ -242,5 +241,5 @@ describe('all-ASCII records', () => {
       }),
       { numRuns: RUNS * 3 },
     );
-  });
+  }, FUZZ_TIMEOUT);
 });

@@ -1,6 +1,7 @@
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { scaledRuns } from './fuzz-runs.js';
 import { ByteWriter } from '../src/codec/byte-writer.js';
 import { compareBytes } from '../src/engine/bytes.js';
 import { CodecError, isCodecError } from '../src/codec/errors.js';
@@ -16,12 +17,8 @@ import {
 
 // --- helpers -----------------------------------------------------------------------------------------------------
 
-/**
- * Property runs: the count given here, scaled up by `npm run fuzz` (FUZZ_RUNS=30000 gives 10x: these values are
- * larger than the record tests', and 100x would take minutes per test).
- */
-const FUZZ_SCALE = Number(process.env.FUZZ_RUNS ?? 3000) / 3000;
-const runs = (n: number): number => Math.max(n, Math.round(n * FUZZ_SCALE));
+/** Property runs: these values are larger than the record tests', so `npm run fuzz` scales them 10x, not 100x. */
+const runs = (n: number): number => scaledRuns(n, 10);
 
 /** Encodes into an owned copy (encodeMetadata returns a view into a shared chunk). */
 const enc = (v: JsonValue): Uint8Array => encodeMetadata(v).slice();

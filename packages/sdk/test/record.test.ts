@@ -15,10 +15,7 @@ import {
   type RecordOf,
 } from '@tabstore/sdk';
 
-/** Long fuzzing: `npm run fuzz` sets FUZZ_RUNS. */
-const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
-/** The fuzz tests read each input some 70 ways: under `npm run fuzz` they need minutes, not Vitest's 30 s. */
-const FUZZ_TIMEOUT = RUNS > 300 ? 15 * 60_000 : undefined;
+import { FUZZ_TIMEOUT, RUNS } from './fuzz-runs.js';
 
 const Inner = defineRecord({
   name: 'Inner',
@@ -649,8 +646,7 @@ describe('record codec: integrity', () => {
 });
 
 describe('fieldReader', () => {
-  it('reads one field of many records without views, with the same validation', async () => {
-    const { fieldReader } = await import('@tabstore/sdk');
+  it('reads one field of many records without views, with the same validation', () => {
     const readSize = fieldReader(Everything, 'size');
     const readMaybe = fieldReader(Everything, 'maybe');
     const readVector = fieldReader(Everything, 'vector');
