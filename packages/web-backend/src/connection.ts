@@ -46,7 +46,7 @@ export async function openWithStores(
       return db;
     } catch (error) {
       // Another tab upgraded first: read the new version and try again.
-      if ((error as StorageError).cause instanceof Error && ((error as StorageError).cause as Error).name === 'VersionError') continue;
+      if (causeName(error) === 'VersionError') continue;
       throw error;
     }
   }
@@ -59,6 +59,12 @@ export async function openWithStores(
  */
 const CUT_OPEN_RETRIES_MS = [10, 40, 100, 250];
 
+/** The name of the browser's error behind a failed open (`AbortError`, `VersionError`...), if any. */
+function causeName(error: unknown): string | undefined {
+  const cause = error instanceof StorageError ? error.cause : undefined;
+  return cause instanceof Error || cause instanceof DOMException ? cause.name : undefined;
+}
+
 /** `open()`, tried again after the pauses of CUT_OPEN_RETRIES_MS while the browser aborts it. */
 async function retryingCuts(open: () => Promise<IDBPDatabase>): Promise<IDBPDatabase> {
   for (let attempt = 0; ; attempt++) {
@@ -66,7 +72,7 @@ async function retryingCuts(open: () => Promise<IDBPDatabase>): Promise<IDBPData
       return await open();
     } catch (error) {
       const pause = CUT_OPEN_RETRIES_MS[attempt];
-      if (pause === undefined || ((error as StorageError).cause as Error | undefined)?.name !== 'AbortError') throw error;
+      if (pause === undefined || causeName(error) !== 'AbortError') throw error;
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
