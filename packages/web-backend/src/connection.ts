@@ -43,12 +43,14 @@ export async function openWithStores(
     db.close();
     try {
       db = await retryingCuts(() => openBounded(name, version, stores, blockedTimeoutMs, handlers));
-      return db;
     } catch (error) {
-      // Another tab upgraded first: read the new version and try again.
+      // Another tab upgraded past this version first: read the new version and try again.
       if (causeName(error) === 'VersionError') continue;
       throw error;
     }
+    // Another tab may have upgraded to this very version first, with its own stores: then no upgrade ran here.
+    if (stores.every((store) => db.objectStoreNames.contains(store))) return db;
+    db.close();
   }
   throw new StorageError('IO', `Could not open IndexedDB database ${JSON.stringify(name)}: other tabs kept upgrading it.`);
 }

@@ -106,6 +106,18 @@ describe('IndexedDbEngine: the foreign-await rule', () => {
 });
 
 describe('IndexedDbEngine: connections and versions', () => {
+  it('engines that each add a different store at the same time all get their stores (one upgrade races another)', async () => {
+    const name = freshName();
+    await (await openEngine(name, ['a'])).close();
+    const wanted = [['a', 'b'], ['a', 'c'], ['a', 'd']];
+    const engines = await Promise.all(wanted.map((stores) => openEngine(name, stores)));
+    for (const [i, engine] of engines.entries()) {
+      const store = wanted[i]![1]!;
+      await engine.put(store, k(i), k(i));
+      expect(await engine.get(store, k(i))).toEqual(k(i));
+    }
+  });
+
   it('a second connection that adds a store makes the first close on versionchange, and the first reopens on next use', async () => {
     const name = freshName();
     const first = await openEngine(name, ['a']);
