@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compareBytes } from '@tabstore/sdk';
 import { CodecError } from '../src/codec/errors.js';
+import { codecErrorOf } from './codec-error.js';
 import {
   compareKeyTuples,
   decodeKey,
@@ -145,16 +146,10 @@ function decodesStrictly(input: Uint8Array): boolean {
 }
 
 function expectCodecError(f: () => unknown, code: string, message?: RegExp, path?: string): void {
-  let thrown: unknown;
-  try {
-    f();
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown).toBeInstanceOf(CodecError);
-  expect((thrown as CodecError).code).toBe(code);
-  if (message) expect((thrown as CodecError).message).toMatch(message);
-  if (path !== undefined) expect((thrown as CodecError).path).toBe(path);
+  const error = codecErrorOf(f);
+  expect(error.code).toBe(code);
+  if (message) expect(error.message).toMatch(message);
+  if (path !== undefined) expect(error.path).toBe(path);
 }
 
 // ---- properties -------------------------------------------------------------------------------------------------

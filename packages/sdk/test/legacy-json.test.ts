@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CodecError } from '../src/codec/errors.js';
+import { codecErrorOf } from './codec-error.js';
 import type { JsonValue } from '../src/codec/metadata.js';
 import { defineRecord, t, type FieldKind, type FieldMap, type RecordSchema } from '../src/codec/schema.js';
 import {
@@ -238,14 +239,7 @@ function parseNode(input: string | Uint8Array, options: LegacyReadOptions = {}):
 }
 
 function expectUnconvertible(fn: () => unknown, message: string | RegExp, path?: string): CodecError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(CodecError);
-  const error = caught as CodecError;
+  const error = codecErrorOf(fn);
   expect(error.code).toBe('LEGACY_UNCONVERTIBLE');
   if (typeof message === 'string') expect(error.message).toBe(message);
   else expect(error.message).toMatch(message);

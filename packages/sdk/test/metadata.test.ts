@@ -1,10 +1,11 @@
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { codecErrorOf } from './codec-error.js';
 import { scaledRuns } from './fuzz-runs.js';
 import { ByteWriter } from '../src/codec/byte-writer.js';
 import { compareBytes } from '../src/engine/bytes.js';
-import { CodecError, isCodecError } from '../src/codec/errors.js';
+import { isCodecError, type CodecError } from '../src/codec/errors.js';
 import {
   decodeMetadata,
   encodeMetadata,
@@ -66,22 +67,11 @@ function expectRoundTrip(v: JsonValue): void {
   expect(JSON.stringify(back)).toBe(JSON.stringify(v));
 }
 
-/** The CodecError `fn` throws. */
-function codecError(fn: () => unknown): CodecError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(CodecError);
-    return error as CodecError;
-  }
-  throw new Error('expected a CodecError, nothing was thrown');
-}
-
 /** Encodes a value that is not JSON (the cast is the point) and returns the error. */
 const invalid = (v: unknown, path?: string): CodecError => {
   const w = new ByteWriter();
   w.begin();
-  return codecError(() => writeMetadata(w, v as JsonValue, path));
+  return codecErrorOf(() => writeMetadata(w, v as JsonValue, path));
 };
 
 // --- arbitraries ---------------------------------------------------------------------------------------------------
@@ -162,7 +152,7 @@ describe('metadata round trip', () => {
       }),
       { numRuns: runs(200) },
     );
-    const error = codecError(() => MetadataView.fromJSON({ a: [1, undefined] } as unknown as JsonValue));
+    const error = codecErrorOf(() => MetadataView.fromJSON({ a: [1, undefined] } as unknown as JsonValue));
     expect(error.code).toBe('INVALID_INPUT');
     expect(error.path).toBe('a[1]');
   });
@@ -279,7 +269,7 @@ describe('metadata round trip', () => {
     expect(view.get('nested')!.get('score')!.asNumber()).toBe(0.5);
     expect(view.get('tags')!.at(1)!.asString()).toBe('b');
     // A view of the wrong extent is refused.
-    expect(codecError(() => metadataView(record, offset, length + 1)).code).toBe('MALFORMED');
+    expect(codecErrorOf(() => metadataView(record, offset, length + 1)).code).toBe('MALFORMED');
   });
 
   it('picks the narrowest header width whatever the writer guessed first', () => {
@@ -402,7 +392,7 @@ describe('MetadataView', () => {
       [() => view.get('lang')!.length, 'an array or object'],
       [() => view.get('tags')!.keys(), 'an object'],
     ] as const) {
-      const error = codecError(fn);
+      const error = codecErrorOf(fn);
       expect(error.code).toBe('INVALID_INPUT');
       expect(error.message).toContain(`Expected ${expected}`);
     }
@@ -544,7 +534,7 @@ describe('metadata validation', () => {
     w.u32(7);
     const before = w.pos;
     const bad = { a: 'x'.repeat(500), b: [1, 2, { c: NaN }] };
-    expect(codecError(() => writeMetadata(w, bad, 'm')).path).toBe('m.b[2].c');
+    expect(codecErrorOf(() => writeMetadata(w, bad, 'm')).path).toBe('m.b[2].c');
     expect(w.pos).toBe(before);
     writeMetadata(w, { ok: true });
     expect(decodeMetadata(w.finish(), 4)).toEqual({ ok: true });
@@ -556,7 +546,7 @@ describe('metadata validation', () => {
     const throwing = Object.defineProperty({}, 'x', { enumerable: true, get: () => { throw boom; } });
     expect(() => encodeMetadata(throwing as JsonValue)).toThrow(boom);
     const reentrant = Object.defineProperty({}, 'x', { enumerable: true, get: () => encodeMetadata(1) });
-    expect(codecError(() => encodeMetadata(reentrant as JsonValue)).message).toMatch(/while writing metadata/);
+    expect(codecErrorOf(() => encodeMetadata(reentrant as JsonValue)).message).toMatch(/while writing metadata/);
     expectRoundTrip({ still: 'works' });
   });
 });
@@ -691,7 +681,7 @@ describe('metadata from untrusted bytes', () => {
     ['an object key that is not a string', [0x14, 0x06, 0x01, 0x40, 0x40, 0x03]],
   ])('rejects %s', (_name, bytes) => {
     const b = new Uint8Array(bytes);
-    expect(codecError(() => decodeMetadata(b)).code).toBe('MALFORMED');
+    expect(codecErrorOf(() => decodeMetadata(b)).code).toBe('MALFORMED');
     checkUntrusted(b);
   });
 
@@ -700,24 +690,24 @@ describe('metadata from untrusted bytes', () => {
     expect(metadataView(new Uint8Array([0x14, 7, 1, 0x81, 0x61, 0x41, 3])).get('a')!.asNumber()).toBe(1);
     for (const entry of [0, 1, 2, 6]) {
       const view = metadataView(new Uint8Array([0x14, 7, 1, 0x81, 0x61, 0x41, entry]));
-      expect(codecError(() => view.get('a')).code, `entry ${entry}`).toBe('MALFORMED');
+      expect(codecErrorOf(() => view.get('a')).code, `entry ${entry}`).toBe('MALFORMED');
     }
     // A key whose length runs into the table.
     const longKey = metadataView(new Uint8Array([0x14, 7, 1, 0x83, 0x61, 0x41, 3]));
-    expect(codecError(() => longKey.get('a')).code).toBe('MALFORMED');
-    expect(codecError(() => longKey.keys()).code).toBe('MALFORMED');
+    expect(codecErrorOf(() => longKey.get('a')).code).toBe('MALFORMED');
+    expect(codecErrorOf(() => longKey.keys()).code).toBe('MALFORMED');
     // [1] is [0x10, 5, 1, 0x41, 3]; an element offset pointing at the array itself, its header or its table.
     for (const element of [0, 1, 2, 4]) {
       const view = metadataView(new Uint8Array([0x10, 5, 1, 0x41, element]));
-      expect(codecError(() => view.at(0)).code, `element ${element}`).toBe('MALFORMED');
+      expect(codecErrorOf(() => view.at(0)).code, `element ${element}`).toBe('MALFORMED');
     }
   });
 
   it('rejects regions outside the buffer', () => {
     const b = enc({ a: 1 });
-    expect(codecError(() => metadataView(b, 1, b.length)).code).toBe('MALFORMED');
-    expect(codecError(() => metadataView(b, -1)).code).toBe('MALFORMED');
-    expect(codecError(() => decodeMetadata(b, 0.5, 2)).code).toBe('MALFORMED');
+    expect(codecErrorOf(() => metadataView(b, 1, b.length)).code).toBe('MALFORMED');
+    expect(codecErrorOf(() => metadataView(b, -1)).code).toBe('MALFORMED');
+    expect(codecErrorOf(() => decodeMetadata(b, 0.5, 2)).code).toBe('MALFORMED');
   });
 
   it('caps the nesting depth it materialises, while navigation stays possible', () => {
@@ -738,7 +728,7 @@ describe('metadata from untrusted bytes', () => {
       dv.setUint32(deep.length - (i + 1) * w, header, true);
     }
     deep[depth * header] = 0x41;
-    const error = codecError(() => decodeMetadata(deep));
+    const error = codecErrorOf(() => decodeMetadata(deep));
     expect(error.code).toBe('MALFORMED');
     expect(error.message).toMatch(/nested more than 256/);
     let view: MetadataView | undefined = metadataView(deep);
