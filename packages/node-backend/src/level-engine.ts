@@ -99,8 +99,8 @@ export class LevelEngine extends SnapshotEngine {
       throw new StorageError('INVALID_ARGUMENT', 'location must be the path of the LevelDB directory.');
     }
     // Before classic-level creates the directory: bad names must leave nothing behind.
-    validateStoreNames(stores);
-    for (const store of stores) {
+    const checked = validateStoreNames(stores);
+    for (const store of checked) {
       if (!SUBLEVEL_NAME.test(store)) {
         throw new StorageError(
           'INVALID_ARGUMENT',
@@ -118,7 +118,7 @@ export class LevelEngine extends SnapshotEngine {
       throw levelError(error, location);
     }
     try {
-      const engine = new LevelEngine(db, options);
+      const engine = new LevelEngine(db, { ...options, stores: checked });
       await Promise.all([...engine.sublevels.values()].map((sublevel) => sublevel.open()));
       return engine;
     } catch (error) {

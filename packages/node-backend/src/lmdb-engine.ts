@@ -242,14 +242,15 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     if (typeof options.path !== 'string' || options.path.length === 0) {
       throw new StorageError('INVALID_ARGUMENT', 'path must be the path of the LMDB environment (a directory).');
     }
-    // Before lmdb-js creates the environment's files: bad names must leave nothing behind.
-    validateStoreNames(options.stores);
+    // Before lmdb-js creates the environment's files: bad names must leave nothing behind. The checked copy is what
+    // every later step uses, so the databases opened are exactly the names checked.
+    const stores = validateStoreNames(options.stores);
     let root: RootDatabase | undefined;
     try {
       assertLmdbDataFile(options.path);
       root = open({
         path: options.path,
-        maxDbs: Math.max(32, options.stores.length * 2),
+        maxDbs: Math.max(32, stores.length * 2),
         maxReaders: options.maxReaders ?? 126,
         separateFlushed: true,
         // Every write here is an explicit batch or transaction. lmdb-js's default implicit batch per event turn
@@ -260,10 +261,10 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
       // lmdb-js clears reader slots of dead processes when it opens; do it again explicitly, it is cheap.
       root.readerCheck();
       const dbs = new Map<string, BinaryDb>();
-      for (const store of options.stores) {
+      for (const store of stores) {
         dbs.set(store, root.openDB<Uint8Array, Uint8Array>({ name: store, encoding: 'binary', keyEncoding: 'binary', cache: false }));
       }
-      return new LmdbEngine(options, root, dbs);
+      return new LmdbEngine({ ...options, stores }, root, dbs);
     } catch (error) {
       await root?.close().catch(() => undefined);
       throw error instanceof StorageError ? error : lmdbError(error, `open the LMDB environment at ${options.path}`);
