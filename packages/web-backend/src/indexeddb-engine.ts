@@ -406,13 +406,17 @@ export class IndexedDbEngine extends SnapshotEngine {
    */
   protected override beginWrite(stores: readonly string[], durability: Durability): WriteSession {
     let tx: Tx | undefined;
-    const open = async (): Promise<Tx> => (tx = await this.transaction(stores, 'readwrite', durability));
+    // One IndexedDB transaction per session: the first read opens it, or the commit when there was no read.
+    let opening: Promise<Tx> | undefined;
+    const open = (): Promise<Tx> => (opening ??= this.transaction(stores, 'readwrite', durability).then((opened) => (tx = opened)));
     const snapshot = new LazySnapshot(async () => new IdbSnapshot(await open(), this.pageSize));
     return {
       snapshot,
       commit: async (changes) => {
         snapshot.release(); // like every engine's write session (the IndexedDB transaction itself stays open)
         if (changes.isEmpty) return;
+        // Reads the callback issued without awaiting them run first, in the same transaction, before the writes.
+        await snapshot.settled();
         // A transaction that already ended is found by writeChanges (objectStore() throws InvalidStateError).
         await this.writeChanges(tx ?? (await open()), changes);
       },

@@ -508,6 +508,20 @@ describe('IndexedDbEngine: storage format and reads', () => {
     expect(await engine.get('a', k(1))).toEqual(k(1)); // what was stored before stays
   });
 
+  it('a write transaction whose callback does not await its first read still commits in its one IndexedDB transaction', async () => {
+    const engine = await openEngine(freshName(), ['a']);
+    await engine.put('a', k(1), k(1));
+    const spy = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    let read: Promise<Uint8Array | undefined> | undefined;
+    await engine.write(['a'], (tx) => {
+      read = tx.get('a', k(1)); // still opening the transaction when the callback returns and the commit starts
+      return tx.put('a', k(2), k(2));
+    });
+    expect(await read).toEqual(k(1));
+    expect(spy.mock.calls.filter((call) => call[1] === 'readwrite')).toHaveLength(1);
+    expect(await engine.get('a', k(2))).toEqual(k(2));
+  });
+
   it('write transactions ask IndexedDB for the durability given, relaxed by default', async () => {
     const engine = await openEngine(freshName(), ['a']);
     const spy = vi.spyOn(IDBDatabase.prototype, 'transaction');

@@ -69,6 +69,7 @@ export interface SnapshotEngineOptions {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** One settled promise shared by every buffered write: a put allocates no promise of its own. */
 const RESOLVED: Promise<void> = Promise.resolve();
+const noop = (): void => undefined;
 
 /** The common size limits of tabstore engines: data that fits one engine fits every engine. */
 export const DEFAULT_MAX_KEY_SIZE = 1978;
@@ -538,6 +539,14 @@ export class LazySnapshot implements Snapshot {
     if (open !== undefined) return open.count(store, bounds);
     const own = copyBounds(bounds);
     return (await this.opening!).count(store, own);
+  }
+
+  /**
+   * Resolves (never rejects) once the snapshot is open or failed to open, after the reads that were waiting for it
+   * have issued theirs: a commit that awaits it first writes after those reads, in the same native transaction.
+   */
+  settled(): Promise<void> {
+    return this.opening === undefined ? RESOLVED : this.opening.then(noop, noop);
   }
 
   release(): void {

@@ -408,6 +408,19 @@ export function testEngineConformance<E extends StorageEngine>(
         expect(await engine.get('a', k(2))).toBeUndefined();
       });
 
+      it('a read the callback did not await still gets its answer, and the writes commit', async () => {
+        await fill('a', [k(1)]);
+        let pending: Promise<Uint8Array | undefined> | undefined;
+        await engine.write(['a'], (tx) => {
+          pending = tx.get('a', k(1)); // the first operation: an engine may still be opening its transaction
+          void tx.put('a', k(1), k(9));
+          return tx.put('a', k(2), k(2));
+        });
+        expect(await pending).toEqual(k(1, 0xee));
+        expect(await engine.get('a', k(1))).toEqual(k(9));
+        expect(await engine.get('a', k(2))).toEqual(k(2));
+      });
+
       it('reads issued without awaiting see the writes issued before them and none issued after', async () => {
         await fill('a', [k(1), k(2)]);
         await engine.write(['a'], async (tx) => {
