@@ -28,6 +28,9 @@ export const BLOCK_BYTES = 48 * 1024;
 /** How many full small blocks are merged into one large block. */
 export const MERGE_RUN = 16;
 
+/** The most slots a block holds: slot references store the slot number in 16 bits. */
+export const MAX_BLOCK_SLOTS = 0x10000;
+
 /** Slots of a small block for vectors of `dimensions`. */
 export const blockCapacity = (dimensions: number): number => Math.max(1, Math.floor(BLOCK_BYTES / (dimensions * 4)));
 
@@ -121,6 +124,8 @@ export interface SlotRef {
 }
 
 export function encodeSlot(ref: SlotRef): Uint8Array {
+  // A wider slot number would be stored wrapped: another vector's slot. Blocks never grow this large.
+  if (!(ref.slot >= 0 && ref.slot < MAX_BLOCK_SLOTS)) throw new RangeError(`Vector slot ${ref.slot} does not fit a slot reference.`);
   const out = new Uint8Array(6);
   const view = new DataView(out.buffer);
   view.setUint32(0, ref.block, true);

@@ -14,6 +14,7 @@ import type { ReadTransaction, StorageEngine, WriteTransaction } from '../engine
 import { PendingWrites } from './pending-writes.js';
 import type { NamespaceKeys } from './layout.js';
 import {
+  MAX_BLOCK_SLOTS,
   MERGE_RUN,
   blockCapacity,
   decodeBlock,
@@ -405,7 +406,10 @@ export class VectorWriter {
     return { block: no, slot: 0 };
   }
 
-  /** Merges the run of small blocks into one large block numbered next; rewrites the moved vectors' slots. */
+  /**
+   * Merges the run of small blocks into large blocks numbered next (one, unless the run holds more than
+   * MAX_BLOCK_SLOTS vectors: short vectors); rewrites the moved vectors' slots.
+   */
   private async mergeSmallBlocks(ops: PendingWrites): Promise<void> {
     const state = this.state!;
     const dims = state.dimensions;
@@ -421,17 +425,20 @@ export class VectorWriter {
       });
       this.dropBlock(no, ops);
     }
-    const merged = state.blocks;
-    const vectors = new Float32Array(ids.length * dims);
-    parts.forEach((part, i) => vectors.set(part, i * dims));
-    this.blocks.set(merged, { dimensions: dims, ids, vectors });
-    this.dirty.add(merged);
-    ids.forEach((id, slot) => {
-      const ref = { block: merged, slot };
-      this.slotChanges.set(id, ref);
-      ops.add(this.tx.put(STORE, this.keys.key('s', id), encodeSlot(ref)));
-    });
-    this.state = { ...state, blocks: merged + 1, smallFrom: merged + 1 };
+    let next = state.blocks;
+    for (let from = 0; from < ids.length; from += MAX_BLOCK_SLOTS, next++) {
+      const blockIds = ids.slice(from, from + MAX_BLOCK_SLOTS);
+      const vectors = new Float32Array(blockIds.length * dims);
+      blockIds.forEach((_, i) => vectors.set(parts[from + i]!, i * dims));
+      this.blocks.set(next, { dimensions: dims, ids: blockIds, vectors });
+      this.dirty.add(next);
+      blockIds.forEach((id, slot) => {
+        const ref = { block: next, slot };
+        this.slotChanges.set(id, ref);
+        ops.add(this.tx.put(STORE, this.keys.key('s', id), encodeSlot(ref)));
+      });
+    }
+    this.state = { ...state, blocks: next, smallFrom: next };
   }
 
   private initialState(dimensions: number): VectorIndexState {

@@ -1,0 +1,28 @@
+/**
+ * Vector index cases too large for the shared storage suite (which every engine runs): MemoryEngine only, since
+ * what they check is the index's own bookkeeping.
+ */
+import { describe, expect, it } from 'vitest';
+import { MemoryEngine, StorageManager, STORAGE_STORES, type EmbeddingId } from '@tabstore/sdk';
+
+describe('vector index: short vectors', () => {
+  it('a merge of more than 65 536 two-dimensional vectors keeps every slot reference distinct', async () => {
+    // 16 full small blocks of 6144 two-dimensional slots merge once the next vector comes: 98 305 vectors, more
+    // slots than a slot reference's 16-bit number holds in one block.
+    const n = 98_305;
+    const manager = new StorageManager(await MemoryEngine.open({ stores: [...STORAGE_STORES] }));
+    const id = (i: number) => `e${i}` as EmbeddingId;
+    await manager.insertEmbeddings(Array.from({ length: n }, (_, i) => ({ id: id(i), vector: Float32Array.of(1, i), model: 'm' })));
+    await manager.insertEmbedding({ id: id(65_536), vector: Float32Array.of(0, -1), model: 'm' }); // an update
+    expect((await manager.deleteEmbedding(id(70_000)))?.id).toBe(id(70_000));
+    const all = await manager.searchSimilar([1, 0], n + 10);
+    const seen = new Map<string, number>();
+    for (const match of all) seen.set(match.id, (seen.get(match.id) ?? 0) + 1);
+    expect(all).toHaveLength(n - 1);
+    expect([...seen.values()].every((times) => times === 1)).toBe(true);
+    expect(seen.has(id(0))).toBe(true);
+    expect(seen.has(id(70_000))).toBe(false);
+    expect(all.at(-1)!.id).toBe(id(65_536)); // [0, -1] is the farthest from [1, 0]
+    expect((await manager.indexes.verify()).ok).toBe(true);
+  });
+});
