@@ -106,21 +106,29 @@ export class IndexManager {
   // ---- structural ----
 
   /** Ids of the nodes of `type` whose `property` equals `value` (in id order). */
-  async findNodeIds<K extends NodeType>(type: K, property: StructuralProperty<K>, value: string, options: { limit?: number } = {}): Promise<NodeId[]> {
+  async findNodeIds<K extends NodeType>(
+    type: K,
+    property: StructuralProperty<K>,
+    value: string,
+    options: { limit?: number } = {},
+    tx?: ReadTransaction,
+  ): Promise<NodeId[]> {
     checkProperty(type, property);
     if (typeof value !== 'string') throw new StorageError('INVALID_ARGUMENT', `The value of ${type}.${property} to look up must be a string.`);
     const name = structuralIndexName(type, property);
-    if (value.length <= MAX_INDEXED_VALUE) return this.idsWithPrefix([name, value], options.limit);
-    // A long value is indexed by its prefix: keep the nodes whose field really equals it.
-    return this.engine.read(['index', 'nodes'], async (tx) => {
-      const ids = await this.idsWithPrefix([name, indexedValue(value)], undefined, tx);
-      const records = await tx.getMany('nodes', ids.map((id) => this.keys.id(id)));
+    // A value of MAX_INDEXED_VALUE - 1 units or more may be the indexed prefix of longer values too (the cut is one
+    // unit shorter where it would split a surrogate pair): keep the nodes whose field really equals it.
+    if (value.length < MAX_INDEXED_VALUE - 1) return this.idsWithPrefix([name, value], options.limit, tx);
+    const exact = async (reader: ReadTransaction): Promise<NodeId[]> => {
+      const ids = await this.idsWithPrefix([name, indexedValue(value)], undefined, reader);
+      const records = await reader.getMany('nodes', ids.map((id) => this.keys.id(id)));
       const out: NodeId[] = [];
       records.forEach((bytes, i) => {
         if (bytes !== undefined && (nodeView(bytes) as unknown as Record<string, unknown>)[property] === value) out.push(ids[i]!);
       });
       return options.limit === undefined ? out : out.slice(0, options.limit);
-    });
+    };
+    return tx === undefined ? this.engine.read(['index', 'nodes'], exact) : exact(tx);
   }
 
   /** Ids of the nodes of `type`, in id order (`after`: continue after this id). */

@@ -168,8 +168,8 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
 
   /** Nodes of `type` whose indexed `property` equals `value`. */
   async findNodes<K extends NodeType>(type: K, property: StructuralProperty<K>, value: string, options: { limit?: number } = {}): Promise<NodeOf<K>[]> {
-    const ids = await this.indexes.findNodeIds(type, property, value, options);
-    return this.read((r) => r.nodesById<NodeOf<K>>(ids));
+    options = { ...options }; // taken at the call: the snapshot opens later
+    return this.read(async (r) => r.nodesById<NodeOf<K>>(await this.indexes.findNodeIds(type, property, value, options, r.tx)));
   }
 
   // ---- time ----

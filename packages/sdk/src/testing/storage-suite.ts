@@ -310,6 +310,36 @@ export function testStorageManager<E extends StorageEngine>(
         expect(await manager.indexes.findNodeIds('ActionOutcome', 'conversationContext', long)).toEqual([]);
       });
 
+      it('a value as long as an indexed prefix finds only itself, not the longer values cut to it', async () => {
+        const base = `https://example.com/${'a'.repeat(180)}`; // exactly 200 units: the indexed prefix of longer URLs
+        const pair = '\u{1F600}';
+        const cutShort = `${'b'.repeat(199)}${pair}tail`; // its cut stops before the pair: 199 units
+        const nodes = [
+          { ...sampleNodes().Bookmark, id: 'short', url: base },
+          { ...sampleNodes().Bookmark, id: 'long', url: `${base}/more` },
+          { ...sampleNodes().Bookmark, id: 'b199', url: 'b'.repeat(199) },
+          { ...sampleNodes().Bookmark, id: 'surrogate', url: cutShort },
+        ] as Node[];
+        await manager.insertNodes(nodes);
+        expect(await manager.indexes.findNodeIds('Bookmark', 'url', base)).toEqual(['short']);
+        expect((await manager.findNodes('Bookmark', 'url', base)).map((n) => n.id)).toEqual(['short']);
+        expect(await manager.indexes.findNodeIds('Bookmark', 'url', 'b'.repeat(199))).toEqual(['b199']);
+        expect(await manager.indexes.findNodeIds('Bookmark', 'url', cutShort)).toEqual(['surrogate']);
+        expect(await manager.indexes.findNodeIds('Bookmark', 'url', base, { limit: 1 })).toEqual(['short']);
+      });
+
+      it('findNodes reads the index and the nodes in one snapshot', async () => {
+        // Writes that move m1 between two chats commit while lookups are under way, at every point of the lookup
+        // (it starts 0..29 microtask turns after the write): whether a lookup sees m1 or not, what it returns matches its query.
+        for (let turns = 0; turns < 30; turns++) {
+          await manager.insertNode(message('m1', turns % 2 === 0 ? 'c1' : 'c2', T));
+          const write = manager.insertNode(message('m1', turns % 2 === 0 ? 'c2' : 'c1', T));
+          for (let i = 0; i < turns; i++) await Promise.resolve();
+          const [seen] = await Promise.all([manager.findNodes('Message', 'chatId', 'c1'), write]);
+          for (const node of seen) expect((node as Message).chatId).toBe('c1');
+        }
+      });
+
       it("a chat's messages in timestamp order, by range, newest first with a limit", async () => {
         const times = [50, 10, 40, 20, 30];
         await manager.insertNodes(times.map((t, i) => message(`m${i}`, 'chat_1', T + t)));
