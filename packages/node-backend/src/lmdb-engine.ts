@@ -53,6 +53,23 @@ function own(bytes: Buffer | undefined): Uint8Array | undefined {
   return readBufferView.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
 }
 
+/**
+ * borrow() callbacks under way. lmdb-js reads every value of every environment in the process through one buffer
+ * (getBinaryFast's), so a read while a borrowed view is in use would overwrite what the view shows: such reads fail.
+ */
+let lending = 0;
+
+function assertNotLending(): void {
+  if (lending > 0) {
+    throw new StorageError(
+      'INVALID_ARGUMENT',
+      'This LMDB read was made inside a borrow() callback, where it would overwrite the borrowed bytes (lmdb-js reads ' +
+        'every value through one shared buffer). Copy what you need from the borrowed value (value.slice(), ' +
+        'decodeRecord) and read after the callback returns.',
+    );
+  }
+}
+
 /** A plain view of exactly the bytes of `bytes` (a Buffer from lmdb-js), without copying. */
 function view(bytes: Buffer): Uint8Array;
 function view(bytes: Buffer | undefined): Uint8Array | undefined;
@@ -152,12 +169,14 @@ class LmdbReads implements Snapshot {
 
   get(store: string, key: Uint8Array): Uint8Array | undefined {
     if (this.env.closed) throw environmentClosed();
+    assertNotLending();
     const db = this.dbs.get(store)!;
     return own((db.getBinaryFast as FastGet).call(db, key, this.options));
   }
 
   getMany(store: string, keys: readonly Uint8Array[]): (Uint8Array | undefined)[] {
     if (this.env.closed) throw environmentClosed();
+    assertNotLending();
     const db = this.dbs.get(store)!;
     const get = db.getBinaryFast as FastGet;
     return keys.map((key) => own(get.call(db, key, this.options)));
@@ -165,6 +184,7 @@ class LmdbReads implements Snapshot {
 
   scan(store: string, scan: NormalizedScan): Entry[] {
     if (this.env.closed) throw environmentClosed();
+    assertNotLending();
     const out: Entry[] = [];
     // lmdb-js returns a fresh Buffer for every range key and value: re-view them as plain Uint8Arrays, no copy.
     const range = (this.dbs.get(store) as unknown as Database<Buffer, Buffer>).getRange(
@@ -278,17 +298,24 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
 
   /**
    * Calls `use` with a view of the value inside LMDB's read buffer: no copy. The view is valid only until `use`
-   * returns (the next read overwrites it).
+   * returns; reads of any LmdbEngine inside `use` fail with INVALID_ARGUMENT, since they would overwrite it.
    */
   borrow<R>(store: string, key: Uint8Array, use: (value: Uint8Array | undefined) => R): R {
     this.check(store, key);
+    assertNotLending();
     let value: Uint8Array | undefined;
     try {
       value = view(this.dbs.get(store)!.getBinaryFast(key));
     } catch (error) {
       throw this.toStorageError(error, store);
     }
-    const result = use(value);
+    let result: R;
+    lending++;
+    try {
+      result = use(value);
+    } finally {
+      lending--;
+    }
     checkBorrowResult(result, value);
     return result;
   }

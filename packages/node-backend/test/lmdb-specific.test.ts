@@ -143,6 +143,52 @@ describe('LmdbEngine specifics', () => {
     expect(engine.borrow('records', k(9), (value) => value)).toBeUndefined();
   });
 
+  it('reads inside a borrow callback, which would overwrite the borrowed bytes, fail with INVALID_ARGUMENT', async () => {
+    const engine = await openEngine();
+    const other = await openEngine(); // another environment: lmdb-js reads them all through one buffer
+    await engine.put('records', k(1), k(1, 1, 1, 1));
+    await engine.put('records', k(2), k(2, 2));
+    await other.put('records', k(3), k(3, 3, 3));
+    const inside: Array<() => unknown> = [
+      () => engine.borrow('records', k(2), (v) => v?.slice()),
+      () => other.borrow('records', k(3), (v) => v?.slice()),
+    ];
+    for (const read of inside) {
+      const seen = engine.borrow('records', k(1), (value) => {
+        let error: unknown;
+        try {
+          read();
+        } catch (caught) {
+          error = caught;
+        }
+        return { bytes: Array.from(value!), error };
+      });
+      expect(seen.bytes).toEqual([1, 1, 1, 1]);
+      expect(seen.error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('inside a borrow() callback') });
+    }
+    const asynchronous: Array<() => Promise<unknown>> = [
+      () => engine.get('records', k(2)),
+      () => engine.getMany('records', [k(2)]),
+      () => engine.scan('records'),
+      () => other.get('records', k(3)),
+    ];
+    for (const read of asynchronous) {
+      let pending: Promise<unknown> | undefined;
+      const bytes = engine.borrow('records', k(1), (value) => {
+        pending = read();
+        return Array.from(value!);
+      });
+      expect(bytes).toEqual([1, 1, 1, 1]);
+      await expect(pending).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+    // After the callback, reads work again, and a callback that threw does not leave borrowing on.
+    expect(() => engine.borrow('records', k(1), () => {
+      throw new Error('boom');
+    })).toThrow('boom');
+    expect(await engine.get('records', k(2))).toEqual(k(2, 2));
+    expect(engine.borrow('records', k(2), (v) => v?.slice())).toEqual(k(2, 2));
+  });
+
   it('borrow refuses a record view or a metadata view of the borrowed record, and takes what was read from them', async () => {
     const engine = await openEngine();
     const message = encodeNode({
