@@ -77,8 +77,31 @@ function view(bytes: Buffer | undefined): Uint8Array | undefined {
   return bytes === undefined ? undefined : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
+/** The longest key lmdb-js takes, in a range bound too (a longer one fails its read). */
+const LMDB_MAX_KEY_SIZE = 1978;
+
+/**
+ * Bounds lmdb-js takes for `bounds`, which may be one byte longer than any key (or any length, from a prefix): a
+ * longer bound B becomes its first LMDB_MAX_KEY_SIZE bytes T, inclusive as an upper bound and exclusive as a lower
+ * one. Exact, since no key is longer than T: a key is below B exactly when it is at most T, above B when above T.
+ */
+function lmdbBounds(bounds: Bounds): Bounds {
+  const { lower, upper } = bounds;
+  const longLower = lower !== undefined && lower.length > LMDB_MAX_KEY_SIZE;
+  const longUpper = upper !== undefined && upper.length > LMDB_MAX_KEY_SIZE;
+  if (!longLower && !longUpper) return bounds;
+  return {
+    lower: longLower ? lower.subarray(0, LMDB_MAX_KEY_SIZE) : lower,
+    lowerExclusive: longLower ? true : bounds.lowerExclusive,
+    upper: longUpper ? upper.subarray(0, LMDB_MAX_KEY_SIZE) : upper,
+    upperExclusive: longUpper ? false : bounds.upperExclusive,
+    empty: bounds.empty,
+  };
+}
+
 /** lmdb-js range options for normalised bounds (in reverse, `start` is the upper end). */
-function rangeOptions(bounds: Bounds, reverse: boolean, limit: number, transaction?: Transaction): RangeOptions {
+function rangeOptions(normalized: Bounds, reverse: boolean, limit: number, transaction?: Transaction): RangeOptions {
+  const bounds = lmdbBounds(normalized);
   const options: RangeOptions = reverse
     ? {
         start: bounds.upper,

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, type TestContext } from 'vitest';
 import { compareBytes } from '../engine/bytes.js';
 import { StorageError, type StorageErrorCode } from '../engine/errors.js';
-import type { Entry, ReadTransaction, StorageEngine } from '../engine/types.js';
+import type { Entry, ReadTransaction, ScanOptions, StorageEngine } from '../engine/types.js';
 
 /**
  * How the conformance suite gets engines. One fixture is one location (a directory, a database name, a memory
@@ -981,6 +981,38 @@ export function testEngineConformance<E extends StorageEngine>(
         const value = new Uint8Array(engine.supports.maxValueSize + 1);
         await expectStorageError(() => engine.put('a', k(1), value), 'VALUE_TOO_LARGE');
         expect(await engine.get('a', k(1))).toEqual(k(1));
+      });
+
+      it('bounds and prefixes one byte longer than the longest key select exactly the keys around them', async () => {
+        const max = engine.supports.maxKeySize;
+        const longest = (fill: number, last: number): Uint8Array => {
+          const key = new Uint8Array(max).fill(fill);
+          key[max - 1] = last;
+          return key;
+        };
+        // Keys around the bound B = [0x10 x max, 0x00]: below it the longest key with B's first max bytes (its
+        // prefix T) and smaller ones, above it a key that differs inside T.
+        const t = longest(0x10, 0x10);
+        const keys = [k(0x0f), longest(0x10, 0x0f), t, longest(0x10, 0x11), k(0x11)];
+        await fill('a', keys);
+        const bound = new Uint8Array(max + 1).fill(0x10);
+        bound[max] = 0;
+        const below = [k(0x0f), longest(0x10, 0x0f), t];
+        const above = [longest(0x10, 0x11), k(0x11)];
+        const scanned = async (range: ScanOptions): Promise<string[]> => keysOf(await engine.scan('a', range));
+        for (const reverse of [false, true]) {
+          const order = (list: readonly Uint8Array[]): string[] => (reverse ? hexes(list).reverse() : hexes(list));
+          expect(await scanned({ lt: bound, reverse })).toEqual(order(below));
+          expect(await scanned({ lte: bound, reverse })).toEqual(order(below));
+          expect(await scanned({ gt: bound, reverse })).toEqual(order(above));
+          expect(await scanned({ gte: bound, reverse })).toEqual(order(above));
+          expect(await scanned({ prefix: bound, reverse })).toEqual([]);
+          expect(hexes(await engine.scanKeys('a', { gte: k(0x0f), lt: bound, reverse }))).toEqual(order(below));
+        }
+        expect(await engine.count('a', { lt: bound })).toBe(3);
+        expect(await engine.count('a', { gt: bound })).toBe(2);
+        expect(await engine.count('a', { prefix: bound })).toBe(0);
+        expect(await engine.count('a', { prefix: t.subarray(0, max - 1) })).toBe(3);
       });
 
       it('malformed scan options are rejected with INVALID_ARGUMENT or INVALID_KEY', async () => {
