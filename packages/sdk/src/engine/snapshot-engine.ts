@@ -667,9 +667,18 @@ class BufferedWriteTransaction implements WriteTransaction {
     this.engine.validateRead(store, this.scope);
   }
 
+  /**
+   * A rejected operation. While the callback runs, the whole transaction fails with the first such error (write()
+   * rejects with it), so the operation's own promise is marked handled: an un-awaited put with a bad value is not
+   * also an unhandled rejection. After the callback, nothing else reports it: the caller's promise is the only one.
+   */
   private fail(error: unknown): Promise<never> {
-    this.failure ??= error;
-    return Promise.reject(error as Error);
+    const rejected = Promise.reject(error as Error);
+    if (!this.ended) {
+      this.failure ??= error;
+      rejected.catch(noop);
+    }
+    return rejected;
   }
 
   put(store: string, key: Uint8Array, value: Uint8Array): Promise<void> {

@@ -26,6 +26,27 @@ const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(1
 const keysOf = (entries: readonly Entry[]): string[] => entries.map((e) => hex(e.key));
 const hexes = (keys: readonly Uint8Array[]): string[] => keys.map(hex);
 
+/** The unhandled promise rejections while `work` runs and a little after (Node and browsers). */
+async function unhandledDuring(work: () => Promise<void>): Promise<unknown[]> {
+  const unhandled: unknown[] = [];
+  const onNode = (reason: unknown): void => void unhandled.push(reason);
+  const onBrowser = (event: PromiseRejectionEvent): void => {
+    unhandled.push(event.reason);
+    event.preventDefault();
+  };
+  const proc = (globalThis as { process?: { on(e: string, f: unknown): void; off(e: string, f: unknown): void } }).process;
+  proc?.on('unhandledRejection', onNode);
+  globalThis.addEventListener?.('unhandledrejection', onBrowser);
+  try {
+    await work();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  } finally {
+    proc?.off('unhandledRejection', onNode);
+    globalThis.removeEventListener?.('unhandledrejection', onBrowser);
+  }
+  return unhandled;
+}
+
 /** Resolves with the StorageError that `work` fails with, and checks its code. */
 export async function expectStorageError(
   work: (() => unknown) | Promise<unknown>,
@@ -405,6 +426,23 @@ export function testEngineConformance<E extends StorageEngine>(
         });
         expect(existed).toEqual([true, true, false]);
         expect(await engine.get('a', k(1))).toEqual(k(7));
+        expect(await engine.get('a', k(2))).toBeUndefined();
+      });
+
+      it('a bad put the callback did not await fails the transaction once, with no unhandled rejection besides', async () => {
+        await fill('a', [k(1)]);
+        const unhandled = await unhandledDuring(async () => {
+          const failed = await engine
+            .write(['a'], (tx) => {
+              void tx.put('a', k(1), k(2));
+              void tx.put('a', k(2), 'not bytes' as unknown as Uint8Array);
+            })
+            .catch((error: unknown) => error);
+          expect(failed).toBeInstanceOf(StorageError);
+          expect((failed as StorageError).code).toBe('INVALID_VALUE');
+        });
+        expect(unhandled).toEqual([]);
+        expect(await engine.get('a', k(1))).toEqual(k(1, 0xee));
         expect(await engine.get('a', k(2))).toBeUndefined();
       });
 
