@@ -207,22 +207,42 @@ function own(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** One explicit LevelDB snapshot; every read passes it. */
+/**
+ * One explicit LevelDB snapshot; every read passes it. A read can take several calls (a count walks batches), and
+ * LevelDB refuses every call once the snapshot is closed: release() closes it only after the reads under way.
+ */
 class LevelReadSnapshot implements Snapshot {
+  private reading = 0;
+  private released = false;
+
   constructor(
     private readonly snapshot: LevelSnapshot,
     private readonly sublevels: ReadonlyMap<string, Sublevel>,
   ) {}
 
-  async get(store: string, key: Uint8Array): Promise<Uint8Array | undefined> {
-    const value = await this.sublevels.get(store)!.get(key, { snapshot: this.snapshot });
-    return value === undefined ? undefined : own(value);
+  /** Runs one read, counted as under way until it settles. */
+  private async reads<T>(read: () => Promise<T>): Promise<T> {
+    this.reading++;
+    try {
+      return await read();
+    } finally {
+      if (--this.reading === 0 && this.released) this.close();
+    }
   }
 
-  async getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    if (keys.length === 0) return [];
-    const values = await this.sublevels.get(store)!.getMany(keys as Uint8Array[], { snapshot: this.snapshot });
-    return values.map((value) => (value === undefined ? undefined : own(value)));
+  get(store: string, key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.reads(async () => {
+      const value = await this.sublevels.get(store)!.get(key, { snapshot: this.snapshot });
+      return value === undefined ? undefined : own(value);
+    });
+  }
+
+  getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return this.reads(async () => {
+      const values = await this.sublevels.get(store)!.getMany(keys as Uint8Array[], { snapshot: this.snapshot });
+      return values.map((value) => (value === undefined ? undefined : own(value)));
+    });
   }
 
   private iteratorOptions(scan: NormalizedScan): LevelIteratorOptions {
@@ -235,35 +255,46 @@ class LevelReadSnapshot implements Snapshot {
     };
   }
 
-  async scan(store: string, scan: NormalizedScan): Promise<Entry[]> {
-    const entries = await this.sublevels.get(store)!.iterator(this.iteratorOptions(scan)).all();
-    return entries.map(([key, value]) => ({ key: own(key), value: own(value) }));
+  scan(store: string, scan: NormalizedScan): Promise<Entry[]> {
+    return this.reads(async () => {
+      const entries = await this.sublevels.get(store)!.iterator(this.iteratorOptions(scan)).all();
+      return entries.map(([key, value]) => ({ key: own(key), value: own(value) }));
+    });
   }
 
-  async scanKeys(store: string, scan: NormalizedScan): Promise<Uint8Array[]> {
-    const keys = await this.sublevels.get(store)!.keys(this.iteratorOptions(scan)).all();
-    return keys.map(own);
+  scanKeys(store: string, scan: NormalizedScan): Promise<Uint8Array[]> {
+    return this.reads(async () => {
+      const keys = await this.sublevels.get(store)!.keys(this.iteratorOptions(scan)).all();
+      return keys.map(own);
+    });
   }
 
   /** LevelDB has no count: walk the keys of the range in the snapshot, a batch at a time. */
-  async count(store: string, bounds: Bounds): Promise<number> {
-    const options: LevelIteratorOptions = { ...rangeOf(bounds), snapshot: this.snapshot, ...WIDE_READS };
-    const iterator = this.sublevels.get(store)!.keys(options);
-    let total = 0;
-    try {
-      for (;;) {
-        const batch = await iterator.nextv(1000);
-        if (batch.length === 0) return total;
-        total += batch.length;
+  count(store: string, bounds: Bounds): Promise<number> {
+    return this.reads(async () => {
+      const options: LevelIteratorOptions = { ...rangeOf(bounds), snapshot: this.snapshot, ...WIDE_READS };
+      const iterator = this.sublevels.get(store)!.keys(options);
+      let total = 0;
+      try {
+        for (;;) {
+          const batch = await iterator.nextv(1000);
+          if (batch.length === 0) return total;
+          total += batch.length;
+        }
+      } finally {
+        await iterator.close();
       }
-    } finally {
-      await iterator.close();
-    }
+    });
   }
 
   release(): void {
-    // Reads still running keep the snapshot referenced; LevelDB frees it once they finish. Closing only fails when
-    // the database is already closed, which has freed the snapshot with it: nothing is lost, nothing to report.
+    this.released = true;
+    if (this.reading === 0) this.close();
+  }
+
+  private close(): void {
+    // Closing only fails when the database is already closed, which has freed the snapshot with it: nothing is
+    // lost, nothing to report.
     this.snapshot.close().catch(() => undefined);
   }
 }

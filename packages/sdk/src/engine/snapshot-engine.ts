@@ -802,15 +802,17 @@ class BufferedWriteTransaction implements WriteTransaction {
     const pending = changes.inRange(bounds);
     if (changes.cleared) return pending.filter((change) => change.value !== null).length;
     if (pending.length === 0) return this.engine.run(() => this.snapshot.count(store, bounds), store);
+    // Both reads are issued at once: a callback that does not await this count may end the transaction (releasing
+    // the snapshot) while the first is still running, and a read issued after that would find no snapshot.
     const [base, existing] = await this.engine.run(
-      async () =>
-        [
-          await this.snapshot.count(store, bounds),
-          await this.snapshot.getMany(
+      () =>
+        Promise.all([
+          this.snapshot.count(store, bounds),
+          this.snapshot.getMany(
             store,
             pending.map((change) => change.key),
           ),
-        ] as const,
+        ]),
       store,
     );
     let total = base;

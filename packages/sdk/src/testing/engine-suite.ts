@@ -446,6 +446,26 @@ export function testEngineConformance<E extends StorageEngine>(
         expect(await engine.get('a', k(2))).toBeUndefined();
       });
 
+      it('a count the callback did not await, over thousands of keys and the pending writes, still gets its answer', async () => {
+        const many = Array.from({ length: 2500 }, (_, i) => k(0x40, i >> 8, i & 0xff));
+        await engine.write(['a'], async (tx) => {
+          for (const key of many) void tx.put('a', key, key);
+        });
+        let plain: Promise<number> | undefined;
+        let merged: Promise<number> | undefined;
+        await engine.read(['a'], (tx) => {
+          plain = tx.count('a');
+        });
+        await engine.write(['a'], (tx) => {
+          void tx.put('a', k(0x41), k(1));
+          void tx.delete('a', many[0]!);
+          merged = tx.count('a');
+        });
+        expect(await plain).toBe(2500);
+        expect(await merged).toBe(2500);
+        expect(await engine.count('a')).toBe(2500);
+      });
+
       it('a read the callback did not await still gets its answer, and the writes commit', async () => {
         await fill('a', [k(1)]);
         let pending: Promise<Uint8Array | undefined> | undefined;
