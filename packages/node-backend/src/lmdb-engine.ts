@@ -1,4 +1,5 @@
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { open, type Database, type RangeOptions, type RootDatabase, type Transaction } from 'lmdb';
 import {
   SnapshotEngine,
@@ -67,6 +68,26 @@ function assertNotLending(): void {
         'every value through one shared buffer). Copy what you need from the borrowed value (value.slice(), ' +
         'decodeRecord) and read after the callback returns.',
     );
+  }
+}
+
+/**
+ * Environments an LmdbEngine of this thread has open, by {@link environmentKey}. A second engine on one would not
+ * queue its writes behind the first's (read-modify-write transactions of the two would lose updates), so it is refused.
+ */
+const openEnvironments = new Set<string>();
+
+/** The environment at `path`, resolved through symbolic links as far as it exists. */
+function environmentKey(path: string): string {
+  const absolute = resolve(path);
+  try {
+    return realpathSync.native(absolute);
+  } catch {
+    try {
+      return join(realpathSync.native(dirname(absolute)), basename(absolute));
+    } catch {
+      return absolute;
+    }
   }
 }
 
@@ -267,7 +288,12 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
   /** The environment's data file (the environment exists once open, as a directory or a single file). */
   private readonly dataFile: string;
 
-  private constructor(options: LmdbEngineOptions, root: RootDatabase, dbs: Map<string, BinaryDb>) {
+  private constructor(
+    options: LmdbEngineOptions,
+    root: RootDatabase,
+    dbs: Map<string, BinaryDb>,
+    private readonly environment: string,
+  ) {
     super(options.stores, options);
     this.path = options.path;
     this.root = root;
@@ -288,6 +314,15 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     // Before lmdb-js creates the environment's files: bad names must leave nothing behind. The checked copy is what
     // every later step uses, so the databases opened are exactly the names checked.
     const stores = validateStoreNames(options.stores);
+    const environment = environmentKey(options.path);
+    if (openEnvironments.has(environment)) {
+      throw new StorageError(
+        'LOCKED',
+        `Another LmdbEngine of this process has the LMDB environment at ${options.path} open. Share that engine (two ` +
+          "engines on one environment would not queue their writes behind each other's), or close it first.",
+      );
+    }
+    openEnvironments.add(environment);
     let root: RootDatabase | undefined;
     try {
       assertLmdbDataFile(options.path);
@@ -307,8 +342,9 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
       for (const store of stores) {
         dbs.set(store, root.openDB<Uint8Array, Uint8Array>({ name: store, encoding: 'binary', keyEncoding: 'binary', cache: false }));
       }
-      return new LmdbEngine({ ...options, stores }, root, dbs);
+      return new LmdbEngine({ ...options, stores }, root, dbs, environment);
     } catch (error) {
+      openEnvironments.delete(environment);
       await root?.close().catch(() => undefined);
       throw error instanceof StorageError ? error : lmdbError(error, `open the LMDB environment at ${options.path}`);
     }
@@ -427,7 +463,11 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
 
   protected async closeEngine(): Promise<void> {
     this.env.closed = true;
-    await this.root.close();
+    try {
+      await this.root.close();
+    } finally {
+      openEnvironments.delete(this.environment);
+    }
   }
 
   protected toStorageError(error: unknown, store?: string): StorageError {

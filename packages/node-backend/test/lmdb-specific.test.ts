@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -120,6 +120,22 @@ describe('LmdbEngine specifics', () => {
     expect(await engine.get('records', k(1))).toEqual(k(2));
   });
 
+  it('a second engine on an environment this process has open is refused with LOCKED, also through a symlink', async () => {
+    const first = await openEngine();
+    await first.put('records', k(1), k(1));
+    await symlink(join(dir, 'env'), join(dir, 'link'));
+    for (const path of [join(dir, 'env'), join(dir, 'link'), `${join(dir, 'env')}/`]) {
+      await expect(LmdbEngine.open({ path, stores: ['records'] })).rejects.toMatchObject({
+        code: 'LOCKED',
+        message: expect.stringContaining('Share that engine'),
+      });
+    }
+    expect(await first.get('records', k(1))).toEqual(k(1)); // the refused opens changed nothing
+    await first.close();
+    const again = await openEngine({ path: join(dir, 'link') });
+    expect(await again.get('records', k(1))).toEqual(k(1));
+  });
+
   it('borrow hands out a view of exactly the value, inside LMDB memory', async () => {
     const engine = await openEngine();
     await engine.put('records', k(1), new Uint8Array(1200).fill(3));
@@ -145,7 +161,7 @@ describe('LmdbEngine specifics', () => {
 
   it('reads inside a borrow callback, which would overwrite the borrowed bytes, fail with INVALID_ARGUMENT', async () => {
     const engine = await openEngine();
-    const other = await openEngine(); // another environment: lmdb-js reads them all through one buffer
+    const other = await openEngine({ path: join(dir, 'other') }); // lmdb-js reads every environment through one buffer
     await engine.put('records', k(1), k(1, 1, 1, 1));
     await engine.put('records', k(2), k(2, 2));
     await other.put('records', k(3), k(3, 3, 3));
