@@ -77,8 +77,14 @@ const FLUSH_MARK = new Uint8Array(DEFAULT_MAX_KEY_SIZE + 1).fill(0xff) as Uint8A
 /** The largest count IndexedDB's getAll* accept (an unsigned long); a larger one throws a TypeError. */
 const MAX_COUNT = 2 ** 32 - 1;
 
-/** A key for IndexedDB: a binary key is copied from exactly the view's bytes. */
-const idbKey = (key: Uint8Array): IDBValidKey => key as Uint8Array<ArrayBuffer>;
+/**
+ * A key for IndexedDB, which copies exactly the view's bytes; it refuses views of a resizable or shared buffer
+ * (shared WebAssembly memory, say), so those are copied into a plain one first.
+ */
+function idbKey(key: Uint8Array): IDBValidKey {
+  const buffer = key.buffer as ArrayBufferLike & { resizable?: boolean };
+  return (buffer instanceof ArrayBuffer && buffer.resizable !== true ? key : key.slice()) as Uint8Array<ArrayBuffer>;
+}
 
 /** A stored key (an ArrayBuffer) as bytes. */
 function keyBytes(key: IDBValidKey, store: string): Uint8Array {
@@ -421,12 +427,10 @@ export class IndexedDbEngine extends SnapshotEngine {
         await this.writeChanges(tx ?? (await open()), changes);
       },
       abort: () => {
+        // Nothing to undo: writes are issued at commit, so the IndexedDB transaction holds only reads. It is left to
+        // finish them and end with nothing written, so reads the callback did not await settle as on every engine
+        // (aborting it failed them, with no one to report it to).
         snapshot.release();
-        try {
-          tx?.abort();
-        } catch {
-          // Already committing or finished: it held only reads, since writes are issued at commit.
-        }
       },
     };
   }

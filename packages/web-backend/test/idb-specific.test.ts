@@ -522,6 +522,76 @@ describe('IndexedDbEngine: storage format and reads', () => {
     expect(await engine.get('a', k(2))).toEqual(k(2));
   });
 
+  it('reads of several requests the callback did not await (paged scans, counts over pending writes) finish before the commit', async () => {
+    const engine = await openEngine(freshName(), ['a'], { scanPageSize: 2 });
+    for (let i = 1; i <= 6; i++) await engine.put('a', k(i), k(i));
+    let counted: Promise<number> | undefined;
+    let scanned: Promise<Uint8Array[]> | undefined;
+    let entries: Promise<{ key: Uint8Array }[]> | undefined;
+    await engine.write(['a'], async (tx) => {
+      await tx.put('a', k(7), k(7));
+      counted = tx.count('a'); // a buffered change in range: the base count and a lookup of the change
+      scanned = tx.scanKeys('a', { limit: 5 }); // three pages of two
+      entries = tx.scan('a', { reverse: true });
+      await tx.put('a', k(9), k(9));
+    });
+    expect(await counted).toBe(7);
+    expect(await scanned).toEqual([1, 2, 3, 4, 5].map((i) => k(i)));
+    expect((await entries)!.map((entry) => entry.key[0])).toEqual([7, 6, 5, 4, 3, 2, 1]);
+    expect(await engine.count('a')).toBe(8);
+  });
+
+  it('a delete the callback did not await settles as on every engine when the callback then fails', async () => {
+    const engine = await openEngine(freshName());
+    await engine.put('a', k(1), k(1));
+    const unhandled: unknown[] = [];
+    const onNode = (reason: unknown): void => void unhandled.push(reason);
+    const onBrowser = (event: PromiseRejectionEvent): void => {
+      unhandled.push(event.reason);
+      event.preventDefault();
+    };
+    const proc = (globalThis as { process?: { on(e: string, f: unknown): void; off(e: string, f: unknown): void } }).process;
+    proc?.on('unhandledRejection', onNode);
+    globalThis.addEventListener?.('unhandledrejection', onBrowser);
+    let deleted: Promise<boolean> | undefined;
+    try {
+      const failed = await engine
+        .write(['a'], async (tx) => {
+          await tx.get('a', k(1)); // the readwrite transaction is open now
+          deleted = tx.delete('a', k(1)); // looks the key up: a request still running when the callback throws
+          throw new Error('app error');
+        })
+        .catch((error: unknown) => error);
+      expect((failed as Error).message).toBe('app error');
+      await sleep(50);
+    } finally {
+      proc?.off('unhandledRejection', onNode);
+      globalThis.removeEventListener?.('unhandledrejection', onBrowser);
+    }
+    expect(unhandled).toEqual([]);
+    expect(await deleted).toBe(true); // it existed; the failed transaction deleted nothing
+    expect(await engine.get('a', k(1))).toEqual(k(1));
+  });
+
+  it('keys in resizable buffers work in every read and write', async () => {
+    const engine = await openEngine(freshName());
+    const resizable = (bytes: number[]): Uint8Array => {
+      const Resizable = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer;
+      const key = new Uint8Array(new Resizable(bytes.length, { maxByteLength: 64 }));
+      key.set(bytes);
+      return key;
+    };
+    const key = resizable([1, 2, 3, 4]);
+    await engine.put('a', key, k(9));
+    expect(await engine.get('a', key)).toEqual(k(9));
+    expect(await engine.getMany('a', [key, resizable([5])])).toEqual([k(9), undefined]);
+    expect(await engine.count('a', { lte: key })).toBe(1);
+    expect(await engine.count('a', { gt: resizable([1]), lt: resizable([2]) })).toBe(1);
+    expect(await engine.read(['a'], (tx) => tx.get('a', key))).toEqual(k(9));
+    expect(await engine.delete('a', key)).toBe(true);
+    expect(await engine.count('a')).toBe(0);
+  });
+
   it('write transactions ask IndexedDB for the durability given, relaxed by default', async () => {
     const engine = await openEngine(freshName(), ['a']);
     const spy = vi.spyOn(IDBDatabase.prototype, 'transaction');

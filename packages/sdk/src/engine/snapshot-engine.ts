@@ -486,6 +486,8 @@ export class LazySnapshot implements Snapshot {
   private opening: Promise<Snapshot> | undefined;
   private opened: Snapshot | undefined;
   private released = false;
+  /** Reads issued and not yet settled (see {@link settled}). */
+  private readonly reading = new Set<Promise<unknown>>();
 
   constructor(private readonly open: () => MaybePromise<Snapshot>) {}
 
@@ -503,50 +505,61 @@ export class LazySnapshot implements Snapshot {
     return (this.opened = snapshot);
   }
 
+  /** `read`, counted until it settles. Its outcome still goes to the caller, who alone reports it. */
+  private track<T>(read: MaybePromise<T>): MaybePromise<T> {
+    if (!(read instanceof Promise)) return read;
+    this.reading.add(read);
+    const done = (): void => void this.reading.delete(read);
+    read.then(done, done);
+    return read;
+  }
+
   // Until the snapshot is open, a read waits for it: its keys and bounds are copied first, since the caller may
   // reuse those buffers as soon as the call returns (e.g. several un-awaited reads through one scratch key).
 
-  async get(store: string, key: Uint8Array): Promise<Uint8Array | undefined> {
+  get(store: string, key: Uint8Array): MaybePromise<Uint8Array | undefined> {
     const open = this.now();
-    if (open !== undefined) return open.get(store, key);
+    if (open !== undefined) return this.track(open.get(store, key));
     const own = copyBytes(key);
-    return (await this.opening!).get(store, own);
+    return this.track(this.opening!.then((snapshot) => snapshot.get(store, own)));
   }
 
-  async getMany(store: string, keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+  getMany(store: string, keys: readonly Uint8Array[]): MaybePromise<(Uint8Array | undefined)[]> {
     const open = this.now();
-    if (open !== undefined) return open.getMany(store, keys);
+    if (open !== undefined) return this.track(open.getMany(store, keys));
     const own = keys.map(copyBytes);
-    return (await this.opening!).getMany(store, own);
+    return this.track(this.opening!.then((snapshot) => snapshot.getMany(store, own)));
   }
 
-  async scan(store: string, scan: NormalizedScan): Promise<Entry[]> {
+  scan(store: string, scan: NormalizedScan): MaybePromise<Entry[]> {
     const open = this.now();
-    if (open !== undefined) return open.scan(store, scan);
+    if (open !== undefined) return this.track(open.scan(store, scan));
     const own = copyBounds(scan);
-    return (await this.opening!).scan(store, own);
+    return this.track(this.opening!.then((snapshot) => snapshot.scan(store, own)));
   }
 
-  async scanKeys(store: string, scan: NormalizedScan): Promise<Uint8Array[]> {
+  scanKeys(store: string, scan: NormalizedScan): MaybePromise<Uint8Array[]> {
     const open = this.now();
-    if (open !== undefined) return open.scanKeys(store, scan);
+    if (open !== undefined) return this.track(open.scanKeys(store, scan));
     const own = copyBounds(scan);
-    return (await this.opening!).scanKeys(store, own);
+    return this.track(this.opening!.then((snapshot) => snapshot.scanKeys(store, own)));
   }
 
-  async count(store: string, bounds: Bounds): Promise<number> {
+  count(store: string, bounds: Bounds): MaybePromise<number> {
     const open = this.now();
-    if (open !== undefined) return open.count(store, bounds);
+    if (open !== undefined) return this.track(open.count(store, bounds));
     const own = copyBounds(bounds);
-    return (await this.opening!).count(store, own);
+    return this.track(this.opening!.then((snapshot) => snapshot.count(store, own)));
   }
 
   /**
-   * Resolves (never rejects) once the snapshot is open or failed to open, after the reads that were waiting for it
-   * have issued theirs: a commit that awaits it first writes after those reads, in the same native transaction.
+   * Resolves (never rejects) once the snapshot is open (or failed to open) and every read issued so far has settled,
+   * reads of several requests (pages of a scan) included: a commit that awaits it writes after those reads, in the
+   * same native transaction, and none of them finds the transaction finished.
    */
-  settled(): Promise<void> {
-    return this.opening === undefined ? RESOLVED : this.opening.then(noop, noop);
+  async settled(): Promise<void> {
+    await this.opening?.then(noop, noop);
+    while (this.reading.size > 0) await Promise.allSettled([...this.reading]);
   }
 
   release(): void {
