@@ -573,25 +573,6 @@ describe('IndexedDbEngine: storage format and reads', () => {
     expect(await engine.get('a', k(1))).toEqual(k(1));
   });
 
-  it('keys in resizable buffers work in every read and write', async () => {
-    const engine = await openEngine(freshName());
-    const resizable = (bytes: number[]): Uint8Array => {
-      const Resizable = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer;
-      const key = new Uint8Array(new Resizable(bytes.length, { maxByteLength: 64 }));
-      key.set(bytes);
-      return key;
-    };
-    const key = resizable([1, 2, 3, 4]);
-    await engine.put('a', key, k(9));
-    expect(await engine.get('a', key)).toEqual(k(9));
-    expect(await engine.getMany('a', [key, resizable([5])])).toEqual([k(9), undefined]);
-    expect(await engine.count('a', { lte: key })).toBe(1);
-    expect(await engine.count('a', { gt: resizable([1]), lt: resizable([2]) })).toBe(1);
-    expect(await engine.read(['a'], (tx) => tx.get('a', key))).toEqual(k(9));
-    expect(await engine.delete('a', key)).toBe(true);
-    expect(await engine.count('a')).toBe(0);
-  });
-
   it('write transactions ask IndexedDB for the durability given, relaxed by default', async () => {
     const engine = await openEngine(freshName(), ['a']);
     const spy = vi.spyOn(IDBDatabase.prototype, 'transaction');

@@ -1073,6 +1073,24 @@ export function testEngineConformance<E extends StorageEngine>(
         expect(await engine.count('a', { prefix: t.subarray(0, max - 1) })).toBe(3);
       });
 
+      it('keys and values in resizable buffers work in every read and write', async () => {
+        const Resizable = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer;
+        const resizable = (...bytes: number[]): Uint8Array => {
+          const view = new Uint8Array(new Resizable(bytes.length, { maxByteLength: 64 }));
+          view.set(bytes);
+          return view;
+        };
+        const key = resizable(1, 2, 3);
+        await engine.put('a', key, resizable(9, 9));
+        expect(await engine.get('a', key)).toEqual(k(9, 9));
+        expect(await engine.getMany('a', [key, resizable(5)])).toEqual([k(9, 9), undefined]);
+        expect(await engine.count('a', { gte: resizable(1), lte: key })).toBe(1);
+        expect(keysOf(await engine.scan('a', { prefix: resizable(1, 2) }))).toEqual(['010203']);
+        expect(await engine.read(['a'], (tx) => tx.get('a', key))).toEqual(k(9, 9));
+        expect(await engine.write(['a'], async (tx) => [await tx.get('a', key), await tx.delete('a', key)])).toEqual([k(9, 9), true]);
+        expect(await engine.count('a')).toBe(0);
+      });
+
       it('malformed scan options are rejected with INVALID_ARGUMENT or INVALID_KEY', async () => {
         await expectStorageError(() => engine.scan('a', { limit: -1 }), 'INVALID_ARGUMENT');
         await expectStorageError(() => engine.scan('a', { limit: 1.5 }), 'INVALID_ARGUMENT');
