@@ -26,7 +26,7 @@ import {
   type TemperatureTier,
   type TierOf,
 } from './tiers.js';
-import { ownCandidates, ownQuery, type VectorMatch } from './vector-index.js';
+import { checkK, ownCandidates, ownQuery, unitQuery, type VectorMatch } from './vector-index.js';
 
 /** Options of a {@link DatabaseCoordinator}. */
 export interface CoordinatorOptions {
@@ -382,15 +382,38 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
   ): Promise<(VectorMatch & { location: Location })[]> {
     // Taken now: the tiers are read first, and the caller may reuse its arrays meanwhile.
     const vector = ownQuery(query);
+    checkK(k);
+    const dimensions = unitQuery(vector).length; // checks the query at the call
     const tiers = options.tiers === undefined ? undefined : [...options.tiers];
-    // Candidates once as an array: an iterator would be used up by the first tier.
-    const perTier: NearestOptions = options.candidates === undefined ? {} : { candidates: ownCandidates(options.candidates) };
-    const locations = (await this.cascade('Embeddings')).filter((l) => tiers === undefined || tiers.includes(l.tier as TierOf<'Embeddings'>));
-    const results: (VectorMatch & { location: Location })[] = [];
-    for (const location of locations) {
-      for (const match of await this.manager(location).searchSimilar(vector, k, perTier)) results.push({ ...match, location });
-    }
-    return results.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, k);
+    // Candidates once, as a set: an iterator would be used up by the first tier.
+    const candidates = options.candidates === undefined ? undefined : ownCandidates(options.candidates);
+    // One snapshot for the tier list and every tier's vectors: a move committing meanwhile shows in all or none.
+    return this.engine.read(STORAGE_STORES, async (tx) => {
+      const locations = (await this.cascade('Embeddings', undefined, tx)).filter((l) => tiers === undefined || tiers.includes(l.tier as TierOf<'Embeddings'>));
+      const results: (VectorMatch & { location: Location })[] = [];
+      // Tiers of vectors of other dimensions (written by another embedding model) are passed over; only when no
+      // tier holds vectors of the query's dimensions does the query fail.
+      const otherDimensions = new Set<number>();
+      let searched = 0;
+      for (const location of locations) {
+        const index = this.manager(location).vectors;
+        const state = await index.state(tx);
+        if (state === undefined) continue;
+        if (state.dimensions !== dimensions) {
+          otherDimensions.add(state.dimensions);
+          continue;
+        }
+        searched++;
+        for (const match of await index.nearest(vector, k, candidates, tx)) results.push({ ...match, location });
+      }
+      if (searched === 0 && otherDimensions.size > 0) {
+        throw new StorageError(
+          'INVALID_ARGUMENT',
+          `The query vector has ${dimensions} dimensions; the Embeddings tiers hold ${[...otherDimensions].join(', ')}-dimensional vectors.`,
+        );
+      }
+      return results.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, k);
+    });
   }
 
   // ---- internals ----

@@ -112,15 +112,15 @@ export class VectorIndex {
 
   /**
    * The `k` stored vectors most similar to `query` by cosine similarity, best first (ties by id). With `candidates`,
-   * only those embedding ids are considered (ids without a vector are ignored).
+   * only those embedding ids are considered (ids without a vector are ignored). With `reader`, the index as that
+   * transaction sees it.
    */
-  async nearest(query: Float32Array | readonly number[], k: number, candidates?: Iterable<string>): Promise<VectorMatch[]> {
-    if (!Number.isSafeInteger(k) || k < 0) throw new StorageError('INVALID_ARGUMENT', `k must be a non-negative integer, got ${String(k)}.`);
+  async nearest(query: Float32Array | readonly number[], k: number, candidates?: Iterable<string>, reader?: ReadTransaction): Promise<VectorMatch[]> {
+    checkK(k);
     // The query and the candidates are taken now, before the index loads: the caller may reuse them meanwhile.
     const candidateIds = candidates === undefined ? undefined : ownCandidates(candidates);
-    const unit = normalized(toFloat32(query, 'The query vector'));
-    if (unit.every((x) => x === 0)) throw new StorageError('INVALID_ARGUMENT', 'The query vector is empty or all zeros; cosine similarity needs a direction.');
-    const index = await this.load();
+    const unit = unitQuery(query);
+    const index = await this.load(reader);
     if (index === undefined || k === 0) return [];
     if (unit.length !== index.dimensions) {
       throw new StorageError(
@@ -192,27 +192,33 @@ export class VectorIndex {
     return { state, vectors, slots, misplaced, damagedSlotKeys };
   }
 
-  private async load(): Promise<LoadedIndex | undefined> {
-    const state = await this.state();
+  /**
+   * The index in memory: the cached copy when its generation is the stored one (every commit changes it), else read
+   * from the store (in `reader` when given, as that transaction sees it).
+   */
+  private async load(reader?: ReadTransaction): Promise<LoadedIndex | undefined> {
+    const state = await this.state(reader);
     if (state === undefined) {
-      this.cache = undefined;
+      if (reader === undefined) this.cache = undefined;
       return undefined;
     }
     if (this.cache?.generation === state.generation) return this.cache;
-    const loaded = await this.engine.read([STORE], async (tx) => {
-      const current = await this.state(tx);
-      if (current === undefined) return undefined;
-      const blocks = await readBlocks(tx, this.keys);
-      const slots = new Map<string, SlotRef>();
-      for (const [no, block] of blocks) {
-        block.ids.forEach((id, slot) => {
-          if (id !== undefined) slots.set(id, { block: no, slot });
-        });
-      }
-      return { generation: current.generation, dimensions: current.dimensions, blocks, slots };
-    });
+    const loaded = reader === undefined ? await this.engine.read([STORE], (tx) => this.read(tx)) : await this.read(reader);
     this.cache = loaded;
     return loaded;
+  }
+
+  private async read(tx: ReadTransaction): Promise<LoadedIndex | undefined> {
+    const current = await this.state(tx);
+    if (current === undefined) return undefined;
+    const blocks = await readBlocks(tx, this.keys);
+    const slots = new Map<string, SlotRef>();
+    for (const [no, block] of blocks) {
+      block.ids.forEach((id, slot) => {
+        if (id !== undefined) slots.set(id, { block: no, slot });
+      });
+    }
+    return { generation: current.generation, dimensions: current.dimensions, blocks, slots };
   }
 }
 
@@ -519,6 +525,18 @@ function trimmed(block: VectorBlock): VectorBlock {
  * A copy of a query vector, taken where a query awaits before using it (the caller may reuse its array meanwhile).
  * Anything that is not a vector is returned as it is, for the query's own validation to report.
  */
+/** Checks the `k` of a k-NN query: INVALID_ARGUMENT unless a non-negative integer. */
+export function checkK(k: number): void {
+  if (!Number.isSafeInteger(k) || k < 0) throw new StorageError('INVALID_ARGUMENT', `k must be a non-negative integer, got ${String(k)}.`);
+}
+
+/** `query` as a unit Float32Array; INVALID_ARGUMENT for what is not a vector of finite numbers, or an all-zero one. */
+export function unitQuery(query: Float32Array | readonly number[]): Float32Array {
+  const unit = normalized(toFloat32(query, 'The query vector'));
+  if (unit.every((x) => x === 0)) throw new StorageError('INVALID_ARGUMENT', 'The query vector is empty or all zeros; cosine similarity needs a direction.');
+  return unit;
+}
+
 export function ownQuery(query: Float32Array | readonly number[]): Float32Array | readonly number[] {
   return query instanceof Float32Array || Array.isArray(query) ? query.slice() : query;
 }

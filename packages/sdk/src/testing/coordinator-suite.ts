@@ -225,6 +225,32 @@ export function testDatabaseCoordinator<E extends StorageEngine>(name: string, c
       expect(report).toMatchObject({ toRecent: 2, embeddingsMoved: 0, embeddingsKept: 1, done: true });
       expect(await coordinator.locateEmbedding('new_model')).toEqual({ database: 'Embeddings', tier: 'Active' });
       expect((await coordinator.getEmbeddingByNode('m'))?.id).toBe('new_model');
+      // k-NN searches the tiers of the query's dimensions and passes over the others.
+      expect((await coordinator.searchSimilar([1, 0, 0, 0], 5)).map((m) => m.id)).toEqual(['new_model']);
+      expect((await coordinator.searchSimilar([1, 0, 0], 5)).map((m) => m.id)).toEqual(['old_model']);
+      const error = await expectStorageError(() => coordinator.searchSimilar([1, 0], 5), 'INVALID_ARGUMENT');
+      expect(error.message).toMatch(/2 dimensions.*(4, 3|3, 4)-dimensional/);
+      await expectStorageError(() => coordinator.searchSimilar([0, 0, 0], 5), 'INVALID_ARGUMENT');
+      await expectStorageError(() => coordinator.searchSimilar([1, 0, 0], -1), 'INVALID_ARGUMENT');
+    });
+
+    it('k-NN reads every tier in one snapshot: an embedding moving between tiers is found exactly once', async () => {
+      await coordinator.insertEmbedding(embedding('E', [1, 0, 0]));
+      await coordinator.insertEmbedding(embedding('F', [0, 1, 0]));
+      await coordinator.insertNode(message('m', 'c', NOW - 40 * DAY, { embeddingId: 'E' as never }));
+      await coordinator.searchSimilar([1, 0, 0], 5); // the indexes are in memory now
+      const tiers = [
+        { database: 'Conversations', tier: 'Recent' },
+        { database: 'Conversations', tier: 'Active' },
+      ] as const;
+      // Searches start 0..159 microtask turns after each move: whatever a search sees, it sees E once.
+      for (let turns = 0; turns < 160; turns++) {
+        const moving = coordinator.moveNode('m', tiers[turns % 2]!);
+        for (let i = 0; i < turns; i++) await Promise.resolve();
+        const [found] = await Promise.all([coordinator.searchSimilar([1, 0, 0], 5), moving]);
+        expect(found.filter((match) => match.id === 'E')).toHaveLength(1);
+        expect(found.map((match) => match.id).sort()).toEqual(['E', 'F']);
+      }
     });
 
     it('a stale age entry is reported, not retried forever', async () => {
