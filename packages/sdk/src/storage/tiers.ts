@@ -60,13 +60,23 @@ export const ACTIVE_MAX_AGE = 30 * DAY;
 /** ... and older than this leaves Recent for its Archive quarter. */
 export const RECENT_MAX_AGE = 90 * DAY;
 
-/** The UTC quarter of an epoch-ms time: `2024-Q1` for January to March 2024. */
+/** Epoch ms of 0000-01-01T00:00:00Z and of +010000-01-01T00:00:00Z. */
+const YEAR_0 = -62_167_219_200_000;
+const YEAR_10000 = 253_402_300_800_000;
+
+/**
+ * The UTC quarter of an epoch-ms time: `2024-Q1` for January to March 2024. Times before year 0 fall in `0000-Q1`
+ * and times from year 10000 on in `9999-Q4` (a timestamp in the wrong unit, say), so every record has a quarter and
+ * the lifecycle never stops at one. INVALID_ARGUMENT for a time that is not a finite number.
+ */
 export function quarterOf(time: number): string {
-  if (!Number.isFinite(time)) throw new StorageError('INVALID_ARGUMENT', `A time must be a finite number of epoch milliseconds, got ${time}.`);
+  if (typeof time !== 'number' || !Number.isFinite(time)) {
+    throw new StorageError('INVALID_ARGUMENT', `A time must be a finite number of epoch milliseconds, got ${String(time)}.`);
+  }
+  if (time < YEAR_0) return '0000-Q1';
+  if (time >= YEAR_10000) return '9999-Q4';
   const date = new Date(time);
-  const year = date.getUTCFullYear();
-  if (year < 0 || year > 9999) throw new StorageError('INVALID_ARGUMENT', `A time in year ${year} cannot be archived; times are epoch milliseconds of years 0-9999.`);
-  return `${String(year).padStart(4, '0')}-Q${Math.floor(date.getUTCMonth() / 3) + 1}`;
+  return `${String(date.getUTCFullYear()).padStart(4, '0')}-Q${Math.floor(date.getUTCMonth() / 3) + 1}`;
 }
 
 const QUARTER = /^\d{4}-Q[1-4]$/;

@@ -253,6 +253,21 @@ export function testDatabaseCoordinator<E extends StorageEngine>(name: string, c
       }
     });
 
+    it('times outside years 0-9999 (a timestamp in the wrong unit) neither fail an insert nor stop the lifecycle', async () => {
+      const micro = message('us', 'c', 1_700_000_000_000_000); // microseconds by mistake: year ~55 800
+      await coordinator.insertNode(micro);
+      expect(await coordinator.locateNode('us')).toEqual({ database: 'Conversations', tier: 'Active' });
+      expect((await coordinator.getNode('us', { timestampHint: micro.timestamp }))?.id).toBe('us');
+      const recent = coordinator.manager({ database: 'Conversations', tier: 'Recent' });
+      await recent.insertNode(message('ancient', 'c', -70_000_000_000_000)); // before year 0
+      await recent.insertNode(message('old', 'c', NOW - 200 * DAY));
+      expect(await coordinator.runLifecycle(NOW)).toMatchObject({ toArchive: 2, done: true });
+      expect(await coordinator.locateNode('ancient')).toEqual({ database: 'Conversations', tier: 'Archive', quarter: '0000-Q1' });
+      expect((await coordinator.locateNode('old'))?.tier).toBe('Archive');
+      await coordinator.insertNode(message('future', 'c', 300_000_000_000_000), { tier: 'Archive' });
+      expect(await coordinator.locateNode('future')).toEqual({ database: 'Conversations', tier: 'Archive', quarter: '9999-Q4' });
+    });
+
     it('a stale age entry is reported, not retried forever', async () => {
       const active = coordinator.manager({ database: 'Conversations', tier: 'Active' });
       await engine.put('index', encodeKey([active.namespace, 'age', NOW - 40 * DAY, 'ghost']), new Uint8Array(0));
