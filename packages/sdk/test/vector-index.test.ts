@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryEngine, StorageManager, STORAGE_STORES, type EmbeddingId } from '@tabstore/sdk';
+import { embedding, randomVectors } from '@tabstore/sdk/testing';
 
 describe('vector index: short vectors', () => {
   it('a merge of more than 65 536 two-dimensional vectors keeps every slot reference distinct', async () => {
@@ -24,5 +25,20 @@ describe('vector index: short vectors', () => {
     expect(seen.has(id(70_000))).toBe(false);
     expect(all.at(-1)!.id).toBe(id(65_536)); // [0, -1] is the farthest from [1, 0]
     expect((await manager.indexes.verify()).ok).toBe(true);
+  });
+});
+
+describe('vector index: ties', () => {
+  it('equal vectors score exactly the same wherever they are stored, so ties fall to the id', async () => {
+    const manager = new StorageManager(await MemoryEngine.open({ stores: [...STORAGE_STORES] }));
+    const [vector, query] = randomVectors(2, 37, 1);
+    // Nine copies: slots 0-7 are scored eight at a time, slot 8 on its own; 'a' lands in slot 8.
+    const ids = ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'a'];
+    await manager.insertEmbeddings(ids.map((id) => embedding(id, vector!)));
+    const all = await manager.searchSimilar(query!, 9);
+    expect(new Set(all.map((match) => match.score)).size).toBe(1);
+    expect(all.map((match) => match.id)).toEqual([...ids].sort());
+    const some = await manager.searchSimilar(query!, 3, { candidates: ['i', 'a', 'e'] });
+    expect(some.map((match) => [match.id, match.score])).toEqual(['a', 'e', 'i'].map((id) => [id, all[0]!.score]));
   });
 });

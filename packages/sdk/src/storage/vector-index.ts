@@ -565,28 +565,15 @@ export function toFloat32(vector: Float32Array | readonly number[], what: string
   return out;
 }
 
-/** Dot product of `q` with `dims` floats of `v` from `offset`, four lanes at a time. */
+/** Dot product of `q` with `dims` floats of `v` from `offset`. */
 function dot(q: Float32Array, v: Float32Array, offset: number, dims: number): number {
-  let a = 0;
-  let b = 0;
-  let c = 0;
-  let d = 0;
-  let i = 0;
-  const end4 = dims - (dims % 4);
-  for (; i < end4; i += 4) {
-    a += q[i]! * v[offset + i]!;
-    b += q[i + 1]! * v[offset + i + 1]!;
-    c += q[i + 2]! * v[offset + i + 2]!;
-    d += q[i + 3]! * v[offset + i + 3]!;
-  }
-  for (; i < dims; i++) a += q[i]! * v[offset + i]!;
-  return a + b + c + d;
+  // One running sum in index order, as each lane of dotAll adds: equal vectors score exactly the same whichever
+  // path scores them (a candidate, a block's last vectors), so ties fall to the id as documented.
+  let sum = 0;
+  for (let i = 0; i < dims; i++) sum += q[i]! * v[offset + i]!;
+  return sum;
 }
 
-/**
- * Dot products of `q` with the first `count` vectors of `v` into `out`, eight vectors per pass: each element of `q`
- * is loaded once per eight vectors (about 1.4x faster than one dot product per vector here).
- */
 function dotAll(q: Float32Array, v: Float32Array, count: number, dims: number, out: Float64Array): void {
   let s = 0;
   for (; s + 8 <= count; s += 8) {
