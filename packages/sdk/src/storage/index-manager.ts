@@ -7,6 +7,7 @@ import { decodeKey, tryDecodeKey, type KeyPart } from '../codec/keys.js';
 import { bytesToMapKey, copyBytes, equalBytes } from '../engine/bytes.js';
 import { CodecError } from '../codec/errors.js';
 import { StorageError } from '../engine/errors.js';
+import { DEFAULT_MAX_KEY_SIZE } from '../engine/snapshot-engine.js';
 import type { Entry, ReadTransaction, ScanOptions, StorageEngine, WriteTransaction } from '../engine/types.js';
 import type { EdgeId, EmbeddingId, NodeId } from '../model/ids.js';
 import { decodeEdge, decodeEmbedding, decodeNode, nodeView } from '../model/nodes.js';
@@ -272,6 +273,14 @@ export class IndexManager {
     if (before !== undefined) for (const e of edgeEntries(this.keys, before)) old.set(`${e.store}:${bytesToMapKey(e.key)}`, e);
     if (after !== undefined) {
       for (const e of edgeEntries(this.keys, after)) {
+        if (e.key.length > DEFAULT_MAX_KEY_SIZE) {
+          // Each id is at most MAX_ID_LENGTH units, but three long non-ASCII ids together exceed a key's size.
+          throw new StorageError(
+            'INVALID_ARGUMENT',
+            `Edge ${JSON.stringify(after.id)}: its node ids, type and id together make a ${e.key.length}-byte graph key, ` +
+              `over the ${DEFAULT_MAX_KEY_SIZE}-byte limit of every engine; use shorter ids (newId() makes 26-character ones).`,
+          );
+        }
         const id = `${e.store}:${bytesToMapKey(e.key)}`;
         const same = old.get(id);
         old.delete(id);

@@ -35,10 +35,12 @@ export const STORAGE_STORES = [
 /** One of {@link STORAGE_STORES}. */
 export type StorageStore = (typeof STORAGE_STORES)[number];
 
-/** Longest id accepted, in UTF-16 units: keeps every index key far below LMDB's 1978-byte key limit. */
+/**
+ * Longest id accepted, in UTF-16 units: keeps the index keys of one id below the 1978-byte key limit of every engine
+ * (an edge's graph keys hold three ids; long non-ASCII ones together can exceed it, which its write reports).
+ */
 export const MAX_ID_LENGTH = 256;
 
-/** Checks an id argument; throws StorageError INVALID_ARGUMENT naming what is wrong. */
 /** Checks that `type` is one of the 13 node types (INVALID_ARGUMENT otherwise). */
 export function checkNodeType(type: unknown): asserts type is NodeType {
   if (typeof type !== 'string' || !Object.hasOwn(NODE_SCHEMAS, type)) {
@@ -46,6 +48,7 @@ export function checkNodeType(type: unknown): asserts type is NodeType {
   }
 }
 
+/** Checks an id argument; throws StorageError INVALID_ARGUMENT naming what is wrong. */
 export function checkId(id: unknown, what: string): asserts id is string {
   if (typeof id !== 'string') {
     throw new StorageError('INVALID_ARGUMENT', `${what} must be a string, got ${id === null ? 'null' : typeof id}.`);

@@ -213,6 +213,11 @@ export function testStorageManager<E extends StorageEngine>(
         expect(error.message).toMatch(/chatId/);
         await expectStorageError(() => manager.insertEdge(edge('e', 'a', 'b', 'T'.repeat(300))), 'INVALID_ARGUMENT');
         expect((await engine.stats()).entries['nodes']).toBe(0);
+        // Each id within the limit, but three of 256 three-byte characters make a graph key too large for any engine.
+        const big = '\u4e2d'.repeat(256);
+        const tooLong = await expectStorageError(() => manager.insertEdge(edge(big, big, big, big)), 'INVALID_ARGUMENT');
+        expect(tooLong.message).toMatch(/graph key.*shorter ids/);
+        expect((await engine.stats()).entries['edges']).toBe(0);
       });
 
       it('delete returns the removed node and removes its index entries', async () => {
