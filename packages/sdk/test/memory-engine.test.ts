@@ -86,6 +86,12 @@ describe('MemoryEngine commits', () => {
     await expect(MemoryEngine.open({ stores: ['a'], readTransactionTimeoutMs: 0 })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
     });
+    // A string or a boolean compares as a number (true > 0), but would make string deadlines or a 1 ms limit.
+    for (const nonsense of ['100', true]) {
+      await expect(MemoryEngine.open({ stores: ['a'], readTransactionTimeoutMs: nonsense as unknown as number })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
+    }
   });
 
   it('each read transaction gets the whole time limit from its own start, however they overlap', async () => {

@@ -111,7 +111,7 @@ export abstract class SnapshotEngine implements StorageEngine {
     this.stores = Object.freeze(validateStoreNames(stores));
     this.storeSet = new Set(this.stores);
     const timeout = options.readTransactionTimeoutMs ?? 60_000;
-    if (!(timeout > 0)) {
+    if (typeof timeout !== 'number' || !(timeout > 0)) {
       throw new StorageError('INVALID_ARGUMENT', `readTransactionTimeoutMs must be a positive number of milliseconds or Infinity, got ${String(timeout)}.`);
     }
     this.readTimeouts = new ReadTimeouts(timeout);
