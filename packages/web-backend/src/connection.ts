@@ -166,6 +166,13 @@ function queued(action: string, ms: number): StorageError {
 const stuck = new Map<string, number>();
 
 /**
+ * Requests of each database that have heard nothing yet and wait on the longer {@link STALLED_MS} bound: when a
+ * request of ours for the same database fails with BLOCKED, these are queued behind it too, so each is re-armed
+ * with `blockedTimeoutMs` from its own start.
+ */
+const silent = new Map<string, Set<() => void>>();
+
+/**
  * How long a request that hears nothing at all (no `blocked` event, no upgrade) may take before it is reported as
  * queued behind another tab's blocked request. Longer than `blockedTimeoutMs`: an open can be slow without being
  * blocked (a large database recovering at browser start).
@@ -192,11 +199,20 @@ function boundedWhileBlocked<T>(
   return new Promise((resolve, reject) => {
     let settled = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const startedAt = Date.now();
+    const waiting = silent.get(name) ?? new Set<() => void>();
+    const heard = (): void => {
+      waiting.delete(rearm);
+      if (waiting.size === 0 && silent.get(name) === waiting) silent.delete(name);
+    };
     const giveUp = (error: StorageError): void => {
       if (settled) return;
       settled = true;
-      // The request stays queued: requests made after this one hear nothing until it goes through.
+      heard();
+      // The request stays queued: requests made after this one hear nothing until it goes through, and those made
+      // before it that heard nothing yet wait behind it too.
       stuck.set(name, (stuck.get(name) ?? 0) + 1);
+      for (const other of [...(silent.get(name) ?? [])]) other();
       reject(error);
     };
     // setTimeout fires at once for a delay it cannot hold: past that (Infinity included) there is no limit.
@@ -204,11 +220,27 @@ function boundedWhileBlocked<T>(
       clearTimeout(timer);
       timer = ms > MAX_TIMER_MS ? undefined : setTimeout(() => giveUp(error()), ms);
     };
+    const stalledFor = (): StorageError => stalled(Math.max(blockedTimeoutMs, Date.now() - startedAt));
+    const rearm = (): void => {
+      heard();
+      arm(Math.max(0, startedAt + blockedTimeoutMs - Date.now()), stalledFor);
+    };
     const stallMs = stuck.has(name) ? blockedTimeoutMs : Math.max(blockedTimeoutMs, STALLED_MS);
-    arm(stallMs, () => stalled(stallMs));
-    const blocked = (error: StorageError): void => arm(blockedTimeoutMs, () => error);
-    const proceeding = (): void => clearTimeout(timer);
+    arm(stallMs, stalledFor);
+    if (stallMs > blockedTimeoutMs) {
+      waiting.add(rearm);
+      silent.set(name, waiting);
+    }
+    const blocked = (error: StorageError): void => {
+      heard();
+      arm(blockedTimeoutMs, () => error);
+    };
+    const proceeding = (): void => {
+      heard();
+      clearTimeout(timer);
+    };
     const done = (): void => {
+      heard();
       clearTimeout(timer);
       if (!settled) return;
       const left = (stuck.get(name) ?? 1) - 1;
@@ -219,6 +251,7 @@ function boundedWhileBlocked<T>(
     try {
       request = start(blocked, proceeding);
     } catch (error) {
+      heard();
       clearTimeout(timer);
       settled = true;
       reject(failure(error));

@@ -219,6 +219,27 @@ describe('IndexedDbEngine: connections and versions', () => {
     expect(await engine.count('a')).toBe(0);
   });
 
+  it('opens started together behind one stubborn connection all fail with BLOCKED within the bounded wait', async () => {
+    const name = freshName();
+    await (await openEngine(name, ['a'])).close();
+    const stubborn = await openRaw(name); // no onversionchange handler: it never closes
+    const started = Date.now();
+    const outcomes = await Promise.allSettled([
+      IndexedDbEngine.open({ name, stores: ['a', 'b'], blockedTimeoutMs: 300 }),
+      IndexedDbEngine.open({ name, stores: ['a', 'c'], blockedTimeoutMs: 300 }),
+    ]);
+    // The second hears nothing (it waits behind the first, which alone is told it is blocked): it fails once the
+    // first is known to be stuck, not after the 30 s allowed to an open that is merely slow.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    for (const outcome of outcomes) {
+      expect(outcome.status).toBe('rejected');
+      expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'BLOCKED' });
+    }
+    stubborn.close();
+    const engine = await openEngine(name, ['a']);
+    expect(await engine.count('a')).toBe(0);
+  });
+
   it('an open queued behind another tab\'s blocked upgrade is not failed at blockedTimeoutMs (it may just be slow)', async () => {
     const name = freshName();
     await (await openEngine(name, ['a'])).close();
