@@ -361,12 +361,18 @@ export abstract class SnapshotEngine implements StorageEngine {
     return scan.empty || scan.limit === 0 ? undefined : scan;
   }
 
+  // The single writes take their bytes at the call, as the transactions' writes do: the write runs later (after the
+  // writes queued before it), and the caller may reuse its buffers as soon as the call returns.
+
   put(store: string, key: Uint8Array, value: Uint8Array, options?: WriteOptions): Promise<void> {
-    return this.write([store], (tx) => tx.put(store, key, value), options);
+    const ownKey = key instanceof Uint8Array ? copyBytes(key) : key; // anything else: tx.put reports it
+    const ownValue = value instanceof Uint8Array ? copyBytes(value) : value;
+    return this.write([store], (tx) => (tx as BufferedWriteTransaction).putBytes(store, ownKey, ownValue, true), options);
   }
 
   delete(store: string, key: Uint8Array, options?: WriteOptions): Promise<boolean> {
-    return this.write([store], (tx) => tx.delete(store, key), options);
+    const ownKey = key instanceof Uint8Array ? copyBytes(key) : key;
+    return this.write([store], (tx) => tx.delete(store, ownKey), options);
   }
 
   clear(store: string, options?: WriteOptions): Promise<void> {
@@ -695,6 +701,14 @@ class BufferedWriteTransaction implements WriteTransaction {
   }
 
   put(store: string, key: Uint8Array, value: Uint8Array): Promise<void> {
+    return this.putBytes(store, key, value, false);
+  }
+
+  /**
+   * put() of `key` and `value`, copied unless `owned` (bytes the caller copied for the transaction to keep: the
+   * engine-level put, which takes its bytes at the call and reaches the transaction later).
+   */
+  putBytes(store: string, key: Uint8Array, value: Uint8Array, owned: boolean): Promise<void> {
     try {
       this.check(store);
       assertKey(key, this.engine.maxKeySize, store);
@@ -702,7 +716,7 @@ class BufferedWriteTransaction implements WriteTransaction {
     } catch (error) {
       return this.fail(error);
     }
-    this.changes.of(store).put(this.changes.copyKey(key), this.changes.copyValue(value));
+    this.changes.of(store).put(owned ? key : this.changes.copyKey(key), owned ? value : this.changes.copyValue(value));
     return RESOLVED;
   }
 

@@ -6,7 +6,8 @@
  * Byte ownership:
  * - Bytes an engine returns (`get`, `getMany`, `scan`, `scanKeys`) belong to the caller: they stay valid and
  *   unchanged for as long as the caller holds them, and changing them does not change the store.
- * - Bytes passed to `put` are read when the transaction commits. Do not modify them until the write settles.
+ * - Bytes passed to `put` and `delete` (of the engine or of a transaction), and the keys and bounds of reads, are
+ *   copied when the method is called: the caller may reuse its buffers at once, before the promise settles.
  * - Where `supports.zeroCopyReads` is true the engine also offers {@link BorrowingReader.borrow}: a view over the
  *   engine's own memory, valid only inside the callback.
  */

@@ -697,6 +697,26 @@ export function testEngineConformance<E extends StorageEngine>(
         expect(await engine.scan('a')).toEqual([0, 2, 3, 4].map((i) => ({ key: k(0x40, i), value: k(i, i, i) })));
       });
 
+      it('single puts and deletes take their bytes at the call: buffers reused before they settle are safe', async () => {
+        await fill('a', [k(9)]);
+        const key = k(1);
+        const value = k(42);
+        const writes: Promise<unknown>[] = [engine.put('a', key, value)];
+        key[0] = 2;
+        value[0] = 99;
+        writes.push(engine.put('a', key, value));
+        const scratch = k(9);
+        writes.push(engine.delete('a', scratch));
+        scratch[0] = 1; // the delete is of key 9, not of key 1
+        key.fill(0);
+        value.fill(0);
+        await Promise.all(writes);
+        expect(await engine.scan('a')).toEqual([
+          { key: k(1), value: k(42) },
+          { key: k(2), value: k(99) },
+        ]);
+      });
+
       it('the last write to a key in a transaction wins', async () => {
         await engine.write(['a'], async (tx) => {
           await tx.put('a', k(1), k(1));
