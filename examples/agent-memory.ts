@@ -1,7 +1,7 @@
 /**
  * The agent's memory on LMDB: a DatabaseCoordinator stores a chat, its messages with embeddings, entities and
  * edges; the lifecycle moves old conversation data to colder tiers; queries read across tiers; vector search finds
- * similar messages; verifyIndexes checks every index against its records.
+ * similar messages; indexes.verify() checks every index against its records.
  *
  *   npm run example:memory                 # a fresh temporary directory
  *   npm run example:memory -- ./my-data    # or a directory of your choice (kept afterwards)
@@ -58,8 +58,14 @@ await memory.insertEdge({ id: edgeId('e_1'), fromNode: nodeId('msg_0'), toNode: 
 await memory.insertEdge({ id: edgeId('e_2'), fromNode: nodeId('msg_1'), toNode: nodeId('ent_paris'), edgeType: 'MENTIONS', createdAt: now, metadata: { confidence: 0.9 } });
 
 // Move what is due: older than 30 days to Recent, older than 90 days to its Archive quarter. Atomic per batch.
-const report = await memory.runLifecycle(now, { batchSize: 2, onProgress: (p) => console.log(`lifecycle batch ${p.batches}: ${p.toRecent} to Recent, ${p.toArchive} to Archive`) });
-console.log(`lifecycle done: ${report.toRecent} to Recent, ${report.toArchive} to Archive, ${report.embeddingsMoved} embeddings moved along`);
+// The report counts moves: a message older than 90 days goes to Recent, then to Archive, in the same run.
+const report = await memory.runLifecycle(now, {
+  batchSize: 2,
+  onProgress: (p) => console.log(`lifecycle after batch ${p.batches}: ${p.toRecent} moves to Recent, ${p.toArchive} to Archive so far`),
+});
+console.log(
+  `lifecycle done: ${report.toRecent} moves to Recent, ${report.toArchive} to Archive, ${report.embeddingsMoved} embedding moves along with their nodes`,
+);
 for (let i = 0; i < texts.length; i++) {
   const where = await memory.locateNode(`msg_${i}`, { type: 'Message' });
   console.log(`  msg_${i} (${texts[i]![0]} days old) lives in ${where === undefined ? '?' : namespaceOf(where)}`);

@@ -92,7 +92,7 @@ export function defineSupports(
 }
 
 /**
- * The shared machinery of engines whose native transactions cannot span awaits (LMDB, LevelDB, memory): argument
+ * The shared machinery of engines whose native transactions cannot span awaits (LMDB, LevelDB, IndexedDB, memory): argument
  * validation, lifecycle, snapshot read transactions, and write transactions that serialise, buffer their writes
  * (reads see them) and hand the buffered {@link ChangeSet} to the engine to apply in one native transaction.
  */

@@ -48,11 +48,14 @@ export interface LifecycleOptions {
   batchSize?: number;
   /** Stop after this many batches (default: until nothing is due); the next run continues. */
   maxBatches?: number;
-  /** Called after each committed batch. */
+  /** Called after each committed batch with the run's totals so far (a copy). */
   onProgress?: (progress: LifecycleReport) => void;
 }
 
-/** What {@link DatabaseCoordinator.runLifecycle} moved. */
+/**
+ * What {@link DatabaseCoordinator.runLifecycle} moved. It counts moves, not records: a record old enough to go from
+ * Active through Recent to Archive in one run counts in `toRecent` and in `toArchive`, its embedding twice.
+ */
 export interface LifecycleReport {
   /** Active -> Recent moves. */
   toRecent: number;
@@ -60,9 +63,9 @@ export interface LifecycleReport {
   toArchive: number;
   /** Embeddings that moved along with their node. */
   embeddingsMoved: number;
-  /** Age-index entries that named no record (index drift: run verifyIndexes/rebuildIndexes); left in place. */
+  /** Age-index entries that named no record (index drift: see manager(location).indexes.verify() and rebuild()); left in place. */
   stale: number;
-  /** Embeddings left in their tier because the target tier holds vectors of another dimension. */
+  /** Embeddings left in their tier: the target tier holds vectors of another dimension, or another node of the source tier still uses them. */
   embeddingsKept: number;
   /** Committed transactions. */
   batches: number;

@@ -68,7 +68,7 @@ export function encodeBlock(block: VectorBlock): Uint8Array {
 }
 
 const corrupted = (what: string): StorageError =>
-  new StorageError('CORRUPTED', `A vector index block is damaged (${what}); run rebuildIndexes() to rewrite the index from the embeddings.`, {
+  new StorageError('CORRUPTED', `A vector index block is damaged (${what}); run manager.indexes.rebuild() to rewrite the index from the embeddings.`, {
     store: 'vectors',
   });
 

@@ -231,7 +231,7 @@ async function readBlocks(tx: ReadTransaction, keys: NamespaceKeys): Promise<Map
     const page = await tx.scan(STORE, after === undefined ? { prefix, limit: LOAD_PAGE } : { prefix, gt: after, limit: LOAD_PAGE });
     for (const entry of page) {
       const no = tryDecodeKey(entry.key)?.[2];
-      if (typeof no !== 'number') throw new StorageError('CORRUPTED', 'A vector block key is damaged; run rebuildIndexes().', { store: STORE });
+      if (typeof no !== 'number') throw new StorageError('CORRUPTED', 'A vector block key is damaged; run manager.indexes.rebuild().', { store: STORE });
       blocks.set(no, decodeBlock(entry.value));
     }
     if (page.length < LOAD_PAGE) return blocks;
@@ -504,7 +504,7 @@ export class VectorWriter {
 
   private missingBlock(no: number, slot?: number): StorageError {
     const what = slot === undefined ? `Vector block ${no}` : `Slot ${slot} of vector block ${no}`;
-    return new StorageError('CORRUPTED', `${what} of namespace ${JSON.stringify(this.keys.namespace)} is missing or damaged; run rebuildIndexes().`, {
+    return new StorageError('CORRUPTED', `${what} of namespace ${JSON.stringify(this.keys.namespace)} is missing or damaged; run manager.indexes.rebuild().`, {
       store: STORE,
     });
   }

@@ -530,7 +530,7 @@ export function testStorageManager<E extends StorageEngine>(
         expect((await manager.searchSimilar([0, 0, 1], 1))[0]!.id).toBe('a');
       });
 
-      it('rebuildIndexes repairs a damaged vector index state', async () => {
+      it('indexes.rebuild() repairs a damaged vector index state', async () => {
         await insertAll(manager);
         await engine.put('vectors', encodeKey(['', 'm']), new Uint8Array([1, 2, 3]));
         await expectStorageError(() => new StorageManager(engine).searchSimilar(vectors[0]!, 1), 'CORRUPTED');
@@ -657,7 +657,7 @@ export function testStorageManager<E extends StorageEngine>(
         expect((await m.searchSimilar([0, 1, 0, 0], 1))[0]!.id).toBe('v1');
       });
 
-      it('verifyIndexes reports drift and rebuildIndexes repairs it', async () => {
+      it('indexes.verify() reports drift and indexes.rebuild() repairs it', async () => {
         await manager.insertNodes(allSampleNodes());
         await manager.insertEdges([edge('e1', 'Chat', 'Message', 'CONTAINS_MESSAGE')]);
         await manager.insertEmbeddings(randomVectors(40, 8).map((v, i) => embedding(`v${i}`, v)));
