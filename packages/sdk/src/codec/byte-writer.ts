@@ -1,8 +1,3 @@
-/**
- * A growable writer over one scratch buffer. Encoders write into it and take the result with {@link finish}, which
- * returns a view of a region that is never written again (like msgpackr: the next encode continues after it, or in
- * a fresh chunk), so encoding costs no allocation per record.
- */
 const CHUNK = 64 * 1024;
 const textEncoder = new TextEncoder();
 /**
@@ -14,6 +9,11 @@ const nodeUtf8Write = (globalThis as { Buffer?: { prototype?: { utf8Write?: unkn
   | ((this: Uint8Array, s: string, offset: number, length: number) => number)
   | undefined;
 
+/**
+ * A growable writer over one scratch buffer. Encoders write into it and take the result with {@link finish}, which
+ * returns a view of a region that is never written again (like msgpackr: the next encode continues after it, or in
+ * a fresh chunk), so encoding costs no allocation per record.
+ */
 export class ByteWriter {
   bytes: Uint8Array = new Uint8Array(CHUNK);
   view: DataView = new DataView(this.bytes.buffer);

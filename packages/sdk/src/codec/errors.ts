@@ -14,6 +14,7 @@ export type CodecErrorCode =
 /** The error every codec throws: encoding bad input, or decoding bytes that are not what they should be. */
 export class CodecError extends Error {
   override readonly name = 'CodecError';
+  /** What went wrong, stable across versions: switch on it. */
   readonly code: CodecErrorCode;
   /** Where in the value the problem is, e.g. `metadata.tags[2]` or `Message.chatId` (empty when not applicable). */
   readonly path: string;

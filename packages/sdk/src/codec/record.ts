@@ -30,7 +30,9 @@ import { SCHEMA_CACHE, type FieldKind, type FieldMap, type FieldValue, type Reco
  * ```
  * Scalars are read byte by byte, so nothing but float32 vectors (viewed in place) needs alignment.
  */
+/** The first byte of every binary record. */
 export const RECORD_MARKER = 0xb7;
+/** The record format this codec writes (the record's second byte); records of a newer format are refused. */
 export const FORMAT_VERSION = 2;
 const HEADER = 8;
 const FLAG_CHECKSUM = 1;

@@ -41,7 +41,9 @@ export interface StorageErrorOptions {
 /** The one error type engines throw. Switch on `code`, never on the message. */
 export class StorageError extends Error {
   override readonly name = 'StorageError';
+  /** What went wrong, stable across versions: switch on it. */
   readonly code: StorageErrorCode;
+  /** The store the failed operation was on, when it was on one. */
   readonly store: string | undefined;
 
   constructor(code: StorageErrorCode, message: string, options: StorageErrorOptions = {}) {

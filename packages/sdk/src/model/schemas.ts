@@ -9,6 +9,7 @@ import type { EdgeId, EmbeddingId, NodeId } from './ids.js';
 
 const embeddingRef = () => t.optional(t.id<EmbeddingId>());
 
+/** A conversation: its title and topic, and the ids of its messages and summaries (type id 1). */
 export const ChatSchema = defineRecord({
   name: 'Chat',
   typeId: 1,
@@ -26,6 +27,7 @@ export const ChatSchema = defineRecord({
   },
 });
 
+/** One message of a chat: sender, time, text, attachments (type id 2). */
 export const MessageSchema = defineRecord({
   name: 'Message',
   typeId: 2,
@@ -43,6 +45,7 @@ export const MessageSchema = defineRecord({
   },
 });
 
+/** A summary of part of a chat (type id 3). */
 export const SummarySchema = defineRecord({
   name: 'Summary',
   typeId: 3,
@@ -58,6 +61,7 @@ export const SummarySchema = defineRecord({
   },
 });
 
+/** A file attached to a message (type id 4). */
 export const AttachmentSchema = defineRecord({
   name: 'Attachment',
   typeId: 4,
@@ -78,6 +82,7 @@ export const AttachmentSchema = defineRecord({
   },
 });
 
+/** A named thing of the knowledge graph: a person, a place, a concept (type id 5). */
 export const EntitySchema = defineRecord({
   name: 'Entity',
   typeId: 5,
@@ -92,6 +97,7 @@ export const EntitySchema = defineRecord({
   },
 });
 
+/** A web search the agent ran and the URLs it found (type id 6). */
 export const WebSearchSchema = defineRecord({
   name: 'WebSearch',
   typeId: 6,
@@ -106,6 +112,7 @@ export const WebSearchSchema = defineRecord({
   },
 });
 
+/** A web page the agent scraped: its text, and where the page is stored (type id 7). */
 export const ScrapedPageSchema = defineRecord({
   name: 'ScrapedPage',
   typeId: 7,
@@ -123,6 +130,7 @@ export const ScrapedPageSchema = defineRecord({
   },
 });
 
+/** A bookmarked URL (type id 8). */
 export const BookmarkSchema = defineRecord({
   name: 'Bookmark',
   typeId: 8,
@@ -139,6 +147,7 @@ export const BookmarkSchema = defineRecord({
   },
 });
 
+/** What is known about an image (type id 9). */
 export const ImageMetadataSchema = defineRecord({
   name: 'ImageMetadata',
   typeId: 9,
@@ -154,6 +163,7 @@ export const ImageMetadataSchema = defineRecord({
   },
 });
 
+/** The transcript of an audio recording (type id 10). */
 export const AudioTranscriptSchema = defineRecord({
   name: 'AudioTranscript',
   typeId: 10,
@@ -170,8 +180,10 @@ export const AudioTranscriptSchema = defineRecord({
   },
 });
 
+/** File formats of a local model ({@link ModelInfoSchema}). */
 export const MODEL_FORMATS = ['GGUF', 'ONNX', 'SafeTensors'] as const;
 
+/** A model the agent can run (type id 11). */
 export const ModelInfoSchema = defineRecord({
   name: 'ModelInfo',
   typeId: 11,
@@ -188,8 +200,10 @@ export const ModelInfoSchema = defineRecord({
   },
 });
 
+/** Kinds of user feedback on an action ({@link UserFeedbackSchema}). */
 export const FEEDBACK_TYPES = ['Correction', 'Approval', 'Rejection', 'Neutral'] as const;
 
+/** The user's feedback on an action's outcome, nested in an ActionOutcome (type id 22). */
 export const UserFeedbackSchema = defineRecord({
   name: 'UserFeedback',
   typeId: 22,
@@ -202,6 +216,7 @@ export const UserFeedbackSchema = defineRecord({
   },
 });
 
+/** What an action of the agent led to, with the user's feedback when given (type id 12). */
 export const ActionOutcomeSchema = defineRecord({
   name: 'ActionOutcome',
   typeId: 12,
@@ -217,8 +232,10 @@ export const ActionOutcomeSchema = defineRecord({
   },
 });
 
+/** Levels of a {@link LogSchema} entry, least severe first. */
 export const LOG_LEVELS = ['debug', 'log', 'info', 'warn', 'error'] as const;
 
+/** One log entry (type id 13). */
 export const LogSchema = defineRecord({
   name: 'Log',
   typeId: 13,
@@ -234,6 +251,7 @@ export const LogSchema = defineRecord({
   },
 });
 
+/** A typed, directed link between two nodes of the knowledge graph (type id 20). */
 export const EdgeSchema = defineRecord({
   name: 'Edge',
   typeId: 20,
@@ -249,6 +267,7 @@ export const EdgeSchema = defineRecord({
   },
 });
 
+/** A vector embedding of some content, with the model that made it (type id 21). */
 export const EmbeddingSchema = defineRecord({
   name: 'Embedding',
   typeId: 21,
@@ -282,6 +301,7 @@ export const NODE_SCHEMAS = {
 
 /** The 13 node type names. */
 export type NodeType = keyof typeof NODE_SCHEMAS;
+/** The 13 node type names, in type id order. */
 export const NODE_TYPES = Object.keys(NODE_SCHEMAS) as NodeType[];
 
 /** The fields of a node of type `K` (without its `type` tag). */
@@ -291,6 +311,7 @@ export type NodeOf<K extends NodeType> = { type: K } & NodeFields<K>;
 /** Any node: a tagged union on `type`. */
 export type Node = { [K in NodeType]: NodeOf<K> }[NodeType];
 
+/** The node types, each a {@link NodeOf} its schema. */
 export type Chat = NodeOf<'Chat'>;
 export type Message = NodeOf<'Message'>;
 export type Summary = NodeOf<'Summary'>;
@@ -304,9 +325,15 @@ export type AudioTranscript = NodeOf<'AudioTranscript'>;
 export type ModelInfo = NodeOf<'ModelInfo'>;
 export type ActionOutcome = NodeOf<'ActionOutcome'>;
 export type Log = NodeOf<'Log'>;
+/** User feedback, as nested in an ActionOutcome. */
 export type UserFeedback = RecordOf<typeof UserFeedbackSchema>;
+/** A knowledge-graph edge. */
 export type Edge = RecordOf<typeof EdgeSchema>;
+/** An embedding: its vector is a Float32Array. */
 export type Embedding = RecordOf<typeof EmbeddingSchema>;
+/** One of {@link LOG_LEVELS}. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** One of {@link FEEDBACK_TYPES}. */
 export type FeedbackType = (typeof FEEDBACK_TYPES)[number];
+/** One of {@link MODEL_FORMATS}. */
 export type ModelFormat = (typeof MODEL_FORMATS)[number];
