@@ -305,6 +305,37 @@ describe('record codec: round trips', () => {
   });
 });
 
+describe('record codec: decoded values own their memory', () => {
+  it('decoded vectors and bytes each have an ArrayBuffer of exactly their size, unshared', () => {
+    const bytes = encodeRecord(Everything, sample()).slice();
+    const secret = encodeRecord(Everything, { ...sample(), blob: new TextEncoder().encode('SECRET') }).slice();
+    const decoded = decodeRecord(Everything, bytes);
+    const other = decodeRecord(Everything, secret);
+    const viewed = viewRecord(Everything, bytes).toObject();
+    for (const value of [decoded, other, viewed]) {
+      expect(value.vector.buffer.byteLength).toBe(384 * 4);
+      expect(value.vector.byteOffset).toBe(0);
+      expect(value.blob.buffer.byteLength).toBe(value.blob.length);
+    }
+    // A clone of one decoded value carries nothing of another record (what postMessage would send).
+    const cloned = structuredClone(decoded);
+    expect(new TextDecoder().decode(new Uint8Array(cloned.vector.buffer))).not.toContain('SECRET');
+    expect(cloned.blob.buffer.byteLength).toBe(4);
+  });
+
+  it('transferring a decoded value changes no other decoded value, and decoding goes on', () => {
+    const bytes = encodeRecord(Everything, sample()).slice();
+    const a = decodeRecord(Everything, bytes);
+    const b = decodeRecord(Everything, bytes);
+    structuredClone(a.vector, { transfer: [a.vector.buffer] });
+    structuredClone(a.blob, { transfer: [a.blob.buffer as ArrayBuffer] });
+    expect(a.vector.length).toBe(0); // transferred away
+    expect(b.vector).toEqual(sample().vector);
+    expect(b.blob).toEqual(sample().blob);
+    for (let i = 0; i < 200; i++) expect(decodeRecord(Everything, bytes).vector[1]).toBe(sample().vector[1]);
+  });
+});
+
 describe('record codec: validation', () => {
   const bad = (patch: Partial<Record<keyof Everything, unknown>>): CodecError => {
     try {

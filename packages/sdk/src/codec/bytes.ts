@@ -1,7 +1,7 @@
 /**
- * Little-endian integer and float reads from a Uint8Array at any offset, without a DataView per buffer, and the
- * ASCII string builder: the one copy of these that records (record.ts), metadata (metadata.ts) and the string cache
- * read with. Callers check bounds (and that bytes are ASCII) first.
+ * Little-endian integer and float reads from a Uint8Array at any offset, without a DataView per buffer, the ASCII
+ * string builder, and the copies decoded values are made of: the one copy of these that records (record.ts),
+ * metadata (metadata.ts) and the string cache read with. Callers check bounds (and that bytes are ASCII) first.
  */
 
 /** Whether the host is little-endian (typed arrays use the host's byte order). */
@@ -81,4 +81,24 @@ export function asciiString(b: Uint8Array, p: number, end: number): string {
     default:
       return s + fromCharCode(b[p]!, b[p + 1]!, b[p + 2]!, b[p + 3]!, b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!);
   }
+}
+
+/**
+ * A copy of `dims` float32 values that start at byte `at` of `bytes` (little-endian, any alignment), in an
+ * ArrayBuffer of its own: a decoded value can be posted, cloned or transferred without taking anything else along.
+ */
+export function copyFloat32(bytes: Uint8Array, at: number, dims: number): Float32Array {
+  const out = new Float32Array(dims);
+  new Uint8Array(out.buffer).set(bytes.subarray(at, at + dims * 4));
+  return out;
+}
+
+/**
+ * A copy of bytes [from, to) of `bytes` in an ArrayBuffer of its own: a plain Uint8Array. Never `bytes.slice()`,
+ * which on a Node Buffer is a view of the same memory (and a Buffer).
+ */
+export function copyByteRange(bytes: Uint8Array, from: number, to: number): Uint8Array {
+  const out = new Uint8Array(to - from);
+  out.set(bytes.subarray(from, to));
+  return out;
 }

@@ -60,7 +60,7 @@
 import { asciiTextSlice } from './ascii-text.js';
 import { ByteWriter } from './byte-writer.js';
 import { asciiString, readF64, readU16, readU32 } from './bytes.js';
-import { CACHED_STRING_MAX, keyCache, stringCache } from './copy-pool.js';
+import { CACHED_STRING_MAX, keyCache, stringCache } from './string-cache.js';
 import { CodecError } from './errors.js';
 import { isWellFormed } from './keys.js';
 

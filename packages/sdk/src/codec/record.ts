@@ -1,7 +1,7 @@
 import { asciiTextSlice, closeAsciiText, HAS_ASCII_TEXT, MAX_ASCII_TEXT, openAsciiText } from './ascii-text.js';
 import { ByteWriter } from './byte-writer.js';
-import { asciiString, LITTLE_ENDIAN, readF32, readF64, readI32, readU16, readU32 } from './bytes.js';
-import { CACHED_STRING_MAX, copyByteRange, copyFloat32, stringCache } from './copy-pool.js';
+import { asciiString, copyByteRange, copyFloat32, LITTLE_ENDIAN, readF32, readF64, readI32, readU16, readU32 } from './bytes.js';
+import { CACHED_STRING_MAX, stringCache } from './string-cache.js';
 import { CodecError } from './errors.js';
 import { isWellFormed } from './keys.js';
 import { decodeMetadata, MetadataView, metadataView, writeMetadata, type JsonValue } from './metadata.js';
