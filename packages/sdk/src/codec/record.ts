@@ -439,7 +439,9 @@ let encoding = false;
 
 /**
  * Encodes `obj` as a record of `schema`. Fails with CodecError INVALID_INPUT naming the field path. The result is
- * a view into a shared chunk that later encodes never overwrite (copy it only if you need its own ArrayBuffer).
+ * a view into a shared chunk that later encodes never overwrite, which holds other records' bytes too: engines copy
+ * what they store, but before posting, cloning or transferring the bytes (postMessage sends the whole buffer),
+ * `slice()` them into an ArrayBuffer of their own.
  */
 export function encodeRecord<F extends FieldMap>(schema: RecordSchema<F>, obj: ValuesOf<F>, options: EncodeOptions = {}): Uint8Array {
   if (typeof obj !== 'object' || obj === null) throw invalid(schema.name, 'an object', obj);
