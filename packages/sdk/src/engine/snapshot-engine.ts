@@ -365,13 +365,26 @@ export abstract class SnapshotEngine implements StorageEngine {
   // writes queued before it), and the caller may reuse its buffers as soon as the call returns.
 
   put(store: string, key: Uint8Array, value: Uint8Array, options?: WriteOptions): Promise<void> {
-    const ownKey = key instanceof Uint8Array ? copyBytes(key) : key; // anything else: tx.put reports it
-    const ownValue = value instanceof Uint8Array ? copyBytes(value) : value;
+    const invalid = this.validated(() => {
+      this.assertOpen();
+      this.assertStore(store);
+      this.checkKey(store, key);
+      this.valueArg(store, value);
+    });
+    if (invalid instanceof Promise) return invalid;
+    const ownKey = copyBytes(key);
+    const ownValue = copyBytes(value);
     return this.write([store], (tx) => (tx as BufferedWriteTransaction).putBytes(store, ownKey, ownValue, true), options);
   }
 
   delete(store: string, key: Uint8Array, options?: WriteOptions): Promise<boolean> {
-    const ownKey = key instanceof Uint8Array ? copyBytes(key) : key;
+    const invalid = this.validated(() => {
+      this.assertOpen();
+      this.assertStore(store);
+      this.checkKey(store, key);
+    });
+    if (invalid instanceof Promise) return invalid;
+    const ownKey = copyBytes(key);
     return this.write([store], (tx) => tx.delete(store, ownKey), options);
   }
 
