@@ -188,6 +188,26 @@ describe('a second review', () => {
     expect(() => defineRecord({ name: 'P', typeId: 962, version: 1, fields: fields as { x: ReturnType<typeof t.string> } })).toThrow(/__proto__/);
   });
 
+  it('defineRecord refuses field declarations that would store or read wrongly, saying what to do', () => {
+    const declare = (fields: object, name = 'D') => () => defineRecord({ name, typeId: 963, version: 1, fields: fields as { a: ReturnType<typeof t.string> } });
+    // Array-index names are listed first by JavaScript: appending '1' after '5' would change the storage order.
+    expect(declare({ b: t.string(), 5: t.safeInt() })).toThrow(/cannot be named 5.*f5/);
+    expect(declare({ b: t.string(), '0': t.safeInt() })).toThrow(/cannot be named 0/);
+    // Inherited members would be read for an absent optional field.
+    for (const inherited of ['toString', 'constructor', 'valueOf', 'hasOwnProperty']) {
+      expect(declare({ id: t.string(), [inherited]: t.optional(t.string()) })).toThrow(new RegExp(`cannot be named ${inherited}, which every object inherits`));
+    }
+    expect(declare({ a: t.string(), [Symbol('s')]: t.string() })).toThrow(/not symbols/);
+    expect(declare({ a: t.string })).toThrow(/D\.a: not a field kind.*t\.string\(\), not t\.string/);
+    expect(declare({ a: { kind: 'text', optional: false } })).toThrow(/not a field kind/);
+    expect(declare({ a: { kind: 'table', optional: false, schema: { name: 'fake' } } })).toThrow(/schema made by defineRecord/);
+    expect(declare(null as unknown as object)).toThrow(/fields must be an object/);
+    expect(declare({ a: t.string() }, '')).toThrow(/needs a name/);
+    // Names that only look risky are fine: no view member or inherited property has them.
+    const Fine = defineRecord({ name: 'Fine', typeId: 964, version: 1, fields: { then: t.string(), length: t.safeInt(), f5: t.bool() } });
+    expect(decodeRecord(Fine, encodeRecord(Fine, { then: 'x', length: 3, f5: true }))).toEqual({ then: 'x', length: 3, f5: true });
+  });
+
   it('readHeader refuses a region outside the buffer and detectFormat a non-Uint8Array, with CodecError INVALID_INPUT', () => {
     const bytes = encodeRecord(Inner, { s: 'a' }).slice();
     expect(readHeader(bytes).typeId).toBe(960);

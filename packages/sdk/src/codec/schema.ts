@@ -115,6 +115,38 @@ function checkEnumValues(values: readonly string[]): readonly string[] {
 /** The members of every record view (see `RecordView`), which no field may shadow (`type` may: the field wins). */
 const VIEW_MEMBERS: readonly string[] = ['toObject', 'schemaVersion'];
 
+const KIND_NAMES: ReadonlySet<string> = new Set<FieldKindName>([
+  'bool', 'int32', 'uint32', 'float64', 'safeInt', 'string', 'stringList', 'bytes', 'float32Vector', 'enum', 'table', 'metadata',
+]);
+
+/** An array index ('0', '5'): JavaScript lists such keys first, in numeric order, whatever order they were declared in. */
+const ARRAY_INDEX = /^(0|[1-9]\d*)$/;
+
+/** Checks the field declarations of schema `name` (TypeError: these are mistakes in code, not in data). */
+function checkFields(name: string, fields: unknown): void {
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
+    throw new TypeError(`${name}: fields must be an object of field kinds, e.g. { id: t.id(), text: t.string() }.`);
+  }
+  if (Object.getOwnPropertySymbols(fields).length > 0) throw new TypeError(`${name}: field names must be strings, not symbols.`);
+  for (const [field, declared] of Object.entries(fields)) {
+    // The field order is the storage order, and only appending keeps old records readable.
+    if (ARRAY_INDEX.test(field)) {
+      throw new TypeError(`${name}: a field cannot be named ${field}: JavaScript orders such names before the others, not as declared. Use a name like f${field}.`);
+    }
+    // An absent optional field would read as the inherited member (a function) when a record is encoded.
+    if (field in Object.prototype) throw new TypeError(`${name}: a field cannot be named ${field}, which every object inherits.`);
+    if (VIEW_MEMBERS.includes(field)) throw new TypeError(`${name}: a field cannot be named ${field}, which every record view has.`);
+    const kindName = (declared as { kind?: unknown } | null)?.kind;
+    if (typeof declared !== 'object' || declared === null || typeof kindName !== 'string' || !KIND_NAMES.has(kindName)) {
+      throw new TypeError(`${name}.${field}: not a field kind; declare it with t (e.g. t.string(), not t.string).`);
+    }
+    const nested = (declared as { schema?: unknown }).schema;
+    if (kindName === 'table' && (typeof nested !== 'object' || nested === null || !(SCHEMA_CACHE in nested))) {
+      throw new TypeError(`${name}.${field}: t.table() takes a schema made by defineRecord().`);
+    }
+  }
+}
+
 /** Declares a record schema. */
 export function defineRecord<const F extends FieldMap>(definition: {
   name: string;
@@ -123,14 +155,13 @@ export function defineRecord<const F extends FieldMap>(definition: {
   fields: F;
 }): RecordSchema<F> {
   const { name, typeId, version, fields } = definition;
+  if (typeof name !== 'string' || name.length === 0) throw new TypeError('A record schema needs a name (a non-empty string).');
   if (!Number.isInteger(typeId) || typeId < 1 || typeId > 0xffff) throw new TypeError(`${name}: typeId must be 1..65535`);
   if (!Number.isInteger(version) || version < 1 || version > 0xffff) throw new TypeError(`${name}: version must be 1..65535`);
+  // __proto__ is among the names refused: stored into a decoded object it would set the object's prototype.
+  checkFields(name, fields);
   const fieldNames = Object.keys(fields) as (keyof F & string)[];
   if (fieldNames.length > 255) throw new TypeError(`${name}: at most 255 fields`);
-  const clash = fieldNames.find((field) => VIEW_MEMBERS.includes(field));
-  if (clash !== undefined) throw new TypeError(`${name}: a field cannot be named ${clash}, which every record view has`);
-  // Storing it into a decoded object would set the object's prototype instead of a property.
-  if (fieldNames.includes('__proto__' as keyof F & string)) throw new TypeError(`${name}: a field cannot be named __proto__`);
   const schema = { name, typeId, version, fields, fieldNames: Object.freeze(fieldNames) };
   // A private, mutable slot where the codec keeps what it compiles for this schema (a property read, not a lookup).
   Object.defineProperty(schema, SCHEMA_CACHE, { value: {} });
