@@ -132,5 +132,19 @@ describe('data model', () => {
     expect(ids[0]).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
     const later = newId(Date.now() + 60_000);
     expect(ids[ids.length - 1]! < later).toBe(true);
+    expect(newId() < later).toBe(true); // an explicit time does not move the clock's sequence
+  });
+
+  it('newId with an explicit time carries that time, even one earlier than the ids made before', () => {
+    const timeOf = (id: string): number => [...id.slice(0, 10)].reduce((t, c) => t * 32 + '0123456789ABCDEFGHJKMNPQRSTVWXYZ'.indexOf(c), 0);
+    newId();
+    const past = Date.UTC(2020, 0, 1);
+    const backfilled = Array.from({ length: 100 }, () => newId(past));
+    for (const id of backfilled) expect(timeOf(id)).toBe(past);
+    expect(new Set(backfilled).size).toBe(100);
+    expect(backfilled.every((id) => id < newId())).toBe(true);
+    const a = newId();
+    const b = newId();
+    expect(a < b).toBe(true);
   });
 });

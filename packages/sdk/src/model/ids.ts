@@ -34,22 +34,30 @@ const TIME_LIMIT = 32 ** 10;
 /**
  * A new unique id that sorts by creation time: 10 base32 characters of epoch milliseconds, then 16 of randomness
  * (26 characters, like a ULID). Ids made in the same millisecond by this process still sort in creation order
- * (the random part is incremented). A fractional `now` counts as its millisecond; one outside 0..2^50 is a
- * RangeError.
+ * (the random part is incremented), also when the clock moves back. An explicit `now` (back-filling ids from
+ * records' own times) is the id's time whatever ids were made before, and does not move the clock's sequence; ids
+ * of one explicit millisecond are unique but in random order. A fractional `now` counts as its millisecond; one
+ * outside 0..2^50 is a RangeError.
  */
-export function newId<T extends string = NodeId>(now: number = Date.now()): T {
-  now = Math.floor(now);
+export function newId<T extends string = NodeId>(now?: number): T {
+  const explicit = now !== undefined;
+  now = Math.floor(now ?? Date.now());
   if (!(now >= 0 && now < TIME_LIMIT)) throw new RangeError(`newId: the time must be epoch milliseconds in 0..2^50, got ${now}.`);
-  if (now <= lastTime) {
-    // Same (or earlier: clock moved back) millisecond: keep the previous time, increment the randomness.
+  let randomness = lastRandom;
+  if (now === lastTime || (now < lastTime && !explicit)) {
+    // The last id's millisecond (or the clock moved back): keep its time, increment the randomness.
     for (let i = lastRandom.length - 1; i >= 0; i--) {
       lastRandom[i] = (lastRandom[i]! + 1) & 0xff;
       if (lastRandom[i] !== 0) break;
     }
     now = lastTime;
-  } else {
+  } else if (!explicit) {
     lastTime = now;
     randomFill(lastRandom);
+  } else {
+    // Another explicit time: fresh randomness; the sequence of ids made with the clock goes on unchanged.
+    randomness = new Uint8Array(lastRandom.length);
+    randomFill(randomness);
   }
   let time = '';
   let t = now;
@@ -61,7 +69,7 @@ export function newId<T extends string = NodeId>(now: number = Date.now()): T {
   // 80 bits -> 16 characters of 5 bits.
   let acc = 0;
   let bits = 0;
-  for (const byte of lastRandom) {
+  for (const byte of randomness) {
     acc = (acc << 8) | byte;
     bits += 8;
     while (bits >= 5) {
