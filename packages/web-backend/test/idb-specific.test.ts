@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StorageError } from '@tabstore/sdk';
-import { expectStorageError, k } from '@tabstore/sdk/testing';
+import { expectStorageError, k, unhandledDuring } from '@tabstore/sdk/testing';
 import { IndexedDbEngine, estimateStorage, idbError, requestPersistentStorage } from '@tabstore/web-backend';
 
 let counter = 0;
@@ -470,16 +470,7 @@ describe('IndexedDbEngine: storage format and reads', () => {
   it('a single read or stats() whose transaction the browser aborts fails with IO, leaving no unhandled rejection', async () => {
     const engine = await openEngine(freshName(), ['a']);
     await engine.put('a', k(1), k(1));
-    const unhandled: unknown[] = [];
-    const onNode = (reason: unknown): void => void unhandled.push(reason);
-    const onBrowser = (event: PromiseRejectionEvent): void => {
-      unhandled.push(event.reason);
-      event.preventDefault();
-    };
-    const proc = (globalThis as { process?: { on(e: string, f: unknown): void; off(e: string, f: unknown): void } }).process;
-    proc?.on('unhandledRejection', onNode);
-    globalThis.addEventListener?.('unhandledrejection', onBrowser);
-    try {
+    const unhandled = await unhandledDuring(async () => {
       // A request is issued, then the browser aborts its transaction (as it does when the connection goes away).
       for (const method of ['get', 'count'] as const) {
         const original = IDBObjectStore.prototype[method] as (...args: unknown[]) => IDBRequest;
@@ -491,11 +482,7 @@ describe('IndexedDbEngine: storage format and reads', () => {
       }
       await expectStorageError(engine.get('a', k(1)), 'IO');
       await expectStorageError(engine.stats(), 'IO');
-      await sleep(50);
-    } finally {
-      proc?.off('unhandledRejection', onNode);
-      globalThis.removeEventListener?.('unhandledrejection', onBrowser);
-    }
+    }, 50);
     expect(unhandled).toEqual([]);
   });
 
@@ -565,17 +552,8 @@ describe('IndexedDbEngine: storage format and reads', () => {
   it('a delete the callback did not await settles as on every engine when the callback then fails', async () => {
     const engine = await openEngine(freshName());
     await engine.put('a', k(1), k(1));
-    const unhandled: unknown[] = [];
-    const onNode = (reason: unknown): void => void unhandled.push(reason);
-    const onBrowser = (event: PromiseRejectionEvent): void => {
-      unhandled.push(event.reason);
-      event.preventDefault();
-    };
-    const proc = (globalThis as { process?: { on(e: string, f: unknown): void; off(e: string, f: unknown): void } }).process;
-    proc?.on('unhandledRejection', onNode);
-    globalThis.addEventListener?.('unhandledrejection', onBrowser);
     let deleted: Promise<boolean> | undefined;
-    try {
+    const unhandled = await unhandledDuring(async () => {
       const failed = await engine
         .write(['a'], async (tx) => {
           await tx.get('a', k(1)); // the readwrite transaction is open now
@@ -584,11 +562,7 @@ describe('IndexedDbEngine: storage format and reads', () => {
         })
         .catch((error: unknown) => error);
       expect((failed as Error).message).toBe('app error');
-      await sleep(50);
-    } finally {
-      proc?.off('unhandledRejection', onNode);
-      globalThis.removeEventListener?.('unhandledrejection', onBrowser);
-    }
+    }, 50);
     expect(unhandled).toEqual([]);
     expect(await deleted).toBe(true); // it existed; the failed transaction deleted nothing
     expect(await engine.get('a', k(1))).toEqual(k(1));

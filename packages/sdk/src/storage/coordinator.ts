@@ -38,7 +38,9 @@ export interface CoordinatorOptions {
 
 /** Where to look for a record and how: its node type narrows the databases, a timestamp picks the archive quarter. */
 export interface LocateHint {
+  /** The node's type: only its database is searched, so a node of another type is not found (nor deleted). */
   type?: NodeType;
+  /** The record's time (epoch ms): its archive quarter is searched first; the others still are. */
   timestampHint?: number;
 }
 
@@ -261,12 +263,15 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
         count: 'toArchive',
       },
     ];
-    for (const phase of phases) {
+    for (const [index, phase] of phases.entries()) {
       const source = this.manager(phase.from);
       // Stale entries (no record) stay in the index: the scan continues after them instead of meeting them again.
       let after: { id: string; time: number } | undefined;
       for (;;) {
-        if (report.batches >= maxBatches) return report;
+        if (report.batches >= maxBatches) {
+          report.done = !(await this.anyDue(phases.slice(index), after));
+          return report;
+        }
         const batch = await this.write(async (bind, tx) => {
           const due = await source.indexes.agedBefore(phase.before, batchSize, tx, after);
           const result = { due: due.length, moved: 0, embeddings: 0, kept: 0, last: due[due.length - 1] };
@@ -291,6 +296,17 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     }
     report.done = true;
     return report;
+  }
+
+  /** Whether any of `phases` still has an age entry due (the first one after `after`), read in one snapshot. */
+  private anyDue(phases: readonly { from: Location; before: number }[], after: { id: string; time: number } | undefined): Promise<boolean> {
+    return this.engine.read(STORAGE_STORES, async (tx) => {
+      for (const [i, phase] of phases.entries()) {
+        const due = await this.manager(phase.from).indexes.agedBefore(phase.before, 1, tx, i === 0 ? after : undefined);
+        if (due.length > 0) return true;
+      }
+      return false;
+    });
   }
 
   /** A chat's messages across Active, Recent and every Archive quarter, in timestamp order. */

@@ -113,6 +113,9 @@ export function testDatabaseCoordinator<E extends StorageEngine>(name: string, c
       expect(second).toMatchObject({ toRecent: 3, done: true });
       expect((await coordinator.manager({ database: 'Conversations', tier: 'Recent' }).indexes.nodeIdsOfType('Message')).length).toBe(7);
       await expectStorageError(() => coordinator.runLifecycle(NOW, { batchSize: 0 }), 'INVALID_ARGUMENT');
+      // A run whose last allowed batch moved the last record due is done.
+      await coordinator.insertNode(message('m7', 'c', NOW - 40 * DAY));
+      expect(await coordinator.runLifecycle(NOW, { maxBatches: 1 })).toMatchObject({ toRecent: 1, batches: 1, done: true });
     });
 
     it("a chat's messages across tiers, in timestamp order", async () => {

@@ -26,8 +26,11 @@ const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(1
 const keysOf = (entries: readonly Entry[]): string[] => entries.map((e) => hex(e.key));
 const hexes = (keys: readonly Uint8Array[]): string[] => keys.map(hex);
 
-/** The unhandled promise rejections while `work` runs and a little after (Node and browsers). */
-async function unhandledDuring(work: () => Promise<void>): Promise<unknown[]> {
+/**
+ * The unhandled promise rejections while `work` runs and `settleMs` after it (in Node and in browsers, where they
+ * are kept from reaching the console).
+ */
+export async function unhandledDuring(work: () => Promise<void>, settleMs = 20): Promise<unknown[]> {
   const unhandled: unknown[] = [];
   const onNode = (reason: unknown): void => void unhandled.push(reason);
   const onBrowser = (event: PromiseRejectionEvent): void => {
@@ -39,7 +42,7 @@ async function unhandledDuring(work: () => Promise<void>): Promise<unknown[]> {
   globalThis.addEventListener?.('unhandledrejection', onBrowser);
   try {
     await work();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
   } finally {
     proc?.off('unhandledRejection', onNode);
     globalThis.removeEventListener?.('unhandledrejection', onBrowser);
