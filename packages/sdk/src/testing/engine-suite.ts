@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, type TestContext } from 'vitest';
 import { compareBytes } from '../engine/bytes.js';
+import { checkAgainstModel } from './model-check.js';
 import { StorageError, type StorageErrorCode } from '../engine/errors.js';
 import type { Entry, ReadTransaction, ScanOptions, StorageEngine } from '../engine/types.js';
 
@@ -467,6 +468,10 @@ export function testEngineConformance<E extends StorageEngine>(
         expect(await plain).toBe(2500);
         expect(await merged).toBe(2500);
         expect(await engine.count('a')).toBe(2500);
+      });
+
+      it('random sequences of operations and transactions agree with a model of the contract', async () => {
+        await checkAgainstModel(engine, { stores: SUITE_STORES, seed: 1, sequences: 8, steps: 40 });
       });
 
       it('a read the callback did not await still gets its answer, and the writes commit', async () => {

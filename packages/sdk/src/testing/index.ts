@@ -3,4 +3,5 @@ export { testEngineConformance, expectStorageError, unhandledDuring, k, utf8, SU
 export { testStorageManager, withReadLog } from './storage-suite.js';
 export { testDatabaseCoordinator } from './coordinator-suite.js';
 export { withFailingWrites, type WriteFault } from './faulty-engine.js';
+export { checkAgainstModel, type ModelCheckOptions } from './model-check.js';
 export { sampleNodes, allSampleNodes, message, logEntry, edge, embedding, randomVectors } from './samples.js';
