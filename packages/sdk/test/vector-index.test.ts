@@ -42,3 +42,29 @@ describe('vector index: ties', () => {
     expect(some.map((match) => [match.id, match.score])).toEqual(['a', 'e', 'i'].map((id) => [id, all[0]!.score]));
   });
 });
+
+describe('vector index: the warm cache', () => {
+  it('a k-NN in a snapshot never sees a commit whose cache update lands while it runs', async () => {
+    const engine = await MemoryEngine.open({ stores: [...STORAGE_STORES] });
+    const manager = new StorageManager(engine);
+    await manager.insertEmbeddings([embedding('a', [1, 0, 0]), embedding('b', [0, 1, 0])]);
+    const query = Float32Array.of(1, 1, 0);
+    // Holds back the cache updates of commits, to release one at a chosen microtask turn of a running search.
+    const vectors = manager.vectors;
+    const apply = vectors.committed.bind(vectors);
+    const held: Parameters<typeof apply>[0][] = [];
+    vectors.committed = (changes) => void held.push(changes);
+    for (let turns = 0; turns < 16; turns++) {
+      const seen = await engine.read(STORAGE_STORES, async (tx) => {
+        const before = await vectors.nearest(query, 10, undefined, tx); // opens the snapshot, warms the cache
+        await manager.insertEmbedding(embedding(`new${turns}`, [1, 1, 0])); // commits; its cache update is held
+        const searching = vectors.nearest(query, 10, undefined, tx);
+        for (let i = 0; i < turns; i++) await Promise.resolve();
+        for (const changes of held.splice(0)) apply(changes);
+        return { before: before.map((m) => m.id), during: (await searching).map((m) => m.id) };
+      });
+      expect(seen.during).toEqual(seen.before);
+    }
+    expect((await manager.searchSimilar(query, 1))[0]!.id).toBe('new0');
+  });
+});

@@ -120,8 +120,12 @@ export class VectorIndex {
     // The query and the candidates are taken now, before the index loads: the caller may reuse them meanwhile.
     const candidateIds = candidates === undefined ? undefined : ownCandidates(candidates);
     const unit = unitQuery(query);
-    const index = await this.load(reader);
-    if (index === undefined || k === 0) return [];
+    // Scored in the same turn as the index is checked: a commit's cache update must not land in between.
+    return this.withIndex(reader, (index) => (index === undefined || k === 0 ? [] : this.score(index, unit, k, candidateIds)));
+  }
+
+  /** The `k` best of `index` for the unit query (among `candidateIds` when given); synchronous. */
+  private score(index: LoadedIndex, unit: Float32Array, k: number, candidateIds: Set<string> | undefined): VectorMatch[] {
     if (unit.length !== index.dimensions) {
       throw new StorageError(
         'INVALID_ARGUMENT',
@@ -193,19 +197,23 @@ export class VectorIndex {
   }
 
   /**
-   * The index in memory: the cached copy when its generation is the stored one (every commit changes it), else read
-   * from the store (in `reader` when given, as that transaction sees it).
+   * Calls `use` with the index in memory: the cached copy when its generation is the stored one (every commit changes
+   * it), else read from the store (in `reader` when given, as that transaction sees it). `use` runs in the same turn
+   * as that check and must be synchronous: {@link committed} updates the cached copy in place, so a cached copy
+   * held across an await could show a later commit's changes.
    */
-  private async load(reader?: ReadTransaction): Promise<LoadedIndex | undefined> {
+  private async withIndex<T>(reader: ReadTransaction | undefined, use: (index: LoadedIndex | undefined) => T): Promise<T> {
     const state = await this.state(reader);
     if (state === undefined) {
       if (reader === undefined) this.cache = undefined;
-      return undefined;
+      return use(undefined);
     }
-    if (this.cache?.generation === state.generation) return this.cache;
+    if (this.cache?.generation === state.generation) return use(this.cache);
+    const before = this.cache;
     const loaded = reader === undefined ? await this.engine.read([STORE], (tx) => this.read(tx)) : await this.read(reader);
-    this.cache = loaded;
-    return loaded;
+    // Cached unless a commit updated the cache meanwhile (it is newer than what this query read).
+    if (this.cache === before) this.cache = loaded;
+    return use(loaded);
   }
 
   private async read(tx: ReadTransaction): Promise<LoadedIndex | undefined> {
