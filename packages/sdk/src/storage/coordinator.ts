@@ -183,9 +183,12 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
       if (tier !== undefined) target = this.tierLocation(database, tier, own);
       else if (own.type === 'Summary') target = { database, tier: summaryTier(own.content) };
       else target = existing?.location ?? { database, tier: DATABASE_TIERS[database][0] };
-      if (existing !== undefined && namespaceOf(existing.location) !== namespaceOf(target)) await bind(this.manager(existing.location)).deleteNode(own.id);
+      const moving = existing !== undefined && namespaceOf(existing.location) !== namespaceOf(target);
+      if (moving) await bind(this.manager(existing.location)).deleteNode(own.id);
       await bind(this.manager(target)).insertPreparedNodes([prepared]);
       if (target.quarter !== undefined) await this.registerQuarter(tx, target);
+      // A node that changes tiers takes its embedding along, as moveNode does.
+      if (moving) await this.carryEmbedding(bind, tx, (own as { embeddingId?: string }).embeddingId, existing.location, target);
       return target;
     });
   }
@@ -498,9 +501,23 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     if (node === undefined) return undefined;
     await target.insertNode(node);
     if (to.quarter !== undefined) await this.registerQuarter(tx, to);
-    // The embedding follows its node between like-named tiers, unless another node of the source tier still uses it.
-    const embeddingId = (node as { embeddingId?: string }).embeddingId;
+    return this.carryEmbedding(bind, tx, (node as { embeddingId?: string }).embeddingId, from, to);
+  }
+
+  /**
+   * Inside a transaction, after a node that uses embedding `embeddingId` moved from `from` to `to`: moves the
+   * embedding along between like-named tiers, unless another node of the source tier still uses it. Resolves to
+   * what happened: moved, kept (the target tier holds another dimension, or another node still uses it) or none.
+   */
+  private async carryEmbedding(
+    bind: Bind,
+    tx: WriteTransaction,
+    embeddingId: string | undefined,
+    from: Location,
+    to: Location,
+  ): Promise<'moved' | 'kept' | 'none'> {
     if (from.database !== 'Conversations' || embeddingId === undefined) return 'none';
+    const source = bind(this.manager(from));
     if ((await source.manager.indexes.nodeIdsOfEmbedding(embeddingId, source.tx)).length > 0) return 'kept';
     const embeddingsFrom = bind(this.manager({ ...from, database: 'Embeddings' }));
     const embedding = await embeddingsFrom.getEmbedding(embeddingId);

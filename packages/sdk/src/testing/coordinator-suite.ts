@@ -219,6 +219,24 @@ export function testDatabaseCoordinator<E extends StorageEngine>(name: string, c
       expect(await coordinator.moveNode('absent', { database: 'Conversations', tier: 'Recent' })).toBe(false);
     });
 
+    it('re-inserting a node into another tier takes its embedding along, as moveNode does', async () => {
+      await coordinator.insertEmbedding(embedding('E', [1, 0, 0]));
+      await coordinator.insertNode(message('m', 'c', NOW, { embeddingId: 'E' as never }));
+      expect(await coordinator.locateEmbedding('E')).toEqual({ database: 'Embeddings', tier: 'Active' });
+      expect(await coordinator.insertNode(message('m', 'c', NOW, { embeddingId: 'E' as never }), { tier: 'Recent' })).toEqual({
+        database: 'Conversations',
+        tier: 'Recent',
+      });
+      expect(await coordinator.locateEmbedding('E')).toEqual({ database: 'Embeddings', tier: 'Recent' });
+      // Another node of the tier still using it keeps it where it is.
+      await coordinator.insertEmbedding(embedding('F', [0, 1, 0]));
+      await coordinator.insertNode(message('n1', 'c', NOW, { embeddingId: 'F' as never }));
+      await coordinator.insertNode(message('n2', 'c', NOW, { embeddingId: 'F' as never }));
+      await coordinator.insertNode(message('n1', 'c', NOW, { embeddingId: 'F' as never }), { tier: 'Recent' });
+      expect(await coordinator.locateEmbedding('F')).toEqual({ database: 'Embeddings', tier: 'Active' });
+      expect((await coordinator.searchSimilar([1, 0, 0], 5)).map((m) => m.id)).toEqual(['E', 'F']);
+    });
+
     it('an embedding whose target tier holds another dimension stays; its node still moves', async () => {
       await coordinator.manager({ database: 'Embeddings', tier: 'Recent' }).insertEmbedding(embedding('old_model', [1, 0, 0]));
       await coordinator.insertEmbedding(embedding('new_model', [1, 0, 0, 0]));
