@@ -3,6 +3,7 @@ import {
   CodecError,
   MetadataView,
   NODE_SCHEMAS,
+  viewRecord,
   NODE_TYPES,
   decodeEdge,
   decodeEmbedding,
@@ -64,7 +65,13 @@ describe('data model', () => {
       const view = nodeView(bytes);
       expect(view.type).toBe(node.type);
       expect(view.id).toBe(node.id);
-      expect({ type: view.type, ...view.toObject() }).toEqual(expected);
+      // toObject() is the whole node, its type tag first, as decodeNode gives it: postable and encodable again.
+      const object = view.toObject();
+      expect(object).toEqual(expected);
+      expect(Object.keys(object)[0]).toBe('type');
+      expect(encodeNode(object)).toEqual(bytes);
+      // A record view of the same schema is the record's fields only, as decodeRecord gives them.
+      expect(viewRecord(NODE_SCHEMAS[node.type] as never, bytes).toObject()).not.toHaveProperty('type');
       // Every getter of the view gives the field's value (metadata fields as their binary value).
       const schema = NODE_SCHEMAS[node.type] as unknown as { fieldNames: readonly string[]; fields: Record<string, { kind: string }> };
       const values = node as unknown as Record<string, unknown>;

@@ -870,6 +870,9 @@ const KIND_CODES: Partial<Record<FieldKind<unknown>['kind'], number>> = {
 interface SchemaCache {
   plan?: SchemaPlan;
   View?: ViewClass;
+  /** The view class whose toObject() leads with `type: schema.name` (node views; see viewTaggedRecord). */
+  TaggedView?: ViewClass;
+  taggedKeepAlive?: Viewed;
   /** One live view, so the view objects' layout (V8 maps) survives full GCs; see viewClassOf. */
   keepAlive?: Viewed;
   writerMap?: Map<string, readonly (FieldWriter | undefined)[]>;
@@ -1181,11 +1184,16 @@ function scalarStart(r: Opened, i: number, width: number, path: string): number 
   return o;
 }
 
-/** The view class of a schema, made once: a class whose prototype has one getter per field. */
-function viewClassOf(schema: RecordSchema<FieldMap>): ViewClass {
+/**
+ * The view class of a schema, made once: a class whose prototype has one getter per field. A tagged class's
+ * toObject() leads with `type: schema.name`, as decodeTaggedRecord does.
+ */
+function viewClassOf(schema: RecordSchema<FieldMap>, tagged = false): ViewClass {
   const cache = cacheOf(schema);
-  if (cache.View !== undefined) return cache.View;
+  const made = tagged ? cache.TaggedView : cache.View;
+  if (made !== undefined) return made;
   const plan = planOf(schema);
+  const tag = tagged ? schema.name : undefined;
   // A view is a small object of its schema's class (the getters live on its prototype) over one Opened record.
   // Not a subclass of Opened: in V8 (11.x) constructing a derived class cost ~15 ns more per view.
   const View: ViewClass = class {
@@ -1198,7 +1206,7 @@ function viewClassOf(schema: RecordSchema<FieldMap>): ViewClass {
   Object.defineProperties(proto, {
     toObject: {
       value(this: Viewed) {
-        return materialiseRecord(this[RECORD], plan);
+        return materialiseRecord(this[RECORD], plan, tag);
       },
     },
     schemaVersion: {
@@ -1215,11 +1223,13 @@ function viewClassOf(schema: RecordSchema<FieldMap>): ViewClass {
       get: makeGetter(schema.fields[name]!, i, plan.readers[i]!, plan.defaults[i]!, `${schema.name}.${name}`),
     });
   });
-  cache.View = View;
+  if (tagged) cache.TaggedView = View;
+  else cache.View = View;
   // V8 holds the layouts reached by adding properties only weakly: when no view of this schema is alive at a full GC
   // they are dropped, and the optimized code of every getter that depends on them is thrown away (measured: views
   // 2.5x slower right after each GC). One tiny view kept here keeps them.
-  cache.keepAlive = new View(openedKeepAlive);
+  if (tagged) cache.taggedKeepAlive = new View(openedKeepAlive);
+  else cache.keepAlive = new View(openedKeepAlive);
   return View;
 }
 
@@ -1231,6 +1241,17 @@ function viewClassOf(schema: RecordSchema<FieldMap>): ViewClass {
 export function viewRecord<F extends FieldMap>(schema: RecordSchema<F>, bytes: Uint8Array): RecordView<F> {
   const erased = schema as unknown as RecordSchema<FieldMap>;
   const View = cacheOf(erased).View ?? viewClassOf(erased);
+  checkRecord(bytes, 0, recordLength(bytes), erased, schema.name, true);
+  return new View(new Opened(bytes, 0, checkedEnd, checkedCount, checkedSlot)) as unknown as RecordView<F>;
+}
+
+/**
+ * @internal {@link viewRecord} whose `toObject()` leads with `type: schema.name` (nodeView's tagged union, so the
+ * object is a whole node again). Not part of the public codec API.
+ */
+export function viewTaggedRecord<F extends FieldMap>(schema: RecordSchema<F>, bytes: Uint8Array): RecordView<F> {
+  const erased = schema as unknown as RecordSchema<FieldMap>;
+  const View = cacheOf(erased).TaggedView ?? viewClassOf(erased, true);
   checkRecord(bytes, 0, recordLength(bytes), erased, schema.name, true);
   return new View(new Opened(bytes, 0, checkedEnd, checkedCount, checkedSlot)) as unknown as RecordView<F>;
 }

@@ -1,5 +1,14 @@
 import { CodecError } from '../codec/errors.js';
-import { decodeRecord, decodeTaggedRecord, encodeRecord, readHeader, viewRecord, type EncodeOptions, type RecordView } from '../codec/record.js';
+import {
+  decodeRecord,
+  decodeTaggedRecord,
+  encodeRecord,
+  readHeader,
+  viewRecord,
+  viewTaggedRecord,
+  type EncodeOptions,
+  type RecordView,
+} from '../codec/record.js';
 import type { FieldMap, RecordSchema } from '../codec/schema.js';
 import {
   EdgeSchema,
@@ -15,8 +24,15 @@ import {
 type NodeSchemas = typeof NODE_SCHEMAS;
 type FieldsOf<S> = S extends RecordSchema<infer F> ? F : never;
 
-/** A lazy view of a node of type `K`; `type` is the tag. */
-export type NodeViewOf<K extends NodeType> = RecordView<FieldsOf<NodeSchemas[K]>> & { readonly type: K };
+/**
+ * A lazy view of a node of type `K`; `type` is the tag. `toObject()` gives the whole node, `type` included (what
+ * {@link decodeNode} gives), so it can be posted and encoded again.
+ */
+export type NodeViewOf<K extends NodeType> = Omit<RecordView<FieldsOf<NodeSchemas[K]>>, 'toObject'> & {
+  readonly type: K;
+  /** Every field as a plain object, after `type` (vectors and bytes copied out of the record, metadata decoded). */
+  toObject(): Extract<Node, { type: K }>;
+};
 /** A lazy view of any node: narrow it with `view.type`. */
 export type NodeView = { [K in NodeType]: NodeViewOf<K> }[NodeType];
 
@@ -46,9 +62,9 @@ export function encodeNode(node: Node, options?: EncodeOptions): Uint8Array {
   return encodeRecord(schemaOf(node.type), node as unknown as Record<string, unknown>, options);
 }
 
-/** A lazy view of any node record. */
+/** A lazy view of any node record; its `toObject()` is the whole node, `type` included. */
 export function nodeView(bytes: Uint8Array): NodeView {
-  return viewRecord(schemaOf(nodeTypeOf(bytes)), bytes) as unknown as NodeView;
+  return viewTaggedRecord(schemaOf(nodeTypeOf(bytes)), bytes) as unknown as NodeView;
 }
 
 /** Decodes any node record into a plain object with its `type` tag (first, then the fields in schema order). */
