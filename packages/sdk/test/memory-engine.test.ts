@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { copyBounds, MemoryEngine, MemoryVolume } from '@tabstore/sdk';
+import { copyBounds, LazySnapshot, MemoryEngine, MemoryVolume, type Snapshot } from '@tabstore/sdk';
 import { decodeBlock, encodeBlock } from '../src/storage/vector-block.js';
 import { k, testEngineConformance } from '@tabstore/sdk/testing';
 
@@ -143,5 +143,30 @@ describe('Node Buffers given to the SDK are copied, not viewed (Buffer#slice is 
     expect(copy.lower).toEqual(new Uint8Array([1, 2]));
     expect(copy.upper).toEqual(new Uint8Array([3, 4]));
     expect(copy.upperExclusive).toBe(true);
+  });
+});
+
+describe('LazySnapshot', () => {
+  it('a snapshot that failed to open synchronously is not opened again by a later read of the transaction', () => {
+    const failure = new Error('readers table full');
+    let opens = 0;
+    const later: Snapshot = {
+      get: () => k(9),
+      getMany: (_, keys) => keys.map(() => k(9)),
+      scan: () => [],
+      scanKeys: () => [],
+      count: () => 1,
+      release: () => undefined,
+    };
+    const snapshot = new LazySnapshot(() => {
+      opens++;
+      if (opens === 1) throw failure;
+      return later; // a retry would read a later state than the transaction's first read was meant to
+    });
+    expect(() => snapshot.get('a', k(1))).toThrow(failure);
+    expect(() => snapshot.get('a', k(1))).toThrow(failure);
+    expect(() => snapshot.count('a', {})).toThrow(failure);
+    expect(opens).toBe(1);
+    snapshot.release();
   });
 });

@@ -504,6 +504,8 @@ class ReadTimeouts {
 export class LazySnapshot implements Snapshot {
   private opening: Promise<Snapshot> | undefined;
   private opened: Snapshot | undefined;
+  /** Why a synchronous open failed: every later read fails with it too (none may open a later snapshot). */
+  private failure: { error: unknown } | undefined;
   private released = false;
   /** Reads issued and not yet settled (see {@link settled}). */
   private readonly reading = new Set<Promise<unknown>>();
@@ -512,11 +514,19 @@ export class LazySnapshot implements Snapshot {
 
   /**
    * The snapshot when it is open, opening it on the first read: one the engine opens synchronously is used at once;
-   * one that opens asynchronously is undefined until then (reads wait on {@link opening}).
+   * one that opens asynchronously is undefined until then (reads wait on {@link opening}). An open that failed is not
+   * tried again: a retry could open a later snapshot than reads of the same transaction saw.
    */
   private now(): Snapshot | undefined {
     if (this.opened !== undefined || this.opening !== undefined) return this.opened;
-    const snapshot = this.open();
+    if (this.failure !== undefined) throw this.failure.error;
+    let snapshot: MaybePromise<Snapshot>;
+    try {
+      snapshot = this.open();
+    } catch (error) {
+      this.failure = { error };
+      throw error;
+    }
     if (snapshot instanceof Promise) {
       this.opening = snapshot.then((opened) => (this.opened = opened));
       return undefined;
