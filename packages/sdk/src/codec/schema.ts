@@ -78,8 +78,11 @@ function kind<T, K extends FieldKindName>(name: K, extra: Partial<FieldKind<T, K
 /** Field kinds. */
 export const t = {
   bool: () => kind<boolean, 'bool'>('bool'),
+  /** An integer within -2^31..2^31-1, in 4 bytes (-0 reads back as 0). */
   int32: () => kind<number, 'int32'>('int32'),
+  /** An integer within 0..2^32-1, in 4 bytes (-0 reads back as 0). */
   uint32: () => kind<number, 'uint32'>('uint32'),
+  /** Any number, in 8 bytes: reads back exactly (-0, ±Infinity and NaN included). */
   float64: () => kind<number, 'float64'>('float64'),
   /** An integer within ±(2^53-1): timestamps (epoch ms), sizes. */
   safeInt: () => kind<number, 'safeInt'>('safeInt'),
