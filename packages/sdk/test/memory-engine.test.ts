@@ -165,7 +165,7 @@ describe('LazySnapshot', () => {
     });
     expect(() => snapshot.get('a', k(1))).toThrow(failure);
     expect(() => snapshot.get('a', k(1))).toThrow(failure);
-    expect(() => snapshot.count('a', {})).toThrow(failure);
+    expect(() => snapshot.count('a', { lower: undefined, lowerExclusive: false, upper: undefined, upperExclusive: false, empty: false })).toThrow(failure);
     expect(opens).toBe(1);
     snapshot.release();
   });
