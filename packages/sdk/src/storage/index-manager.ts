@@ -267,20 +267,31 @@ export class IndexManager {
     for (const key of old.values()) ops.add(tx.delete('index', key));
   }
 
-  /** Replaces the graph entries of `before` with those of `after`; writes pushed to `ops` as above. */
+  /**
+   * Refuses an edge whose graph keys would exceed the key size of every engine (INVALID_ARGUMENT): each id is at most
+   * MAX_ID_LENGTH units, but three long non-ASCII ids together can exceed it. Called before anything is written.
+   */
+  checkEdgeKeys(edge: Edge): void {
+    for (const e of edgeEntries(this.keys, edge)) {
+      if (e.key.length > DEFAULT_MAX_KEY_SIZE) {
+        throw new StorageError(
+          'INVALID_ARGUMENT',
+          `Edge ${JSON.stringify(edge.id)}: its node ids, type and id together make a ${e.key.length}-byte graph key, ` +
+            `over the ${DEFAULT_MAX_KEY_SIZE}-byte limit of every engine; use shorter ids (newId() makes 26-character ones).`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Replaces the graph entries of `before` with those of `after`; writes pushed to `ops` as above. `after` must have
+   * passed {@link checkEdgeKeys}.
+   */
   edgeEntryOps(tx: WriteTransaction, before: Edge | undefined, after: Edge | undefined, ops: PendingWrites): void {
     const old = new Map<string, { store: 'outgoing' | 'incoming'; key: Uint8Array; value: Uint8Array }>();
     if (before !== undefined) for (const e of edgeEntries(this.keys, before)) old.set(`${e.store}:${bytesToMapKey(e.key)}`, e);
     if (after !== undefined) {
       for (const e of edgeEntries(this.keys, after)) {
-        if (e.key.length > DEFAULT_MAX_KEY_SIZE) {
-          // Each id is at most MAX_ID_LENGTH units, but three long non-ASCII ids together exceed a key's size.
-          throw new StorageError(
-            'INVALID_ARGUMENT',
-            `Edge ${JSON.stringify(after.id)}: its node ids, type and id together make a ${e.key.length}-byte graph key, ` +
-              `over the ${DEFAULT_MAX_KEY_SIZE}-byte limit of every engine; use shorter ids (newId() makes 26-character ones).`,
-          );
-        }
         const id = `${e.store}:${bytesToMapKey(e.key)}`;
         const same = old.get(id);
         old.delete(id);

@@ -462,7 +462,8 @@ export class ManagerWriter extends ManagerReader {
 
   /** @internal Writes edges prepared at their insert call. */
   async insertPreparedEdges(prepared: readonly PreparedRecord<Edge>[]): Promise<void> {
-    await this.upsertAll('edges', prepared, decodeEdge, (before, after, ops) => this.manager.indexes.edgeEntryOps(this.tx, before, after, ops));
+    const indexes = this.manager.indexes;
+    await this.upsertAll('edges', prepared, decodeEdge, (before, after, ops) => indexes.edgeEntryOps(this.tx, before, after, ops), (edge) => indexes.checkEdgeKeys(edge));
   }
 
   /** Deletes an edge and its graph entries; resolves to the removed edge. */
@@ -484,18 +485,25 @@ export class ManagerWriter extends ManagerReader {
     prepared: readonly { record: R; bytes: Uint8Array }[],
     decode: (bytes: Uint8Array) => R,
     entryOps: (before: R | undefined, after: R | undefined, ops: PendingWrites) => void,
+    check?: (record: R) => void,
   ): Promise<void> {
     if (prepared.length === 0) return;
     const keys = prepared.map((p) => this.key(p.record.id));
     const olds = await this.tx.getMany(store, keys);
-    const ops = new PendingWrites();
+    // Everything that can fail (a damaged stored version, a record the indexes refuse) fails before the first write:
+    // a caller that catches the error inside its transaction commits nothing of this call.
     const latest = new Map<string, R>();
-    prepared.forEach(({ record, bytes }, i) => {
+    const befores = prepared.map(({ record }, i) => {
       const old = olds[i];
       const before = latest.has(record.id) ? latest.get(record.id) : old === undefined ? undefined : decode(old);
-      ops.add(this.tx.put(store, keys[i]!, bytes));
-      entryOps(before, record, ops);
+      check?.(record);
       latest.set(record.id, record);
+      return before;
+    });
+    const ops = new PendingWrites();
+    prepared.forEach(({ record, bytes }, i) => {
+      ops.add(this.tx.put(store, keys[i]!, bytes));
+      entryOps(befores[i], record, ops);
     });
     await ops.settle();
   }
@@ -513,15 +521,18 @@ export class ManagerWriter extends ManagerReader {
     if (ids.length === 0) return [];
     const keys = ids.map((id) => this.key(id));
     const olds = await this.tx.getMany(store, keys);
-    const ops = new PendingWrites();
+    // Every stored version is decoded before the first delete: a damaged one fails the call with nothing deleted.
     const gone = new Set<string>();
     const removed = olds.map((old, i) => {
       if (old === undefined || gone.has(ids[i]!)) return undefined;
       gone.add(ids[i]!);
-      const record = decode(old);
+      return decode(old);
+    });
+    const ops = new PendingWrites();
+    removed.forEach((record, i) => {
+      if (record === undefined) return;
       ops.add(this.tx.delete(store, keys[i]!));
       entryOps(record, undefined, ops);
-      return record;
     });
     await ops.settle();
     return removed;

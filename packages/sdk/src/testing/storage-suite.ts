@@ -657,6 +657,39 @@ export function testStorageManager<E extends StorageEngine>(
         expect((await m.searchSimilar([0, 1, 0, 0], 1))[0]!.id).toBe('v1');
       });
 
+      it('a call that fails inside a write and is caught there writes nothing of itself', async () => {
+        await manager.insertNodes([message('a', 'c', T), message('b', 'c', T + 1)]);
+        await manager.insertEdge(edge('kept', 'a', 'b', 'REPLY'));
+        await engine.put('nodes', encodeKey(['', 'broken']), new Uint8Array([0xb7, 2, 1, 0]));
+        const before = await engine.stats();
+        const long = '\u4e2d'.repeat(256); // a valid id, but three of them make a graph key over the size limit
+        const failures = await manager.write(async (w) => {
+          const codes: string[] = [];
+          const attempt = async (call: () => Promise<unknown>): Promise<void> => {
+            try {
+              await call();
+              codes.push('ok');
+            } catch (error) {
+              codes.push(error instanceof StorageError || error instanceof CodecError ? error.code : String(error));
+            }
+          };
+          await attempt(() => w.insertEdges([edge('fine', 'a', 'b', 'REPLY'), edge(long, 'a', long, long)]));
+          await attempt(() => w.deleteNodes(['a', 'broken']));
+          await attempt(() => w.deleteEdges(['kept']).then(() => Promise.reject(new Error('after'))));
+          return codes;
+        });
+        expect(failures.slice(0, 2)).not.toContain('ok');
+        // Only the third call, whose own work succeeded, changed anything: the edge it deleted.
+        expect(await manager.getEdge('fine')).toBeUndefined();
+        expect(await manager.getNode('a')).toBeDefined();
+        expect(await manager.getEdge('kept')).toBeUndefined();
+        const after = await engine.stats();
+        expect(after.entries.nodes).toBe(before.entries.nodes);
+        expect(after.entries.edges).toBe(before.entries.edges - 1);
+        await engine.delete('nodes', encodeKey(['', 'broken']));
+        expect((await manager.indexes.verify()).ok).toBe(true);
+      });
+
       it('indexes.verify() reports drift and indexes.rebuild() repairs it', async () => {
         await manager.insertNodes(allSampleNodes());
         await manager.insertEdges([edge('e1', 'Chat', 'Message', 'CONTAINS_MESSAGE')]);
