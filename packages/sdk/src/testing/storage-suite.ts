@@ -685,7 +685,7 @@ export function testStorageManager<E extends StorageEngine>(
         expect(await manager.getEdge('kept')).toBeUndefined();
         const after = await engine.stats();
         expect(after.entries.nodes).toBe(before.entries.nodes);
-        expect(after.entries.edges).toBe(before.entries.edges - 1);
+        expect(after.entries.edges).toBe(before.entries.edges! - 1);
         await engine.delete('nodes', encodeKey(['', 'broken']));
         expect((await manager.indexes.verify()).ok).toBe(true);
       });
