@@ -170,3 +170,28 @@ describe('LazySnapshot', () => {
     snapshot.release();
   });
 });
+
+describe('single writes through a write() that wraps its transactions', () => {
+  it('engine.put and engine.delete work when write() hands the callback a wrapper (a logging subclass, say)', async () => {
+    const engine = await MemoryEngine.open({ stores: ['a'] });
+    const plain = engine.write.bind(engine);
+    const logged: string[] = [];
+    engine.write = (stores, fn, options) =>
+      plain(
+        stores,
+        (tx) =>
+          fn({
+            ...tx,
+            get: (store, key) => tx.get(store, key),
+            put: (store, key, value) => (logged.push('put'), tx.put(store, key, value)),
+            delete: (store, key) => (logged.push('delete'), tx.delete(store, key)),
+          } as typeof tx),
+        options,
+      );
+    await engine.put('a', k(1), k(2));
+    expect(await engine.get('a', k(1))).toEqual(k(2));
+    expect(await engine.delete('a', k(1))).toBe(true);
+    expect(logged).toEqual(['put', 'delete']);
+    await engine.close();
+  });
+});

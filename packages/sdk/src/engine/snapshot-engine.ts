@@ -374,7 +374,12 @@ export abstract class SnapshotEngine implements StorageEngine {
     if (invalid instanceof Promise) return invalid;
     const ownKey = copyBytes(key);
     const ownValue = copyBytes(value);
-    return this.write([store], (tx) => (tx as BufferedWriteTransaction).putBytes(store, ownKey, ownValue, true), options);
+    // Our own transaction takes the copies as they are; one a subclass's write() wraps gets a plain put.
+    return this.write(
+      [store],
+      (tx) => (tx instanceof BufferedWriteTransaction ? tx.putBytes(store, ownKey, ownValue, true) : tx.put(store, ownKey, ownValue)),
+      options,
+    );
   }
 
   delete(store: string, key: Uint8Array, options?: WriteOptions): Promise<boolean> {
