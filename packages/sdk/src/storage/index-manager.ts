@@ -116,6 +116,11 @@ export class IndexManager {
   ): Promise<NodeId[]> {
     checkProperty(type, property);
     if (typeof value !== 'string') throw new StorageError('INVALID_ARGUMENT', `The value of ${type}.${property} to look up must be a string.`);
+    const limit = options.limit;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
+      // Checked here too: the exact lookup below slices instead of scanning with it.
+      throw new StorageError('INVALID_ARGUMENT', `limit must be a non-negative integer, got ${String(limit)}.`);
+    }
     const name = structuralIndexName(type, property);
     // A value of MAX_INDEXED_VALUE - 1 units or more may be the indexed prefix of longer values too (the cut is one
     // unit shorter where it would split a surrogate pair): keep the nodes whose field really equals it.

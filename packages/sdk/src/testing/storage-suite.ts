@@ -331,6 +331,12 @@ export function testStorageManager<E extends StorageEngine>(
         expect(await manager.indexes.findNodeIds('Bookmark', 'url', 'b'.repeat(199))).toEqual(['b199']);
         expect(await manager.indexes.findNodeIds('Bookmark', 'url', cutShort)).toEqual(['surrogate']);
         expect(await manager.indexes.findNodeIds('Bookmark', 'url', base, { limit: 1 })).toEqual(['short']);
+        // A bad limit is refused whatever the value's length (the exact lookup of long values slices by it).
+        for (const limit of [-1, 1.5, Number.NaN]) {
+          for (const value of ['b', 'b'.repeat(199), base]) {
+            await expectStorageError(() => manager.indexes.findNodeIds('Bookmark', 'url', value, { limit }), 'INVALID_ARGUMENT');
+          }
+        }
       });
 
       it('findNodes reads the index and the nodes in one snapshot', async () => {
