@@ -77,16 +77,21 @@ function assertNotLending(): void {
  */
 const openEnvironments = new Set<string>();
 
-/** The environment at `path`, resolved through symbolic links as far as it exists. */
+/**
+ * The environment at `path`: the real path of its longest existing part (symbolic links followed before `..` is
+ * applied, as the file system does), then the rest as written. Once the environment exists this is its real path;
+ * {@link LmdbEngine.open} keys it again then, since a path through a directory it created may alias another.
+ */
 function environmentKey(path: string): string {
-  const absolute = resolve(path);
-  try {
-    return realpathSync.native(absolute);
-  } catch {
+  const rest: string[] = [];
+  for (let head = path; ; ) {
     try {
-      return join(realpathSync.native(dirname(absolute)), basename(absolute));
-    } catch {
-      return absolute;
+      return join(realpathSync.native(head), ...rest);
+    } catch (error) {
+      const parent = dirname(head);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || parent === head) return resolve(path);
+      rest.unshift(basename(head));
+      head = parent;
     }
   }
 }
@@ -314,7 +319,7 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     // Before lmdb-js creates the environment's files: bad names must leave nothing behind. The checked copy is what
     // every later step uses, so the databases opened are exactly the names checked.
     const stores = validateStoreNames(options.stores);
-    const environment = environmentKey(options.path);
+    let environment = environmentKey(options.path);
     if (openEnvironments.has(environment)) {
       throw new StorageError(
         'LOCKED',
@@ -338,6 +343,14 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
       });
       // lmdb-js clears reader slots of dead processes when it opens; do it again explicitly, it is cheap.
       root.readerCheck();
+      // The environment exists now: its real path is exact even where the path went through directories created
+      // just now (a later open through another alias of them must find it). Nothing awaited since the check.
+      const real = environmentKey(options.path);
+      if (real !== environment) {
+        openEnvironments.delete(environment);
+        environment = real;
+        openEnvironments.add(environment);
+      }
       const dbs = new Map<string, BinaryDb>();
       for (const store of stores) {
         dbs.set(store, root.openDB<Uint8Array, Uint8Array>({ name: store, encoding: 'binary', keyEncoding: 'binary', cache: false }));

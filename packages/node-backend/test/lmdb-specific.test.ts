@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -134,6 +134,23 @@ describe('LmdbEngine specifics', () => {
     await first.close();
     const again = await openEngine({ path: join(dir, 'link') });
     expect(await again.get('records', k(1))).toEqual(k(1));
+  });
+
+  it('LOCKED also through aliases of directories the first open created, and through a symlink followed by ..', async () => {
+    await mkdir(join(dir, 'real', 'sub'), { recursive: true });
+    await symlink(join(dir, 'real'), join(dir, 'link'));
+    await symlink(join(dir, 'real', 'sub'), join(dir, 'deep'));
+    // 'link/a' does not exist yet: the first open creates real/a through the link.
+    const first = await LmdbEngine.open({ path: join(dir, 'link', 'a', 'env'), stores: ['records'] });
+    // 'deep/..' is real/ on disk (the link is followed first), not dir/ as a lexical resolve would make it.
+    const second = await LmdbEngine.open({ path: join(dir, 'real', 'env'), stores: ['records'] });
+    const aliases = [join(dir, 'real', 'a', 'env'), `${join(dir, 'deep')}/../a/env`];
+    for (const path of aliases) await expectStorageError(LmdbEngine.open({ path, stores: ['records'] }), 'LOCKED');
+    await expectStorageError(LmdbEngine.open({ path: `${join(dir, 'deep')}/../env`, stores: ['records'] }), 'LOCKED');
+    await first.close();
+    await second.close();
+    const again = await LmdbEngine.open({ path: aliases[0]!, stores: ['records'] });
+    await again.close();
   });
 
   it('borrow hands out a view of exactly the value, inside LMDB memory', async () => {
