@@ -11,6 +11,7 @@ import {
   defineSupports,
   StorageError,
   validateStoreNames,
+  validateSnapshotEngineOptions,
   type Bounds,
   type ChangeSet,
   type Durability,
@@ -100,6 +101,7 @@ export class LevelEngine extends SnapshotEngine {
     }
     // Before classic-level creates the directory: bad names must leave nothing behind.
     const checked = validateStoreNames(stores);
+    validateSnapshotEngineOptions(options);
     for (const store of checked) {
       if (!SUBLEVEL_NAME.test(store)) {
         throw new StorageError(

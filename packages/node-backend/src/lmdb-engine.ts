@@ -6,6 +6,7 @@ import {
   defineSupports,
   StorageError,
   validateStoreNames,
+  validateSnapshotEngineOptions,
   viewedBytes,
   type BorrowingReader,
   type Bounds,
@@ -319,6 +320,7 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     // Before lmdb-js creates the environment's files: bad names must leave nothing behind. The checked copy is what
     // every later step uses, so the databases opened are exactly the names checked.
     const stores = validateStoreNames(options.stores);
+    validateSnapshotEngineOptions(options);
     let environment = environmentKey(options.path);
     if (openEnvironments.has(environment)) {
       throw new StorageError(

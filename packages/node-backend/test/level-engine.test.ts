@@ -223,6 +223,10 @@ describe('LevelEngine', () => {
         await expectStorageError(LevelEngine.open({ location: fresh, stores }), 'INVALID_ARGUMENT');
         expect(existsSync(fresh)).toBe(false);
       }
+      for (const readTransactionTimeoutMs of ['100', 0, Number.NaN]) {
+        await expectStorageError(LevelEngine.open({ location: fresh, stores: ['a'], readTransactionTimeoutMs: readTransactionTimeoutMs as number }), 'INVALID_ARGUMENT');
+        expect(existsSync(fresh)).toBe(false);
+      }
       const engine = await open(['a']);
       expect(engine.stores).toEqual(['a']);
     });

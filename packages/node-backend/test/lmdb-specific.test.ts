@@ -377,13 +377,17 @@ describe('LmdbEngine.open arguments', () => {
     }
   });
 
-  it('missing or bad store names fail with INVALID_ARGUMENT before any file is created', async () => {
+  it('missing or bad store names and options fail with INVALID_ARGUMENT before any file is created', async () => {
     const path = join(dir, 'env');
     for (const stores of [undefined, [], ['a', 'a'], [''], [7]]) {
       await expectStorageError(
         LmdbEngine.open({ path, stores } as unknown as Parameters<typeof LmdbEngine.open>[0]),
         'INVALID_ARGUMENT',
       );
+      expect(existsSync(path)).toBe(false);
+    }
+    for (const readTransactionTimeoutMs of ['100', 0, Number.NaN]) {
+      await expectStorageError(LmdbEngine.open({ path, stores: ['a'], readTransactionTimeoutMs: readTransactionTimeoutMs as number }), 'INVALID_ARGUMENT');
       expect(existsSync(path)).toBe(false);
     }
   });

@@ -19,6 +19,7 @@ export {
   defineSupports,
   LazySnapshot,
   validateStoreNames,
+  validateSnapshotEngineOptions,
   type WriteSession,
   DEFAULT_MAX_KEY_SIZE,
   DEFAULT_MAX_VALUE_SIZE,

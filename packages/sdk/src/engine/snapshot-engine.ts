@@ -110,11 +110,7 @@ export abstract class SnapshotEngine implements StorageEngine {
   protected constructor(stores: readonly string[], options: SnapshotEngineOptions = {}) {
     this.stores = Object.freeze(validateStoreNames(stores));
     this.storeSet = new Set(this.stores);
-    const timeout = options.readTransactionTimeoutMs ?? 60_000;
-    if (typeof timeout !== 'number' || !(timeout > 0)) {
-      throw new StorageError('INVALID_ARGUMENT', `readTransactionTimeoutMs must be a positive number of milliseconds or Infinity, got ${String(timeout)}.`);
-    }
-    this.readTimeouts = new ReadTimeouts(timeout);
+    this.readTimeouts = new ReadTimeouts(validateSnapshotEngineOptions(options).readTransactionTimeoutMs);
   }
 
   get status(): 'open' | 'closing' | 'closed' {
@@ -607,6 +603,18 @@ export class LazySnapshot implements Snapshot {
       );
     }
   }
+}
+
+/**
+ * Checks the options every {@link SnapshotEngine} takes (INVALID_ARGUMENT otherwise) and returns them with defaults.
+ * Engines call it before they create anything on disk, so rejected options leave nothing behind.
+ */
+export function validateSnapshotEngineOptions(options: SnapshotEngineOptions = {}): Required<SnapshotEngineOptions> {
+  const timeout = options.readTransactionTimeoutMs ?? 60_000;
+  if (typeof timeout !== 'number' || !(timeout > 0)) {
+    throw new StorageError('INVALID_ARGUMENT', `readTransactionTimeoutMs must be a positive number of milliseconds or Infinity, got ${String(timeout)}.`);
+  }
+  return { readTransactionTimeoutMs: timeout };
 }
 
 /**
