@@ -301,12 +301,23 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     return report;
   }
 
-  /** Whether any of `phases` still has an age entry due (the first one after `after`), read in one snapshot. */
+  /**
+   * Whether any of `phases` still has a record due (the first phase after `after`), read in one snapshot. Stale age
+   * entries (no record, which a run passes over) are not work left.
+   */
   private anyDue(phases: readonly { from: Location; before: number }[], after: { id: string; time: number } | undefined): Promise<boolean> {
+    const page = 64;
     return this.engine.read(STORAGE_STORES, async (tx) => {
       for (const [i, phase] of phases.entries()) {
-        const due = await this.manager(phase.from).indexes.agedBefore(phase.before, 1, tx, i === 0 ? after : undefined);
-        if (due.length > 0) return true;
+        const source = this.manager(phase.from);
+        let cursor = i === 0 ? after : undefined;
+        for (;;) {
+          const due = await source.indexes.agedBefore(phase.before, page, tx, cursor);
+          const records = due.length === 0 ? [] : await tx.getMany('nodes', due.map(({ id }) => source.keys.id(id)));
+          if (records.some((bytes) => bytes !== undefined)) return true;
+          if (due.length < page) break;
+          cursor = due[due.length - 1];
+        }
       }
       return false;
     });

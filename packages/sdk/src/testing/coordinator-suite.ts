@@ -116,6 +116,13 @@ export function testDatabaseCoordinator<E extends StorageEngine>(name: string, c
       // A run whose last allowed batch moved the last record due is done.
       await coordinator.insertNode(message('m7', 'c', NOW - 40 * DAY));
       expect(await coordinator.runLifecycle(NOW, { maxBatches: 1 })).toMatchObject({ toRecent: 1, batches: 1, done: true });
+      // A stale age entry (its record deleted behind the index's back) is passed over, not work left.
+      const recent = coordinator.manager({ database: 'Conversations', tier: 'Recent' });
+      await recent.insertNode(message('ghost', 'c', NOW - 100 * DAY));
+      await coordinator.engine.delete('nodes', recent.keys.id('ghost'));
+      await coordinator.insertNode(message('m8', 'c', NOW - 40 * DAY));
+      expect(await coordinator.runLifecycle(NOW, { maxBatches: 1 })).toMatchObject({ toRecent: 1, batches: 1, done: true });
+      expect(await coordinator.runLifecycle(NOW)).toMatchObject({ stale: 1, toArchive: 0, done: true });
     });
 
     it("a chat's messages across tiers, in timestamp order", async () => {
