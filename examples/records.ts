@@ -18,6 +18,7 @@ import {
   encodeKey,
   encodeNode,
   fieldReader,
+  tupleScan,
   nodeView,
   parseLegacyNode,
 } from '@tabstore/sdk';
@@ -69,7 +70,7 @@ const embedding = embeddingView((await engine.get('embeddings', text.encode('emb
 console.log(`embedding ${embedding.model}: ${embedding.vector.length} dims, first ${embedding.vector[0]!.toFixed(3)} (a view, no copy)`);
 
 // 5. All messages of chat_1, in time order, with one prefix scan of the index.
-const chatKeys = await engine.scanKeys('index', { prefix: encodeKey(['Message.chatId', 'chat_1']) });
+const chatKeys = await engine.scanKeys('index', tupleScan(encodeKey(['Message.chatId', 'chat_1'])));
 console.log(`index entries for chat_1: ${chatKeys.length}`);
 
 await engine.close();

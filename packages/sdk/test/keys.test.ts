@@ -8,6 +8,7 @@ import {
   decodeKey,
   encodeKey,
   keyPrefix,
+  tupleScan,
   type KeyPart,
   type KeyTuple,
 } from '../src/codec/keys.js';
@@ -185,6 +186,25 @@ describe('key codec properties', () => {
       }),
       { numRuns: RUNS },
     );
+  });
+
+  it('tupleScan(encodeKey(t)) holds exactly the keys of the tuples that start with t', () => {
+    const startsWithTuple = (u: KeyTuple, t: KeyTuple): boolean =>
+      u.length >= t.length && compareKeyTuples(u.slice(0, t.length), t) === 0;
+    const inScan = (key: Uint8Array, scan: { prefix: Uint8Array; lt: Uint8Array }): boolean =>
+      startsWith(key, scan.prefix) && compareBytes(key, scan.lt) < 0;
+    fc.assert(
+      fc.property(tuplePair, ([t, u]) => {
+        expect(inScan(encodeKey(u), tupleScan(encodeKey(t)))).toBe(startsWithTuple(u, t));
+      }),
+      { numRuns: RUNS * 3 },
+    );
+    // The case a byte prefix gets wrong: a string or byte string that goes on with a zero.
+    const scan = tupleScan(encodeKey(['c']));
+    expect(startsWith(encodeKey(['c\u0000x']), scan.prefix)).toBe(true);
+    expect(inScan(encodeKey(['c\u0000x']), scan)).toBe(false);
+    expect(inScan(encodeKey(['c', '\u0000x']), scan)).toBe(true);
+    expect(inScan(encodeKey([new Uint8Array([1, 0])]), tupleScan(encodeKey([new Uint8Array([1])])))).toBe(false);
   });
 
   it('sorts arrays of tuples the same way by bytes and by compareKeyTuples', () => {

@@ -29,4 +29,4 @@ export {
   type StoredFormat,
 } from './record.js';
 export * from './metadata.js';
-export { encodeKey, encodeKeyAfter, decodeKey, compareKeyTuples, keyPrefix, type KeyPart, type KeyTuple } from './keys.js';
+export { encodeKey, encodeKeyAfter, decodeKey, compareKeyTuples, keyPrefix, tupleScan, type KeyPart, type KeyTuple } from './keys.js';

@@ -2,7 +2,8 @@
  * Order-preserving tuple keys: a tuple of strings, numbers, booleans and byte strings becomes one `Uint8Array` whose
  * bytewise order (the order every engine keeps, see `compareBytes`) equals the tuples' natural order
  * ({@link compareKeyTuples}), and whose encoding is a byte prefix of the encoding of every longer tuple that starts
- * with it, so `[property, value]` finds every `[property, value, nodeId]` index entry with one prefix scan.
+ * with it, so `[property, value]` finds every `[property, value, nodeId]` index entry with one scan ({@link tupleScan}:
+ * the byte prefix, bounded so that a value that goes on with U+0000 is left out).
  *
  * Encoding (each part is a type tag byte followed by its payload; parts are simply concatenated):
  *
@@ -261,8 +262,25 @@ function encodeAfter(prefix: Uint8Array | undefined, tuple: KeyTuple): Uint8Arra
 /**
  * The prefix to scan for every key that starts with `tuple`: the same bytes as {@link encodeKey}, since a tuple's
  * encoding is a byte prefix of every longer tuple's that starts with it. Named for readability at scan sites.
+ *
+ * When the tuple ends with a string or bytes part, the prefix alone also matches keys whose last part goes on with
+ * U+0000 (`['c']` is a byte prefix of `['c\u0000x']`): scan {@link tupleScan} of it to get exactly the tuples that
+ * start with `tuple`.
  */
 export const keyPrefix: (tuple: KeyTuple) => Uint8Array = encodeKey;
+
+/**
+ * Scan bounds for exactly the keys of tuples that start with the tuple `prefix` encodes (that tuple included). A
+ * byte prefix is not enough: a string part ends with the terminator 0x00, and a longer string that goes on with
+ * U+0000 continues with 0x00 0xFF, so `['c']` is a byte prefix of `['c\u0000x']`. Every part that can follow a
+ * terminator starts with a tag below 0xFF, so the keys to leave out are exactly those from `prefix` + 0xFF on.
+ */
+export function tupleScan(prefix: Uint8Array): { prefix: Uint8Array; lt: Uint8Array } {
+  const lt = new Uint8Array(prefix.length + 1);
+  lt.set(prefix);
+  lt[prefix.length] = 0xff;
+  return { prefix, lt };
+}
 
 /** How many escaped zeros (0x00 0xFF) the last {@link findTerminator} passed. */
 let escapes = 0;

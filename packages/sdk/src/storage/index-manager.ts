@@ -3,7 +3,7 @@
  * a node) and vectors. Entries are composite keys with empty values (graph entries hold the other end's id), written
  * by the StorageManager in the same transaction as the record; a lookup is one prefix scan.
  */
-import { decodeKey, tryDecodeKey, type KeyPart } from '../codec/keys.js';
+import { decodeKey, tryDecodeKey, tupleScan, type KeyPart } from '../codec/keys.js';
 import { bytesToMapKey, copyBytes, equalBytes } from '../engine/bytes.js';
 import { CodecError } from '../codec/errors.js';
 import { StorageError } from '../engine/errors.js';
@@ -179,7 +179,7 @@ export class IndexManager {
 
   /** Entries `[..., time, id]` under `parts` in a time range; resolves to the ids. */
   async timeScan(parts: KeyPart[], query: TimeQuery, tx?: ReadTransaction): Promise<NodeId[]> {
-    const scan: ScanOptions = { prefix: this.keys.key(...parts), limit: query.limit, reverse: query.reverse };
+    const scan: ScanOptions = { ...tupleScan(this.keys.key(...parts)), limit: query.limit, reverse: query.reverse };
     if (query.from !== undefined) scan.gte = this.keys.key(...parts, checkTime(query.from, 'from'));
     if (query.to !== undefined) scan.lt = this.keys.key(...parts, checkTime(query.to, 'to'));
     return this.lastParts<NodeId>(await (tx ?? this.engine).scanKeys('index', scan));
@@ -234,7 +234,7 @@ export class IndexManager {
     const reader = tx ?? this.engine;
     const out: { edgeId: EdgeId; edgeType: string; other: NodeId; direction: 'out' | 'in' }[] = [];
     for (const dir of direction === 'both' ? (['out', 'in'] as const) : [direction]) {
-      for (const entry of await reader.scan(dir === 'out' ? 'outgoing' : 'incoming', { prefix })) {
+      for (const entry of await reader.scan(dir === 'out' ? 'outgoing' : 'incoming', tupleScan(prefix))) {
         const parts = decodeKey(entry.key);
         out.push({ edgeType: parts[2] as string, edgeId: parts[3] as EdgeId, other: fromUtf8(entry.value) as NodeId, direction: dir });
       }
@@ -316,7 +316,7 @@ export class IndexManager {
       const extra: IndexDrift[] = [];
       for (const store of ['index', 'outgoing', 'incoming'] as const) {
         const want = expected.entries[store];
-        for (const entry of await tx.scan(store, { prefix: this.keys.prefix })) {
+        for (const entry of await tx.scan(store, tupleScan(this.keys.prefix))) {
           const hex = bytesToMapKey(entry.key);
           const value = want.get(hex);
           if (value !== undefined && equalBytes(value.value, entry.value)) want.delete(hex);
@@ -355,7 +355,7 @@ export class IndexManager {
       const expected = await this.expectedEntries(tx);
       let removed = 0;
       for (const store of INDEX_STORES) {
-        for (const key of await tx.scanKeys(store, { prefix: this.keys.prefix })) {
+        for (const key of await tx.scanKeys(store, tupleScan(this.keys.prefix))) {
           await tx.delete(store, key);
           removed++;
         }
@@ -390,23 +390,23 @@ export class IndexManager {
       outgoing: new Map<string, { key: Uint8Array; value: Uint8Array }>(),
       incoming: new Map<string, { key: Uint8Array; value: Uint8Array }>(),
     };
-    const prefix = this.keys.prefix;
+    const prefix = tupleScan(this.keys.prefix);
     const counts = { nodes: 0, edges: 0, embeddings: 0 };
-    for (const entry of await tx.scan('nodes', { prefix })) {
+    for (const entry of await tx.scan('nodes', prefix)) {
       counts.nodes++;
       for (const t of nodeIndexTuples(decodeStored('nodes', entry, decodeNode))) {
         const key = this.keys.key(...t);
         entries.index.set(bytesToMapKey(key), { key, value: EMPTY });
       }
     }
-    for (const entry of await tx.scan('edges', { prefix })) {
+    for (const entry of await tx.scan('edges', prefix)) {
       counts.edges++;
       for (const e of edgeEntries(this.keys, decodeStored('edges', entry, decodeEdge))) {
         entries[e.store].set(bytesToMapKey(e.key), { key: e.key, value: e.value });
       }
     }
     const vectors = new Map<string, Float32Array>();
-    for (const entry of await tx.scan('embeddings', { prefix })) {
+    for (const entry of await tx.scan('embeddings', prefix)) {
       counts.embeddings++;
       const embedding = decodeStored('embeddings', entry, decodeEmbedding);
       vectors.set(embedding.id, embedding.vector);
@@ -415,7 +415,7 @@ export class IndexManager {
   }
 
   private async idsWithPrefix(parts: KeyPart[], limit?: number, tx?: ReadTransaction): Promise<NodeId[]> {
-    return this.lastParts<NodeId>(await (tx ?? this.engine).scanKeys('index', { prefix: this.keys.key(...parts), limit }));
+    return this.lastParts<NodeId>(await (tx ?? this.engine).scanKeys('index', { ...tupleScan(this.keys.key(...parts)), limit }));
   }
 
   private lastParts<T extends string>(keys: readonly Uint8Array[]): T[] {

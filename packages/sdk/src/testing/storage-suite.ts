@@ -704,9 +704,10 @@ export function testStorageManager<E extends StorageEngine>(
         expect((await manager.indexes.verify()).ok).toBe(true);
 
         const typeKey = encodeKey(['', 'type', 'Chat', 'Chat']);
-        // Entries of this namespace whose keys do not decode (a byte no key part starts with).
-        const damagedKey = Uint8Array.of(...encodeKey(['']), 0xff);
-        const damagedSlotKey = Uint8Array.of(...encodeKey(['', 's']), 0xff);
+        // Entries of this namespace whose keys do not decode (0x01: a byte no key part starts with; 0xFF would make
+        // them keys of a namespace that goes on with U+0000).
+        const damagedKey = Uint8Array.of(...encodeKey(['']), 0x01);
+        const damagedSlotKey = Uint8Array.of(...encodeKey(['', 's']), 0x01);
         await engine.write(STORAGE_STORES, async (tx) => {
           await tx.delete('index', typeKey);
           await tx.put('index', encodeKey(['', 'type', 'Chat', 'ghost']), new Uint8Array(0));
@@ -750,6 +751,27 @@ export function testStorageManager<E extends StorageEngine>(
         }
         expect((await engine.stats()).entries).toEqual(before.entries);
         expect((await manager.getNode('Chat'))?.type).toBe('Chat');
+      });
+
+      it('ids, values and namespaces that go on with U+0000 are other keys, not extensions of the shorter one', async () => {
+        // ['c'] encodes as a byte prefix of ['c\0x']: lookups must match tuples, not bytes.
+        await manager.insertNodes([message('a', 'c', T), message('a\u0000b', 'c\u0000', T + 1)]);
+        await manager.insertEdge(edge('x1', 'a\u0000b', 'z', 'REPLY'));
+        expect((await manager.messagesOfChat('c')).map((m) => m.id)).toEqual(['a']);
+        expect((await manager.findNodes('Message', 'chatId', 'c')).map((m) => m.id)).toEqual(['a']);
+        expect(await manager.edgesOf('a')).toEqual([]);
+        expect((await manager.deleteNode('a', { cascadeEdges: true }))?.id).toBe('a');
+        expect((await manager.getEdge('x1'))?.id).toBe('x1'); // an edge of 'a\0b', not of 'a'
+        const other = new StorageManager(engine, { namespace: '\u0000x' });
+        await other.insertNodes([message('b1', 'c', T)]);
+        await other.insertEmbedding(embedding('be', [1, 0, 0]));
+        // The default namespace '' is a byte prefix of every other: verify and rebuild must see only their own.
+        expect((await manager.indexes.verify()).ok).toBe(true);
+        await manager.indexes.rebuild();
+        expect((await other.findNodes('Message', 'chatId', 'c')).map((m) => m.id)).toEqual(['b1']);
+        expect((await other.searchSimilar([1, 0, 0], 3)).map((m) => m.id)).toEqual(['be']);
+        expect(await manager.searchSimilar([1, 0, 0], 3)).toEqual([]);
+        expect((await other.indexes.verify()).ok).toBe(true);
       });
 
       it('namespaces on one engine are isolated', async () => {
