@@ -96,7 +96,9 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
 
   /**
    * Runs `fn` in one atomic write transaction: every write through the {@link ManagerWriter} commits together, or
-   * none does. Await only the writer's own calls inside `fn` (IndexedDB commits on any other await).
+   * none does. Await only the writer's own calls inside `fn` (IndexedDB commits on any other await). The writer runs
+   * its calls one after another in call order, also when they overlap (`Promise.all`), and the commit waits for calls
+   * `fn` did not await. A call that fails writes nothing of itself; catching its error keeps the other calls' writes.
    */
   async write<T>(fn: (writer: ManagerWriter) => Promise<T>): Promise<T> {
     return writeTogether(this.engine, (bind) => fn(bind(this)), this.durability);
@@ -383,7 +385,8 @@ export class ManagerReader {
 
   /** The edges of a node, in the graph index's order. */
   async edgesOf(nodeId: string, query: EdgeQuery = {}): Promise<Edge[]> {
-    const ids = await this.manager.indexes.edgeIds(nodeId, query, this.tx);
+    // Each edge once: an edge from the node to itself is both outgoing and incoming.
+    const ids = [...new Set(await this.manager.indexes.edgeIds(nodeId, query, this.tx))];
     if (ids.length === 0) return [];
     const values = await this.tx.getMany('edges', ids.map((id) => this.key(id)));
     const out: Edge[] = [];
@@ -404,6 +407,12 @@ export class ManagerReader {
 /** Writes of one manager inside one write transaction (see {@link StorageManager.write}). */
 export class ManagerWriter extends ManagerReader {
   private vectorWriter: VectorWriter | undefined;
+  /**
+   * The writer's calls run one after another, in call order, even when the caller does not await one before the next
+   * (`Promise.all` over writer calls): each reads previous versions and free vector slots before it writes, so two
+   * at once would build on the same state and corrupt indexes and vectors. {@link finish} waits for them all.
+   */
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     manager: StorageManager,
@@ -427,8 +436,10 @@ export class ManagerWriter extends ManagerReader {
   }
 
   /** @internal Writes nodes prepared at their insert call. */
-  async insertPreparedNodes(prepared: readonly PreparedRecord<Node>[]): Promise<void> {
-    await this.upsertAll('nodes', prepared, decodeNode, (before, after, ops) => this.manager.indexes.nodeEntryOps(this.tx, before, after, ops));
+  insertPreparedNodes(prepared: readonly PreparedRecord<Node>[]): Promise<void> {
+    return this.serial(() =>
+      this.upsertAll('nodes', prepared, decodeNode, (before, after, ops) => this.manager.indexes.nodeEntryOps(this.tx, before, after, ops)),
+    );
   }
 
   /** Deletes a node and its index entries (and its edges with `cascadeEdges`); resolves to the removed node. */
@@ -437,17 +448,27 @@ export class ManagerWriter extends ManagerReader {
   }
 
   /** Deletes nodes (read in one getMany); resolves to the removed ones, undefined where absent. */
-  async deleteNodes(ids: readonly string[], options: DeleteNodeOptions = {}): Promise<(Node | undefined)[]> {
-    const removed = await this.deleteAll('nodes', ids, 'The node id', decodeNode, (before, after, ops) =>
-      this.manager.indexes.nodeEntryOps(this.tx, before, after, ops),
-    );
-    if (options.cascadeEdges === true) {
-      for (const node of new Set(removed)) {
-        if (node === undefined) continue;
-        await this.deleteEdges([...new Set(await this.manager.indexes.edgeIds(node.id, {}, this.tx))]);
-      }
+  deleteNodes(ids: readonly string[], options: DeleteNodeOptions = {}): Promise<(Node | undefined)[]> {
+    let own: string[];
+    let cascade: boolean;
+    try {
+      own = ownIds(ids, 'The node id');
+      cascade = options?.cascadeEdges === true;
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return removed;
+    return this.serial(async () => {
+      const removed = await this.deleteAll('nodes', own, decodeNode, (before, after, ops) =>
+        this.manager.indexes.nodeEntryOps(this.tx, before, after, ops),
+      );
+      if (cascade) {
+        for (const node of new Set(removed)) {
+          if (node === undefined) continue;
+          await this.removeEdges([...new Set(await this.manager.indexes.edgeIds(node.id, {}, this.tx))]);
+        }
+      }
+      return removed;
+    });
   }
 
   /** Inserts or replaces an edge and its graph entries. */
@@ -461,9 +482,11 @@ export class ManagerWriter extends ManagerReader {
   }
 
   /** @internal Writes edges prepared at their insert call. */
-  async insertPreparedEdges(prepared: readonly PreparedRecord<Edge>[]): Promise<void> {
+  insertPreparedEdges(prepared: readonly PreparedRecord<Edge>[]): Promise<void> {
     const indexes = this.manager.indexes;
-    await this.upsertAll('edges', prepared, decodeEdge, (before, after, ops) => indexes.edgeEntryOps(this.tx, before, after, ops), (edge) => indexes.checkEdgeKeys(edge));
+    return this.serial(() =>
+      this.upsertAll('edges', prepared, decodeEdge, (before, after, ops) => indexes.edgeEntryOps(this.tx, before, after, ops), (edge) => indexes.checkEdgeKeys(edge)),
+    );
   }
 
   /** Deletes an edge and its graph entries; resolves to the removed edge. */
@@ -472,8 +495,18 @@ export class ManagerWriter extends ManagerReader {
   }
 
   /** Deletes edges; resolves to the removed ones, undefined where absent. */
-  async deleteEdges(ids: readonly string[]): Promise<(Edge | undefined)[]> {
-    return this.deleteAll('edges', ids, 'The edge id', decodeEdge, (before, after, ops) => this.manager.indexes.edgeEntryOps(this.tx, before, after, ops));
+  deleteEdges(ids: readonly string[]): Promise<(Edge | undefined)[]> {
+    let own: string[];
+    try {
+      own = ownIds(ids, 'The edge id');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.serial(() => this.removeEdges(own));
+  }
+
+  private removeEdges(ids: readonly string[]): Promise<(Edge | undefined)[]> {
+    return this.deleteAll('edges', ids, decodeEdge, (before, after, ops) => this.manager.indexes.edgeEntryOps(this.tx, before, after, ops));
   }
 
   /**
@@ -512,12 +545,9 @@ export class ManagerWriter extends ManagerReader {
   private async deleteAll<R>(
     store: 'nodes' | 'edges',
     ids: readonly string[],
-    what: string,
     decode: (bytes: Uint8Array) => R,
     entryOps: (before: R | undefined, after: R | undefined, ops: PendingWrites) => void,
   ): Promise<(R | undefined)[]> {
-    checkArray(ids, 'The ids to delete');
-    for (const id of ids) checkId(id, what);
     if (ids.length === 0) return [];
     const keys = ids.map((id) => this.key(id));
     const olds = await this.tx.getMany(store, keys);
@@ -552,36 +582,53 @@ export class ManagerWriter extends ManagerReader {
   }
 
   /** @internal Writes embeddings prepared at their insert call. */
-  async insertPreparedEmbeddings(prepared: readonly PreparedEmbedding[]): Promise<void> {
-    if (prepared.length === 0) return;
-    const ops = new PendingWrites();
-    // upsertMany checks every vector's dimensions before it writes anything; the records are written after it.
-    await this.vectorsWriter().upsertMany(prepared, ops);
-    for (const p of prepared) ops.add(this.tx.put('embeddings', this.key(p.id), p.bytes));
-    await ops.settle();
+  insertPreparedEmbeddings(prepared: readonly PreparedEmbedding[]): Promise<void> {
+    return this.serial(async () => {
+      if (prepared.length === 0) return;
+      const ops = new PendingWrites();
+      // upsertMany checks every vector's dimensions before it writes anything; the records are written after it.
+      await this.vectorsWriter().upsertMany(prepared, ops);
+      for (const p of prepared) ops.add(this.tx.put('embeddings', this.key(p.id), p.bytes));
+      await ops.settle();
+    });
   }
 
   /** Deletes an embedding and its vector; resolves to the removed embedding. */
-  async deleteEmbedding(id: string): Promise<Embedding | undefined> {
-    checkId(id, 'The embedding id');
-    const key = this.key(id);
-    const old = await this.tx.get('embeddings', key);
-    if (old === undefined) return undefined;
-    await this.tx.delete('embeddings', key);
-    await this.vectorsWriter().remove(id);
-    return decodeEmbedding(old);
+  deleteEmbedding(id: string): Promise<Embedding | undefined> {
+    try {
+      checkId(id, 'The embedding id');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.serial(async () => {
+      const key = this.key(id);
+      const old = await this.tx.get('embeddings', key);
+      if (old === undefined) return undefined;
+      const removed = decodeEmbedding(old); // a damaged record fails the call before anything is deleted
+      await this.tx.delete('embeddings', key);
+      await this.vectorsWriter().remove(id);
+      return removed;
+    });
   }
 
   /** Whether this namespace's vector index takes vectors of `dimensions` (any, before its first vector). */
-  async acceptsVector(dimensions: number): Promise<boolean> {
-    return this.vectorsWriter().accepts(dimensions);
+  acceptsVector(dimensions: number): Promise<boolean> {
+    return this.serial(() => this.vectorsWriter().accepts(dimensions));
   }
 
-  /** @internal Writes what was buffered (vector blocks); called once before the commit. */
+  /** @internal Waits for the writer's calls, then writes what was buffered (vector blocks); once, before the commit. */
   async finish(): Promise<(() => void) | undefined> {
+    await this.queue;
     if (this.vectorWriter === undefined) return undefined;
     const changes = await this.vectorWriter.finish();
     return () => this.manager.vectors.committed(changes);
+  }
+
+  /** Runs `work` after the writer's earlier calls have settled (see {@link queue}). */
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
+    this.queue = run.then(noop, noop);
+    return run;
   }
 
   private vectorsWriter(): VectorWriter {
@@ -628,3 +675,13 @@ export async function writeTogether<T>(
   return result;
 }
 
+
+const noop = (): void => undefined;
+
+/** A checked copy of the ids of a delete, taken at the call (the delete may run after earlier calls). */
+function ownIds(ids: readonly string[], what: string): string[] {
+  checkArray(ids, 'The ids to delete');
+  const own = ids.slice();
+  for (const id of own) checkId(id, what);
+  return own;
+}

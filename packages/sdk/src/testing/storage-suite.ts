@@ -663,6 +663,33 @@ export function testStorageManager<E extends StorageEngine>(
         expect((await m.searchSimilar([0, 1, 0, 0], 1))[0]!.id).toBe('v1');
       });
 
+      it("a writer's overlapping calls (Promise.all, or not awaited) run one after another, in call order", async () => {
+        await manager.insertNode(message('m1', 'c1', T));
+        await manager.write((w) => Promise.all([w.insertNode(message('m1', 'c2', T + 1)), w.insertNode(message('m1', 'c3', T + 2))]));
+        expect(await manager.findNodes('Message', 'chatId', 'c2')).toEqual([]);
+        expect((await manager.findNodes('Message', 'chatId', 'c3')).map((n) => n.id)).toEqual(['m1']);
+        await manager.write((w) => Promise.all([w.insertEmbedding(embedding('e1', [1, 0, 0])), w.insertEmbedding(embedding('e2', [0, 1, 0]))]));
+        expect((await manager.searchSimilar([1, 1, 0], 5)).map((m) => m.id)).toEqual(['e1', 'e2']);
+        // The second vector's dimensions are checked against the first's, not against the same empty state.
+        await expectStorageError(
+          () => manager.write((w) => Promise.all([w.insertEmbedding(embedding('e3', [1, 0, 0])), w.insertEmbedding(embedding('e4', [0, 1]))])),
+          'INVALID_ARGUMENT',
+        );
+        // Calls not awaited by the callback still finish before the commit.
+        await manager.write(async (w) => {
+          void w.insertNode(message('m2', 'c', T));
+          void w.deleteNode('m1');
+          void w.insertEdge(edge('x', 'm2', 'm2', 'SELF'));
+        });
+        expect((await manager.getNode('m2'))?.id).toBe('m2');
+        expect(await manager.getNode('m1')).toBeUndefined();
+        expect((await manager.edgesOf('m2')).map((e) => e.id)).toEqual(['x']);
+        const removed = await manager.write((w) => Promise.all([w.deleteNode('m2', { cascadeEdges: true }), w.deleteNode('m2')]));
+        expect(removed.map((node) => node?.id)).toEqual(['m2', undefined]);
+        expect(await manager.edgesOf('m2')).toEqual([]);
+        expect((await manager.indexes.verify()).ok).toBe(true);
+      });
+
       it('a call that fails inside a write and is caught there writes nothing of itself', async () => {
         await manager.insertNodes([message('a', 'c', T), message('b', 'c', T + 1)]);
         await manager.insertEdge(edge('kept', 'a', 'b', 'REPLY'));
