@@ -40,6 +40,13 @@ export function checkArray(value: unknown, what: string): asserts value is reado
   if (!Array.isArray(value)) throw new StorageError('INVALID_ARGUMENT', `${what} takes an array.`);
 }
 
+/** An options argument: undefined and null mean none; anything else but an object is INVALID_ARGUMENT. */
+export function optionsOf<T extends object>(options: T | null | undefined, what: string): T | Partial<T> {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object') throw new StorageError('INVALID_ARGUMENT', `${what} takes an object of options, got ${typeof options}.`);
+  return options;
+}
+
 /** Validates and encodes nodes (every one before anything is written). */
 export function prepareNodes(nodes: readonly Node[]): PreparedRecord<Node>[] {
   checkArray(nodes, 'insertNodes(nodes)');
@@ -76,6 +83,8 @@ export function prepareEmbeddings(embeddings: readonly Embedding[]): PreparedEmb
     const record = snapshotOf(embedding, EmbeddingSchema.fieldNames);
     checkId(record.id, 'The embedding id');
     const vector = toFloat32(record.vector, `Embedding ${JSON.stringify(record.id)}: vector`);
-    return { id: record.id, vector: vector === record.vector ? vector.slice() : vector, bytes: encodeEmbedding(record) };
+    // An array of numbers is stored as the Float32Array it converts to (the record's field kind).
+    const bytes = encodeEmbedding(vector === record.vector ? record : { ...record, vector });
+    return { id: record.id, vector: vector === record.vector ? vector.slice() : vector, bytes };
   });
 }

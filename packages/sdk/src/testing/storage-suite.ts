@@ -502,6 +502,27 @@ export function testStorageManager<E extends StorageEngine>(
         expect((await manager.indexes.verify()).ok).toBe(true);
       });
 
+      it('an embedding whose vector is an array of numbers is stored as its Float32Array', async () => {
+        await manager.insertEmbedding({ ...embedding('arr', [0]), vector: [1, 2, 3] as never });
+        const stored = await manager.getEmbedding('arr');
+        expect(stored?.vector).toBeInstanceOf(Float32Array);
+        expect([...stored!.vector]).toEqual([1, 2, 3]);
+        expect((await manager.searchSimilar([1, 2, 3], 1))[0]!.id).toBe('arr');
+      });
+
+      it('options that are not objects, and node ids that are not an array, fail with INVALID_ARGUMENT', async () => {
+        await manager.insertNodes([message('m1', 'c', T)]);
+        await manager.insertEmbedding(embedding('e', [1, 0]));
+        // null means no options, as undefined does.
+        expect(await manager.searchSimilar([1, 0], 1, null as never)).toHaveLength(1);
+        expect((await manager.nodesWithIdPrefix('m', null as never)).map((n) => n.id)).toEqual(['m1']);
+        expect(new StorageManager(engine, null as never).namespace).toBe('');
+        for (const nodeIds of ['m1', new Set(['m1']), null]) {
+          await expectStorageError(() => manager.searchSimilar([1, 0], 1, { nodeIds: nodeIds as never }), 'INVALID_ARGUMENT');
+        }
+        await expectStorageError(() => manager.searchSimilar([1, 0], 1, 'fast' as never), 'INVALID_ARGUMENT');
+      });
+
       it('a batch of mixed dimensions into an empty index is refused whole', async () => {
         await expectStorageError(() => manager.insertEmbeddings([embedding('a', [1, 0, 0]), embedding('b', [1, 0, 0, 0])]), 'INVALID_ARGUMENT');
         expect(await manager.getEmbedding('a')).toBeUndefined();
