@@ -11,7 +11,7 @@ import { nodeTypeOf } from '../model/nodes.js';
 import type { EdgeQuery, NearestOptions, TimeQuery } from './index-manager.js';
 import { ageOf } from './index-spec.js';
 import { EMPTY, STORAGE_STORES, checkId, checkNodeType } from './layout.js';
-import { prepareEmbeddings, prepareNodes } from './prepared.js';
+import { checkArray, optionsOf, prepareEmbeddings, prepareNodes } from './prepared.js';
 import { ManagerReader, StorageManager, writeTogether, type DeleteNodeOptions, type ManagerWriter } from './storage-manager.js';
 import {
   ACTIVE_MAX_AGE,
@@ -21,6 +21,7 @@ import {
   namespaceOf,
   quarterOf,
   summaryTier,
+  tiersOf,
   type DatabaseType,
   type Location,
   type TemperatureTier,
@@ -120,7 +121,7 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
    * the other quarters (newest first) for tiered conversation data; the database's tiers in order otherwise.
    */
   async cascade(database: DatabaseType, timestampHint?: number, reader: ReadTransaction | StorageEngine = this.engine): Promise<Location[]> {
-    const tiers = DATABASE_TIERS[database] as readonly TemperatureTier[];
+    const tiers = tiersOf(database);
     const out: Location[] = [];
     for (const tier of tiers) {
       if (tier !== 'Archive') {
@@ -170,7 +171,7 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     const prepared = prepareNodes([node])[0]!;
     const own = prepared.record;
     const database = this.databaseOf(own.type);
-    const tier = options.tier;
+    const tier = optionsOf(options, 'insertNode(node, options)').tier;
     return this.write(async (bind, tx) => {
       const existing = await this.findNode(tx, own.id, { timestampHint: ageOf(own) });
       if (existing !== undefined && existing.type !== own.type) {
@@ -217,7 +218,7 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     checkId(id, 'The node id');
     namespaceOf(where); // validates the location
     const to: Location = { ...where }; // taken at the call: the transaction starts later
-    hint = { ...hint }; // taken at the call: the transaction starts later
+    hint = { ...optionsOf(hint, 'moveNode(id, where, hint)') }; // taken at the call: the transaction starts later
     return this.write(async (bind, tx) => {
       const found = await this.findNode(tx, id, hint);
       if (found === undefined) return false;
@@ -250,6 +251,7 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
    */
   async runLifecycle(now: number = Date.now(), options: LifecycleOptions = {}): Promise<LifecycleReport> {
     if (typeof now !== 'number' || !Number.isFinite(now)) throw new StorageError('INVALID_ARGUMENT', `now must be epoch milliseconds, got ${String(now)}.`);
+    options = optionsOf(options, 'runLifecycle(now, options)');
     const batchSize = options.batchSize ?? 500;
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new StorageError('INVALID_ARGUMENT', `batchSize must be a positive integer, got ${batchSize}.`);
     const maxBatches = options.maxBatches ?? Infinity;
@@ -417,7 +419,16 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     const vector = ownQuery(query);
     checkK(k);
     const dimensions = unitQuery(vector).length; // checks the query at the call
-    const tiers = options.tiers === undefined ? undefined : [...options.tiers];
+    options = optionsOf(options, 'searchSimilar(query, k, options)');
+    let tiers: TierOf<'Embeddings'>[] | undefined;
+    if (options.tiers !== undefined) {
+      checkArray(options.tiers, 'options.tiers');
+      tiers = [...options.tiers];
+      const known = tiersOf('Embeddings') as readonly string[];
+      for (const tier of tiers) {
+        if (!known.includes(tier)) throw new StorageError('INVALID_ARGUMENT', `Embeddings has no tier ${JSON.stringify(tier)}; its tiers: ${known.join(', ')}.`);
+      }
+    }
     // Candidates once, as a set: an iterator would be used up by the first tier.
     const candidates = options.candidates === undefined ? undefined : ownCandidates(options.candidates);
     // One snapshot for the tier list and every tier's vectors: a move committing meanwhile shows in all or none.

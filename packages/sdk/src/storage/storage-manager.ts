@@ -16,7 +16,7 @@ import { PendingWrites } from './pending-writes.js';
 import { IndexManager, type EdgeQuery, type NearestOptions, type TimeQuery } from './index-manager.js';
 import type { StructuralProperty, TimedNodeType } from './index-spec.js';
 import { NamespaceKeys, STORAGE_STORES, checkId } from './layout.js';
-import { checkArray, prepareEdges, prepareEmbeddings, prepareNodes, type PreparedEmbedding, type PreparedRecord } from './prepared.js';
+import { checkArray, optionsOf, prepareEdges, prepareEmbeddings, prepareNodes, type PreparedEmbedding, type PreparedRecord } from './prepared.js';
 import { VectorIndex, ownCandidates, ownQuery, type VectorMatch, type VectorWriter } from './vector-index.js';
 
 /** Options of a {@link StorageManager}. */
@@ -75,6 +75,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
     readonly engine: E,
     options: StorageManagerOptions = {},
   ) {
+    options = optionsOf(options, 'new StorageManager(engine, options)');
     const missing = STORAGE_STORES.filter((store) => !engine.stores.includes(store));
     if (missing.length > 0) {
       throw new StorageError(
@@ -164,6 +165,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
   /** Nodes whose id starts with `prefix`, in id order. */
   async nodesWithIdPrefix(prefix: string, query: { limit?: number; reverse?: boolean } = {}): Promise<Node[]> {
     if (typeof prefix !== 'string') throw new StorageError('INVALID_ARGUMENT', 'The id prefix must be a string.');
+    query = optionsOf(query, 'nodesWithIdPrefix(prefix, query)');
     const entries = await this.engine.scan('nodes', { prefix: this.keys.stringPrefix(prefix), limit: query.limit, reverse: query.reverse });
     return entries.map((e) => decodeNode(e.value));
   }
@@ -266,13 +268,16 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
     k: number,
     options: NearestOptions & { nodeIds?: readonly string[] } = {},
   ): Promise<VectorMatch[]> {
+    options = optionsOf(options, 'searchSimilar(query, k, options)');
     if (options.nodeIds === undefined) return this.indexes.nearest(query, k, options);
     const ownVector = ownQuery(query); // used after the nodes are read
     const embeddingIds = options.candidates === undefined ? new Set<string>() : ownCandidates(options.candidates);
     const restrictToCandidates = options.candidates !== undefined;
     const fromNodes = new Set<string>();
-    for (const id of options.nodeIds) checkId(id, 'A node id');
-    const views = await this.engine.getMany('nodes', options.nodeIds.map((id) => this.keys.id(id)));
+    checkArray(options.nodeIds, 'options.nodeIds');
+    const nodeIds = options.nodeIds.slice();
+    for (const id of nodeIds) checkId(id, 'A node id');
+    const views = await this.engine.getMany('nodes', nodeIds.map((id) => this.keys.id(id)));
     for (const bytes of views) {
       const embeddingId = bytes === undefined ? undefined : (nodeView(bytes) as { embeddingId?: string }).embeddingId;
       if (embeddingId !== undefined && (!restrictToCandidates || embeddingIds.has(embeddingId))) fromNodes.add(embeddingId);

@@ -83,8 +83,10 @@ const QUARTER = /^\d{4}-Q[1-4]$/;
 
 /** The namespace of a location: `Conversations/Active`, `Conversations/Archive/2024-Q1`, `Logs/Single`. */
 export function namespaceOf(location: Location): string {
-  const tiers = DATABASE_TIERS[location.database] as readonly string[] | undefined;
-  if (tiers === undefined) throw new StorageError('INVALID_ARGUMENT', `Unknown database ${JSON.stringify(location.database)}; expected one of ${DATABASE_TYPES.join(', ')}.`);
+  if (typeof location !== 'object' || location === null) {
+    throw new StorageError('INVALID_ARGUMENT', `A location is an object like { database: 'Conversations', tier: 'Active' }, got ${String(location)}.`);
+  }
+  const tiers = tiersOf(location.database);
   if (!tiers.includes(location.tier)) {
     throw new StorageError('INVALID_ARGUMENT', `${location.database} has no tier ${JSON.stringify(location.tier)}; its tiers: ${tiers.join(', ')}.`);
   }
@@ -94,7 +96,18 @@ export function namespaceOf(location: Location): string {
     }
     return `${location.database}/Archive/${location.quarter}`;
   }
+  if (location.quarter !== undefined) {
+    throw new StorageError('INVALID_ARGUMENT', `Only Archive locations have a quarter; ${location.database}/${location.tier} was given ${JSON.stringify(location.quarter)}.`);
+  }
   return `${location.database}/${location.tier}`;
+}
+
+/** The tiers of `database`, cascade order; INVALID_ARGUMENT for what is not a DatabaseType. */
+export function tiersOf(database: unknown): readonly TemperatureTier[] {
+  if (typeof database !== 'string' || !Object.hasOwn(DATABASE_TIERS, database)) {
+    throw new StorageError('INVALID_ARGUMENT', `Unknown database ${JSON.stringify(database)}; expected one of ${DATABASE_TYPES.join(', ')}.`);
+  }
+  return DATABASE_TIERS[database as DatabaseType] as readonly TemperatureTier[];
 }
 
 /** The Summaries tier a summary's length calls for: < 1000 characters Daily, < 5000 Weekly, else Monthly. */

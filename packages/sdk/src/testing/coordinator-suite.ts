@@ -244,6 +244,25 @@ export function testDatabaseCoordinator<E extends StorageEngine>(name: string, c
       expect((await coordinator.searchSimilar([1, 0, 0], 5)).map((m) => m.id)).toEqual(['E', 'F']);
     });
 
+    it('bad locations, tiers and options fail with INVALID_ARGUMENT; null options mean none', async () => {
+      await coordinator.insertNode(message('m', 'c', NOW));
+      // A quarter belongs to Archive locations only: on another tier it would register a fake archive quarter.
+      await expectStorageError(() => coordinator.moveNode('m', { database: 'Conversations', tier: 'Recent', quarter: '1999-Q1' }), 'INVALID_ARGUMENT');
+      expect(await coordinator.archiveQuarters('Conversations')).toEqual([]);
+      await expectStorageError(() => coordinator.moveNode('m', null as never), 'INVALID_ARGUMENT');
+      expect(() => coordinator.manager(null as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      expect(() => coordinator.manager({ database: 'toString', tier: 'Active' } as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      await expectStorageError(() => coordinator.cascade('Nope' as never), 'INVALID_ARGUMENT');
+      await coordinator.insertEmbedding(embedding('E', [1, 0, 0]));
+      for (const tiers of ['Active', ['Nope']]) {
+        await expectStorageError(() => coordinator.searchSimilar([1, 0, 0], 1, { tiers: tiers as never }), 'INVALID_ARGUMENT');
+      }
+      expect((await coordinator.searchSimilar([1, 0, 0], 1, null as never)).map((m) => m.id)).toEqual(['E']);
+      expect(await coordinator.insertNode(message('n', 'c', NOW), null as never)).toEqual({ database: 'Conversations', tier: 'Active' });
+      expect(await coordinator.runLifecycle(NOW, null as never)).toMatchObject({ done: true });
+      expect(await coordinator.moveNode('m', { database: 'Conversations', tier: 'Recent' }, null as never)).toBe(true);
+    });
+
     it('an embedding whose target tier holds another dimension stays; its node still moves', async () => {
       await coordinator.manager({ database: 'Embeddings', tier: 'Recent' }).insertEmbedding(embedding('old_model', [1, 0, 0]));
       await coordinator.insertEmbedding(embedding('new_model', [1, 0, 0, 0]));
