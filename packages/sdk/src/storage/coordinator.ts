@@ -194,7 +194,10 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     });
   }
 
-  /** Deletes node `id` from whichever tier holds it (its edges too with `cascadeEdges`); resolves to it. */
+  /**
+   * Deletes node `id` from whichever tier holds it (its edges too with `cascadeEdges`); resolves to it. Its embedding
+   * stays (other nodes may use it; see {@link deleteEmbedding}).
+   */
   async deleteNode(id: string, options: LocateHint & DeleteNodeOptions = {}): Promise<Node | undefined> {
     checkId(id, 'The node id');
     const hint = { ...options }; // taken at the call: the transaction starts later
@@ -398,6 +401,18 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     return this.engine.read(STORAGE_STORES, async (tx) => {
       const location = await this.findEmbedding(tx, id, timestampHint);
       return location === undefined ? undefined : new ManagerReader(this.manager(location), tx).getEmbedding(id);
+    });
+  }
+
+  /**
+   * Deletes embedding `id` and its vector from whichever Embeddings tier holds it; resolves to it. Deleting a node
+   * keeps its embedding (other nodes may use it): delete the embedding too when nothing else does.
+   */
+  async deleteEmbedding(id: string, timestampHint?: number): Promise<Embedding | undefined> {
+    checkId(id, 'The embedding id');
+    return this.write(async (bind, tx) => {
+      const location = await this.findEmbedding(tx, id, timestampHint);
+      return location === undefined ? undefined : bind(this.manager(location)).deleteEmbedding(id);
     });
   }
 

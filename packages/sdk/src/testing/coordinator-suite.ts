@@ -244,6 +244,20 @@ export function testDatabaseCoordinator<E extends StorageEngine>(name: string, c
       expect((await coordinator.searchSimilar([1, 0, 0], 5)).map((m) => m.id)).toEqual(['E', 'F']);
     });
 
+    it('deleteEmbedding removes an embedding from the tier that holds it; deleting its node keeps it', async () => {
+      await coordinator.insertEmbedding(embedding('E', [1, 0, 0]));
+      await coordinator.insertNode(message('m', 'c', NOW - 40 * DAY, { embeddingId: 'E' as never }));
+      await coordinator.runLifecycle(NOW); // both move to Recent
+      expect(await coordinator.locateEmbedding('E')).toEqual({ database: 'Embeddings', tier: 'Recent' });
+      expect((await coordinator.deleteNode('m'))?.id).toBe('m');
+      expect((await coordinator.searchSimilar([1, 0, 0], 3)).map((match) => match.id)).toEqual(['E']);
+      expect((await coordinator.deleteEmbedding('E'))?.id).toBe('E');
+      expect(await coordinator.deleteEmbedding('E')).toBeUndefined();
+      expect(await coordinator.searchSimilar([1, 0, 0], 3)).toEqual([]);
+      expect(await coordinator.locateEmbedding('E')).toBeUndefined();
+      await expectStorageError(() => coordinator.deleteEmbedding(''), 'INVALID_ARGUMENT');
+    });
+
     it('bad locations, tiers and options fail with INVALID_ARGUMENT; null options mean none', async () => {
       await coordinator.insertNode(message('m', 'c', NOW));
       // A quarter belongs to Archive locations only: on another tier it would register a fake archive quarter.
