@@ -372,7 +372,8 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
 
   /**
    * Calls `use` with a view of the value inside LMDB's read buffer: no copy. The view is valid only until `use`
-   * returns; reads of any LmdbEngine inside `use` fail with INVALID_ARGUMENT, since they would overwrite it.
+   * returns; value reads (get, getMany, scan, borrow) of any LmdbEngine inside `use` fail with INVALID_ARGUMENT, since
+   * they would overwrite it (key scans and counts read no values and are allowed).
    */
   borrow<R>(store: string, key: Uint8Array, use: (value: Uint8Array | undefined) => R): R {
     this.check(store, key);

@@ -214,6 +214,14 @@ describe('LmdbEngine specifics', () => {
       expect(bytes).toEqual([1, 1, 1, 1]);
       await expect(pending).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
+    // Key scans and counts read no values: they work inside the callback and leave the borrowed bytes as they were.
+    let keysAndCount: Promise<unknown> | undefined;
+    const untouched = engine.borrow('records', k(1), (value) => {
+      keysAndCount = Promise.all([engine.scanKeys('records'), engine.count('records'), other.scanKeys('records')]);
+      return Array.from(value!);
+    });
+    expect(untouched).toEqual([1, 1, 1, 1]);
+    expect(await keysAndCount).toEqual([[k(1), k(2)], 2, [k(3)]]);
     // After the callback, reads work again, and a callback that threw does not leave borrowing on.
     expect(() => engine.borrow('records', k(1), () => {
       throw new Error('boom');
