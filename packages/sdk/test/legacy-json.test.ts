@@ -870,6 +870,44 @@ describe('unconvertible records', () => {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+describe('reader robustness', () => {
+  it('a record with hundreds of thousands of notes converts, and the notes all reach options.notes', () => {
+    const big = '123456789012345678901'; // an integer a double cannot hold: one note each
+    const metadata = `[${Array.from({ length: 200_000 }, () => big).join(',')}]`;
+    const text = json({ ...LEGACY_EDGE, metadata: null }).replace('"metadata":null', `"metadata":${metadata}`);
+    const notes: string[] = [];
+    const edge = parseLegacyEdge(text, { notes });
+    expect((edge.metadata as unknown[]).length).toBe(200_000);
+    expect(notes.length).toBeGreaterThanOrEqual(200_000);
+    // The same inside a JSON-text field given as a string.
+    const action = { ...(LEGACY_NODES.ActionOutcome.ActionOutcome as JsonObject), action_args: metadata };
+    const parsed = parseLegacyNode(json({ ActionOutcome: action }), { notes: [] }) as ActionOutcome;
+    expect((parsed.actionArgs as unknown[]).length).toBe(200_000);
+  });
+
+  it('options.notes that cannot take notes, or a key getter that throws, give CodecErrors', () => {
+    const frozen = Object.freeze([] as string[]);
+    const error = codecErrorOf(() => parseLegacyEdge(json({ ...LEGACY_EDGE, extra: 1 }), { notes: frozen as string[] }));
+    expect(error.code).toBe('INVALID_INPUT');
+    const throwing = {
+      get key(): string {
+        throw new Error('no key');
+      },
+    } as LegacyReadOptions;
+    expect(codecErrorOf(() => parseLegacyEdge(json(LEGACY_EDGE), throwing)).code).toBe('LEGACY_UNCONVERTIBLE');
+  });
+
+  it('a JSON-text field keeps a string that starts with non-JSON whitespace (U+FEFF, U+3000, U+00A0) as the string', () => {
+    for (const value of ['\uFEFF{}', '\u3000{}', '\u00a0[1]']) {
+      const node: ActionOutcome = { ...(parseLegacyNode(json(LEGACY_NODES.ActionOutcome)) as ActionOutcome), actionArgs: value };
+      expect((parseLegacyNode(toLegacyNode(node)) as ActionOutcome).actionArgs).toBe(value);
+    }
+    // JSON's own whitespace around a JSON text is still tolerated.
+    const padded = { ...(LEGACY_NODES.ActionOutcome.ActionOutcome as JsonObject), action_args: ' \n{"a":1}\t' };
+    expect((parseLegacyNode(json({ ActionOutcome: padded })) as ActionOutcome).actionArgs).toEqual({ a: 1 });
+  });
+});
+
 describe('parseLegacyAny', () => {
   it('classifies nodes, edges and embeddings by shape', () => {
     for (const type of NODE_TYPES) {
@@ -895,6 +933,16 @@ describe('parseLegacyAny', () => {
     const record = parseLegacyAny(json({ ...LEGACY_EDGE, message: 'hello' }), { notes });
     expect(record.kind).toBe('edge');
     expect(notes).toEqual(['Edge: unknown field ignored: message="hello"']);
+  });
+
+  it('a node tagged internally with an exact type stays a node though an extra field is named vector or from_node', () => {
+    const message = { type: 'Message', ...(LEGACY_NODES.Message.Message as JsonObject) };
+    for (const extra of [{ vector: [0.1] }, { from_node: 'x' }]) {
+      const notes: string[] = [];
+      const record = parseLegacyAny(json({ ...message, ...extra }), { notes });
+      expect(record).toEqual({ kind: 'node', value: parseLegacyNode(json(LEGACY_NODES.Message)) });
+      expect(notes.some((note) => note.includes('unknown field ignored'))).toBe(true);
+    }
   });
 
   it('rejects shapes it cannot tell apart', () => {

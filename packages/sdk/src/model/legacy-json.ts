@@ -490,7 +490,8 @@ function parseIsoDate(text: string): { value: number; assumedUtc: boolean; trunc
  */
 function readJsonField(raw: JsonValue, f: Field, ctx: Ctx): JsonValue {
   if (typeof raw === 'string' && JSON_TEXT_FIELDS.has(f.path)) {
-    const text = raw.trim();
+    // Only JSON's own whitespace: a string that starts with U+FEFF or U+3000 before its brace is no JSON text.
+    const text = raw.replace(JSON_WHITESPACE_AROUND, '');
     if (text.startsWith('{') || text.startsWith('[')) {
       const inner: string[] = [];
       let parsed: JsonValue | undefined;
@@ -505,7 +506,8 @@ function readJsonField(raw: JsonValue, f: Field, ctx: Ctx): JsonValue {
         ctx.notes.push(`${f.path}: string starting with "${text[0]}" kept as a string (${reason})`);
       } else {
         checkDepth(parsed, f, ctx);
-        ctx.notes.push(...inner, `${f.path}: JSON ${Array.isArray(parsed) ? 'array' : 'object'} given as a string parsed`);
+        appendAll(ctx.notes, inner);
+        ctx.notes.push(`${f.path}: JSON ${Array.isArray(parsed) ? 'array' : 'object'} given as a string parsed`);
         return parsed;
       }
     }
@@ -701,13 +703,34 @@ function guarded<T>(options: LegacyReadOptions | undefined, read: (notes: string
     value = read(notes);
   } catch (error) {
     if (error instanceof CodecError) throw error;
-    throw new CodecError('LEGACY_UNCONVERTIBLE', `${recordName(options)}: cannot be read (${error instanceof Error ? error.message : String(error)}).`, {
+    let name = 'Legacy record';
+    try {
+      name = recordName(options);
+    } catch {
+      // an options.key getter that throws: the record stays unnamed
+    }
+    throw new CodecError('LEGACY_UNCONVERTIBLE', `${name}: cannot be read (${error instanceof Error ? error.message : String(error)}).`, {
       cause: error,
     });
   }
-  if (Array.isArray(options?.notes)) options.notes.push(...notes);
+  const sink = options?.notes;
+  if (Array.isArray(sink)) {
+    try {
+      appendAll(sink, notes);
+    } catch (error) {
+      throw new CodecError('INVALID_INPUT', 'options.notes must be an array the reader can append to (this one is frozen or sealed).', { cause: error });
+    }
+  }
   return value;
 }
+
+/** Appends `items` one by one: a spread passes them as arguments, and a record with ~100k notes overflows the stack. */
+function appendAll<T>(to: T[], items: readonly T[]): void {
+  for (const item of items) to.push(item);
+}
+
+/** JSON's whitespace (space, tab, line feed, carriage return) at either end of a string. */
+const JSON_WHITESPACE_AROUND = /^[ \t\n\r]+|[ \t\n\r]+$/g;
 
 const TYPE_BY_LOOSE_NAME = new Map<string, NodeType>(NODE_TYPES.map((type) => [type.toLowerCase(), type]));
 
@@ -825,9 +848,12 @@ export function parseLegacyAny(input: Uint8Array | string, options?: LegacyReadO
     const tags = nodeTags(root);
     const edgeLike = ['from_node', 'to_node', 'fromNode', 'toNode'].some((k) => Object.hasOwn(root, k));
     const embeddingLike = Object.hasOwn(root, 'vector');
-    // An exact node type key holding an object is a node; then the edge and embedding shapes (an unknown extra
+    // An exact node type key holding an object, or a `type` naming a node type exactly, is a node (an unknown extra
+    // field of it might be called "vector" or "from_node"); then the edge and embedding shapes (an unknown extra
     // field of an edge might be called "message"); then the looser node shapes.
-    if (tags.some((t) => t.exact && isObject(root[t.tag]))) return { kind: 'node', value: nodeFromObject(root, options, notes, what) };
+    if (tags.some((t) => t.exact && isObject(root[t.tag])) || internalTag(root)?.exact === true) {
+      return { kind: 'node', value: nodeFromObject(root, options, notes, what) };
+    }
     if (edgeLike && !embeddingLike) {
       const schema = EdgeSchema as unknown as RecordSchema<FieldMap>;
       return { kind: 'edge', value: readFields(schema, root, newCtx('Edge', options, notes), 'Edge', '', true) as Edge };
