@@ -897,6 +897,20 @@ describe('reader robustness', () => {
     expect(codecErrorOf(() => parseLegacyEdge(json(LEGACY_EDGE), throwing)).code).toBe('LEGACY_UNCONVERTIBLE');
   });
 
+  it('the writer refuses metadata the binary codec refuses: objects inheriting enumerable keys, class instances', () => {
+    const base = parseLegacyEdge(json(LEGACY_EDGE));
+    const inheriting = Object.create(Object.create(null, { hidden: { value: 1, enumerable: true } }) as object) as JsonObject;
+    class Point {
+      x = 1;
+    }
+    for (const metadata of [inheriting, new Point() as unknown as JsonObject]) {
+      expect(codecErrorOf(() => toLegacyEdge({ ...base, metadata })).code).toBe('INVALID_INPUT');
+      expect(codecErrorOf(() => encodeEdge({ ...base, metadata })).code).toBe('INVALID_INPUT');
+    }
+    const plain = Object.assign(Object.create(null) as JsonObject, { a: 1 });
+    expect(parseLegacyEdge(toLegacyEdge({ ...base, metadata: plain })).metadata).toEqual({ a: 1 });
+  });
+
   it('a JSON-text field keeps a string that starts with non-JSON whitespace (U+FEFF, U+3000, U+00A0) as the string', () => {
     for (const value of ['\uFEFF{}', '\u3000{}', '\u00a0[1]']) {
       const node: ActionOutcome = { ...(parseLegacyNode(json(LEGACY_NODES.ActionOutcome)) as ActionOutcome), actionArgs: value };

@@ -233,6 +233,16 @@ function writeValue(w: ByteWriter, v: unknown, depth: number): void {
   }
 }
 
+/**
+ * @internal True for what metadata writes as an object: an object (not an array) whose prototype is
+ * `Object.prototype`, null, or another realm's `Object.prototype`. The legacy JSON writer uses the same rule.
+ */
+export function isPlainJsonObject(v: object): boolean {
+  if (Array.isArray(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null || isForeignObjectPrototype(proto, v);
+}
+
 /** True for a plain object from another realm (iframe, vm context): its prototype is that realm's Object.prototype. */
 function isForeignObjectPrototype(proto: unknown, v: object): boolean {
   return (

@@ -1,6 +1,6 @@
 import { CodecError } from '../codec/errors.js';
 import { isWellFormed, toWellFormed } from '../codec/keys.js';
-import { MAX_METADATA_DEPTH, type JsonValue } from '../codec/metadata.js';
+import { isPlainJsonObject, MAX_METADATA_DEPTH, type JsonValue } from '../codec/metadata.js';
 import type { FieldKind, FieldMap, RecordOf, RecordSchema } from '../codec/schema.js';
 import { EdgeSchema, EmbeddingSchema, NODE_SCHEMAS, NODE_TYPES, type Edge, type Embedding, type Node, type NodeType } from './schemas.js';
 
@@ -934,8 +934,8 @@ function writeJson(value: unknown, path: string, ancestors: object[]): string {
         ancestors.pop();
         return `[${parts.join(',')}]`;
       }
-      const proto = Object.getPrototypeOf(value) as unknown;
-      if (proto !== null && Object.getPrototypeOf(proto) !== null) throw invalidOutput(path, 'a JSON value (a plain object)', value);
+      // The binary codec's rule: anything else (a class instance, an object inheriting enumerable keys) would lose data.
+      if (!isPlainJsonObject(value)) throw invalidOutput(path, 'a JSON value (a plain object)', value);
       ancestors.push(value);
       for (const key of Object.keys(value)) {
         const v = (value as Record<string, unknown>)[key];
