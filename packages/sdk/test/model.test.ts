@@ -127,7 +127,10 @@ describe('data model', () => {
   it('unknown node types and empty ids are rejected with CodecError', () => {
     expect(() => encodeNode({ type: 'Nope', id: 'x' } as unknown as Node)).toThrow(expect.objectContaining({ code: 'UNKNOWN_TYPE' }));
     expect(() => encodeNode({ ...(SAMPLE_NODES[0] as Node), id: '' } as Node)).toThrow(CodecError);
-    expect(() => nodeId('')).toThrow(TypeError);
+    for (const make of [nodeId, edgeId, embeddingId]) {
+      expect(() => make('')).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+      expect(() => make(7 as never)).toThrow(CodecError);
+    }
     const edgeBytes = encodeEdge({ id: edgeId('e'), fromNode: id('a'), toNode: id('b'), edgeType: 'X', createdAt: 0, metadata: null });
     expect(() => nodeView(edgeBytes)).toThrow(expect.objectContaining({ code: 'UNKNOWN_TYPE' }));
   });

@@ -1,3 +1,5 @@
+import { CodecError } from '../codec/errors.js';
+
 declare const brand: unique symbol;
 type Branded<T, B extends string> = T & { readonly [brand]: B };
 
@@ -8,7 +10,7 @@ export type EdgeId = Branded<string, 'EdgeId'>;
 /** The id of an embedding. */
 export type EmbeddingId = Branded<string, 'EmbeddingId'>;
 
-/** Brands a string as a NodeId (checks it is non-empty). */
+/** Brands a string as a NodeId (checks it is non-empty: CodecError INVALID_INPUT otherwise). */
 export const nodeId = (id: string): NodeId => checkId(id, 'NodeId') as NodeId;
 /** Brands a string as an EdgeId (checks it is non-empty). */
 export const edgeId = (id: string): EdgeId => checkId(id, 'EdgeId') as EdgeId;
@@ -16,7 +18,9 @@ export const edgeId = (id: string): EdgeId => checkId(id, 'EdgeId') as EdgeId;
 export const embeddingId = (id: string): EmbeddingId => checkId(id, 'EmbeddingId') as EmbeddingId;
 
 function checkId(id: string, what: string): string {
-  if (typeof id !== 'string' || id.length === 0) throw new TypeError(`A ${what} must be a non-empty string.`);
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new CodecError('INVALID_INPUT', `A ${what} must be a non-empty string, got ${id === '' ? 'an empty string' : typeof id}.`, { path: what });
+  }
   return id;
 }
 
