@@ -7,7 +7,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Throws INVALID_ARGUMENT unless `ms` is a number of milliseconds, 0 or more (Infinity: wait as long as it takes). */
 export function checkBlockedTimeout(ms: number): void {
-  if (!(ms >= 0)) {
+  // typeof first: '300' >= 0 holds, and '300' would later be joined to a start time as text (no timer at all).
+  if (typeof ms !== 'number' || !(ms >= 0)) {
     throw new StorageError('INVALID_ARGUMENT', `blockedTimeoutMs must be 0 or more milliseconds, or Infinity, got ${String(ms)}.`);
   }
 }
@@ -35,8 +36,14 @@ export async function openWithStores(
   blockedTimeoutMs: number,
   handlers: ConnectionHandlers,
 ): Promise<IDBPDatabase> {
-  for (let attempt = 0; attempt < 5; attempt++) {
+  // Tabs adding stores at once each upgrade one version further; every round one of them wins, so the last of n needs
+  // up to n-1 rounds. Only a round in which the database's version did not move counts against the limit.
+  let stalled = 0;
+  let lastVersion = -1;
+  for (let round = 0; round < MAX_UPGRADE_ROUNDS && stalled < MAX_STALLED_ROUNDS; round++) {
     let db = await retryingCuts(() => openBounded(name, undefined, stores, blockedTimeoutMs, handlers));
+    if (db.version > lastVersion) lastVersion = db.version;
+    else stalled++;
     const missing = stores.filter((store) => !db.objectStoreNames.contains(store));
     if (missing.length === 0) return db;
     const version = db.version + 1;
@@ -54,6 +61,10 @@ export async function openWithStores(
   }
   throw new StorageError('IO', `Could not open IndexedDB database ${JSON.stringify(name)}: other tabs kept upgrading it.`);
 }
+
+/** Rounds of upgrades by other tabs an open waits through: in all, and without the version moving. */
+const MAX_UPGRADE_ROUNDS = 200;
+const MAX_STALLED_ROUNDS = 5;
 
 /**
  * Pauses before each new try of an open the browser aborted. Chromium aborts every open that runs while it clears

@@ -315,6 +315,10 @@ export class IndexedDbEngine extends SnapshotEngine {
    * after the call by a connection that stays open (the delete still happens once that connection closes).
    */
   static async deleteDatabase(name: string, blockedTimeoutMs = 5000): Promise<void> {
+    // IndexedDB would turn undefined into the name "undefined" and delete that database.
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new StorageError('INVALID_ARGUMENT', `IndexedDbEngine.deleteDatabase needs the database name, got ${name === '' ? 'an empty string' : String(name)}.`);
+    }
     checkBlockedTimeout(blockedTimeoutMs);
     return deleteDatabase(name, blockedTimeoutMs);
   }
@@ -327,8 +331,18 @@ export class IndexedDbEngine extends SnapshotEngine {
     return () => set.delete(listener as (event: never) => void);
   }
 
+  /**
+   * Calls every listener of `event`. One that throws neither keeps the event from the others nor fails the engine
+   * operation under way: its error goes to the global error handler (`reportError`), as a DOM event listener's does.
+   */
   private emit<K extends keyof IndexedDbEngineEvents>(event: K, payload: IndexedDbEngineEvents[K]): void {
-    for (const listener of this.listeners.get(event) ?? []) (listener as Listener<K>)(payload);
+    for (const listener of [...(this.listeners.get(event) ?? [])]) {
+      try {
+        (listener as Listener<K>)(payload);
+      } catch (error) {
+        reportListenerError(error);
+      }
+    }
   }
 
   /** The open connection, reconnecting when the previous one was lost. */
@@ -570,4 +584,14 @@ function foreignAwaitError(attempt: 'read' | 'write' = 'write'): StorageError {
       (attempt === 'write' ? 'Nothing was written. ' : 'This read cannot run in it any more. ') +
       'Do that work before or after the transaction, and inside the callback await only tx.get/put/scan/...',
   );
+}
+
+/** Hands a listener's error to the host's global error handler, where uncaught errors go. */
+function reportListenerError(error: unknown): void {
+  const report = (globalThis as { reportError?: (error: unknown) => void }).reportError;
+  if (typeof report === 'function') report(error);
+  else
+    queueMicrotask(() => {
+      throw error;
+    });
 }

@@ -109,7 +109,8 @@ describe('IndexedDbEngine: connections and versions', () => {
   it('engines that each add a different store at the same time all get their stores (one upgrade races another)', async () => {
     const name = freshName();
     await (await openEngine(name, ['a'])).close();
-    const wanted = [['a', 'b'], ['a', 'c'], ['a', 'd']];
+    // Ten at once: each round of upgrades has one winner, so the last needs nine rounds.
+    const wanted = Array.from({ length: 10 }, (_, i) => ['a', `s${i}`]);
     const engines = await Promise.all(wanted.map((stores) => openEngine(name, stores)));
     for (const [i, engine] of engines.entries()) {
       const store = wanted[i]![1]!;
@@ -136,6 +137,32 @@ describe('IndexedDbEngine: connections and versions', () => {
     expect(await first.get('a', k(3))).toEqual(k(3));
     expect(reopened).toEqual([2]);
     expect(await first.scanKeys('a')).toEqual([k(1), k(3)]);
+  });
+
+  it('a listener that throws neither hides the event from the others nor fails the operation; its error is reported', async () => {
+    const name = freshName();
+    const first = await openEngine(name, ['a']);
+    await first.put('a', k(1), k(1));
+    const reported: unknown[] = [];
+    const original = (globalThis as { reportError?: (error: unknown) => void }).reportError;
+    (globalThis as { reportError?: (error: unknown) => void }).reportError = (error) => void reported.push(error);
+    try {
+      const seen: string[] = [];
+      first.on('versionchange', () => {
+        throw new Error('versionchange listener');
+      });
+      first.on('versionchange', () => seen.push('versionchange'));
+      first.on('reopen', () => {
+        throw new Error('reopen listener');
+      });
+      first.on('reopen', () => seen.push('reopen'));
+      await openEngine(name, ['a', 'b']); // upgrades: the first engine hears versionchange
+      expect(await first.get('a', k(1))).toEqual(k(1)); // reconnects: reopen
+      expect(seen).toEqual(['versionchange', 'reopen']);
+      expect(reported.map((error) => (error as Error).message)).toEqual(['versionchange listener', 'reopen listener']);
+    } finally {
+      (globalThis as { reportError?: (error: unknown) => void }).reportError = original;
+    }
   });
 
   it('flush, stats and reads called just before close() complete, and close() opens no new connection', async () => {
@@ -196,10 +223,12 @@ describe('IndexedDbEngine: connections and versions', () => {
     await sleep(300);
     stubborn.close();
     expect(await outcome).toBe('opened');
-    for (const blockedTimeoutMs of [-1, Number.NaN]) {
+    // '300' compares as a number but would be joined to a start time as text: no timer, an endless wait.
+    for (const blockedTimeoutMs of [-1, Number.NaN, '300', true] as number[]) {
       await expectStorageError(IndexedDbEngine.open({ name, stores: ['a'], blockedTimeoutMs }), 'INVALID_ARGUMENT');
       await expectStorageError(IndexedDbEngine.deleteDatabase(name, blockedTimeoutMs), 'INVALID_ARGUMENT');
     }
+    await expectStorageError(IndexedDbEngine.deleteDatabase(name, null as never), 'INVALID_ARGUMENT');
   });
 
   it('an open or delete queued behind a blocked request fails with BLOCKED after the bounded wait instead of hanging', async () => {
@@ -600,8 +629,10 @@ describe('IndexedDbEngine: errors and helpers', () => {
     }
   });
 
-  it('open without a name is rejected with INVALID_ARGUMENT', async () => {
+  it('open and deleteDatabase without a name are rejected with INVALID_ARGUMENT', async () => {
     await expectStorageError(IndexedDbEngine.open({ name: '', stores: ['a'] }), 'INVALID_ARGUMENT');
+    // IndexedDB itself would delete the databases named "undefined" and "null".
+    for (const name of ['', undefined, null] as string[]) await expectStorageError(IndexedDbEngine.deleteDatabase(name), 'INVALID_ARGUMENT');
   });
 
   it('persist and estimate helpers answer without throwing', async () => {
