@@ -1,8 +1,8 @@
 /**
  * tabstore quick start: open an LMDB engine, write in one atomic transaction, read it back with a range scan.
  *
- *   npm start                 # uses a fresh temporary directory
- *   npm start -- ./my-data    # or a directory of your choice (kept afterwards)
+ *   npm run example:quickstart                # uses a fresh temporary directory
+ *   npm run example:quickstart -- ./my-data   # or a directory of your choice (kept afterwards)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
