@@ -172,6 +172,42 @@ export function testEngineConformance<E extends StorageEngine>(
         expect(value).toEqual(k(99, 2, 3));
       });
 
+      it('keys and values from getMany, scanKeys and transactions belong to the caller too', async () => {
+        await engine.put('a', k(1), k(1, 2, 3));
+        const spoil = (bytes: Uint8Array | undefined): void => void bytes?.fill(99);
+        (await engine.getMany('a', [k(1)])).forEach(spoil);
+        (await engine.scanKeys('a')).forEach(spoil);
+        await engine.read(['a'], async (tx) => {
+          spoil(await tx.get('a', k(1)));
+          (await tx.getMany('a', [k(1)])).forEach(spoil);
+          for (const entry of await tx.scan('a')) [entry.value, entry.key].forEach(spoil);
+          (await tx.scanKeys('a')).forEach(spoil);
+        });
+        await engine.write(['a'], async (tx) => {
+          spoil(await tx.get('a', k(1)));
+          (await tx.getMany('a', [k(1)])).forEach(spoil);
+          for (const entry of await tx.scan('a')) [entry.value, entry.key].forEach(spoil);
+          (await tx.scanKeys('a')).forEach(spoil);
+          expect(await tx.get('a', k(1))).toEqual(k(1, 2, 3));
+        });
+        expect(await engine.scan('a')).toEqual([{ key: k(1), value: k(1, 2, 3) }]);
+      });
+
+      it('a zero-length value is present: get, getMany, scan, count and transactions see it', async () => {
+        await engine.put('a', k(1), new Uint8Array(0));
+        expect(await engine.get('a', k(1))).toEqual(new Uint8Array(0));
+        expect(await engine.getMany('a', [k(1), k(2)])).toEqual([new Uint8Array(0), undefined]);
+        expect(await engine.scan('a')).toEqual([{ key: k(1), value: new Uint8Array(0) }]);
+        expect(await engine.count('a')).toBe(1);
+        await engine.write(['a'], async (tx) => {
+          await tx.put('a', k(2), new Uint8Array(0));
+          expect(await tx.getMany('a', [k(1), k(2)])).toEqual([new Uint8Array(0), new Uint8Array(0)]);
+          expect(await tx.count('a')).toBe(2);
+          expect(await tx.delete('a', k(1))).toBe(true);
+        });
+        expect(await engine.scanKeys('a')).toEqual([k(2)]);
+      });
+
       it('changing a value after its write resolved does not change the store', async () => {
         const value = k(1, 2, 3);
         await engine.put('a', k(1), value);
@@ -819,6 +855,29 @@ export function testEngineConformance<E extends StorageEngine>(
         });
       });
 
+      it("a read transaction's own reads of every kind keep its snapshot while a write commits (no foreign awaits)", async (ctx: TestContext) => {
+        if (!engine.supports.snapshots) return ctx.skip();
+        await fill('a', [k(1), k(2)]);
+        let writeDone: Promise<void> | undefined;
+        const answers = await engine.read(['a'], async (tx) => {
+          const first = await tx.get('a', k(1));
+          writeDone = engine.write(['a'], async (w) => {
+            await w.put('a', k(1), k(0x77));
+            await w.put('a', k(3), k(3));
+          });
+          // Only the transaction's own operations are awaited: the write commits somewhere among them.
+          const seen: unknown[] = [first];
+          for (let i = 0; i < 20; i++) {
+            seen.push(await tx.get('a', k(1)), await tx.count('a'), keysOf(await tx.scan('a')), (await tx.scanKeys('a')).length);
+          }
+          return seen;
+        });
+        await writeDone;
+        expect(answers[0]).toEqual(k(1, 0xee));
+        for (let i = 0; i < 20; i++) expect(answers.slice(1 + 4 * i, 5 + 4 * i)).toEqual([k(1, 0xee), 2, ['01', '02'], 2]);
+        expect(await engine.count('a')).toBe(3);
+      });
+
       it('a reader that started before a write does not see it, even without foreign awaits', async () => {
         await fill('a', [k(1)]);
         let writeDone: Promise<void> | undefined;
@@ -858,6 +917,32 @@ export function testEngineConformance<E extends StorageEngine>(
         await Promise.all(writes);
         for (const [x, y] of views) expect(x).toEqual(y);
         expect(await engine.getMany('a', pair)).toEqual([k(20), k(20)]);
+      });
+
+      it('scans of many keys and reads across stores in parallel with writes see whole transactions', async () => {
+        const keys = Array.from({ length: 60 }, (_, i) => k(i));
+        const rewrite = (version: number) =>
+          engine.write(['a', 'b'], async (tx) => {
+            for (const key of keys) await tx.put('a', key, k(version));
+            await tx.put('b', k(0), k(version));
+          });
+        await rewrite(0);
+        const writes = Array.from({ length: 10 }, (_, i) => rewrite(i + 1));
+        const views = Array.from({ length: 10 }, () =>
+          Promise.all([
+            engine.scan('a'),
+            engine.read(['a', 'b'], async (tx) => [await tx.scan('a', { reverse: true }), await tx.get('b', k(0))] as const),
+          ]),
+        );
+        for (const [scanned, [reversed, other]] of await Promise.all(views)) {
+          expect(new Set(scanned.map((entry) => entry.value[0])).size).toBe(1); // one version across the whole scan
+          expect(scanned).toHaveLength(60);
+          const versions = new Set(reversed.map((entry) => entry.value[0]));
+          expect(versions.size).toBe(1);
+          expect([...versions][0]).toBe(other![0]); // the two stores agree: the commit is not torn between them
+        }
+        await Promise.all(writes);
+        expect(await engine.get('b', k(0))).toEqual(k(10));
       });
 
       it('a failed transaction does not block the ones queued behind it', async () => {
