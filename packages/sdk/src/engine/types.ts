@@ -129,6 +129,12 @@ export interface WriteTransaction extends Reader, Writer {}
 
 /**
  * An ordered key-value engine with named stores. Single operations on the engine run in their own transaction.
+ *
+ * Beyond the signatures, every engine (and the conformance suite, `@tabstore/sdk/testing`) holds to this: keys and
+ * values handed in are taken at the call and those handed out belong to the caller; a zero-length value is present;
+ * a refused write (a bad key or value) fails its whole transaction, even when the callback caught it; `close()` ends
+ * a read transaction under way (its later reads fail with CLOSED); data survives `close()` and a reopen of the same
+ * location, which may name more stores; keys of at least 511 bytes and values of at least 4 MiB are accepted.
  */
 export interface StorageEngine extends Reader {
   /** The engine's kind, e.g. `"lmdb"`. */
