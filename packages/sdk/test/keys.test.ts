@@ -499,3 +499,23 @@ describe('key codec examples', () => {
     expect(first.byteLength).toBe(first.buffer.byteLength);
   });
 });
+
+describe('encodeKey re-entered from a part getter', () => {
+  it('a key encoded inside a getter of another key being encoded leaves both keys right', () => {
+    for (const innerPart of ['zzzzzzzzzz', 'z'.repeat(300)]) {
+      // short: written over the outer key's bytes in a shared buffer; long: the shared buffer grows meanwhile
+      const tuple = ['aaaa', 'b'];
+      let inner: Uint8Array | undefined;
+      Object.defineProperty(tuple, 1, {
+        enumerable: true,
+        get() {
+          inner = encodeKey([innerPart]);
+          return 'b';
+        },
+      });
+      expect(decodeKey(encodeKey(tuple))).toEqual(['aaaa', 'b']);
+      expect(decodeKey(inner!)).toEqual([innerPart]);
+      expect(decodeKey(encodeKey(['after', 1]))).toEqual(['after', 1]);
+    }
+  });
+});

@@ -127,9 +127,14 @@ function malformed(message: string, offset: number): CodecError {
 function grow(buf: Uint8Array, used: number, need: number): Uint8Array {
   const next = new Uint8Array(Math.max(buf.length * 2, used + need));
   next.set(buf.subarray(0, used));
-  scratch = next;
   return next;
 }
+
+/**
+ * True while an encode writes into {@link scratch}. A part's getter (or a Proxy tuple) may encode a key itself: that
+ * nested encode writes into a buffer of its own instead of the bytes the outer one is still writing.
+ */
+let encoding = false;
 
 /** Writes a string part (tag, escaped UTF-8, terminator) at `pos`; room for `3 * length + 2` bytes is ensured. */
 function writeString(buf: Uint8Array, pos: number, s: string, index: number): number {
@@ -226,7 +231,23 @@ export function encodeKeyAfter(prefix: Uint8Array, tuple: KeyTuple): Uint8Array 
 
 function encodeAfter(prefix: Uint8Array | undefined, tuple: KeyTuple): Uint8Array {
   if (!Array.isArray(tuple)) throw notATuple(tuple);
-  let buf = scratch;
+  if (encoding) return encodeNested(prefix, tuple);
+  encoding = true;
+  try {
+    return encodeInto(scratch, prefix, tuple, true);
+  } finally {
+    encoding = false;
+  }
+}
+
+/** An encode started while another one is writing (from a part's getter): it must not touch the shared scratch. */
+function encodeNested(prefix: Uint8Array | undefined, tuple: KeyTuple): Uint8Array {
+  return encodeInto(new Uint8Array(256), prefix, tuple, false);
+}
+
+/** Encodes into `start` (growing it as needed); `shared`: `start` is the scratch buffer, which keeps a grown copy. */
+function encodeInto(start: Uint8Array, prefix: Uint8Array | undefined, tuple: KeyTuple, shared: boolean): Uint8Array {
+  let buf = start;
   let pos = 0;
   if (prefix !== undefined) {
     if (prefix.length > buf.length) buf = grow(buf, 0, prefix.length);
@@ -255,7 +276,7 @@ function encodeAfter(prefix: Uint8Array | undefined, tuple: KeyTuple): Uint8Arra
     }
   }
   const key = buf.slice(0, pos);
-  if (buf.length > SCRATCH_KEEP) scratch = new Uint8Array(256);
+  if (shared) scratch = buf.length > SCRATCH_KEEP ? new Uint8Array(256) : buf;
   return key;
 }
 
