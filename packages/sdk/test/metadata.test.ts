@@ -737,3 +737,33 @@ describe('metadata from untrusted bytes', () => {
     expect(metadataView(deep).at(0)!.at(0)!.type).toBe('array');
   });
 });
+
+describe('metadata misuse', () => {
+  it('encodeMetadata called from a getter of the value being encoded is refused without damaging the outer bytes', () => {
+    const value: Record<string, unknown> = { x: 'hello world', y: 1 };
+    let nested: unknown;
+    Object.defineProperty(value, 'z', {
+      enumerable: true,
+      get() {
+        try {
+          encodeMetadata({ q: 1 });
+        } catch (error) {
+          nested = error;
+        }
+        return 'zz';
+      },
+    });
+    const bytes = encodeMetadata(value as never).slice();
+    expect(decodeMetadata(bytes)).toEqual({ x: 'hello world', y: 1, z: 'zz' });
+    expect((nested as CodecError).code).toBe('INVALID_INPUT');
+    expect(decodeMetadata(encodeMetadata({ after: true }))).toEqual({ after: true });
+  });
+
+  it('bytes that are not a Uint8Array give CodecError INVALID_INPUT, not a TypeError', () => {
+    for (const bytes of [null, undefined, 7, {}]) {
+      expect(codecErrorOf(() => decodeMetadata(bytes as never)).code).toBe('INVALID_INPUT');
+      expect(codecErrorOf(() => new MetadataView(bytes as never)).code).toBe('INVALID_INPUT');
+      expect(codecErrorOf(() => metadataView(bytes as never)).code).toBe('INVALID_INPUT');
+    }
+  });
+});

@@ -174,7 +174,9 @@ let standaloneWriter: ByteWriter | undefined;
  * scratch chunk that later writes never touch (see {@link ByteWriter.finish}); `slice()` it to own a compact copy.
  */
 export function encodeMetadata(value: JsonValue): Uint8Array {
-  const writer = (standaloneWriter ??= new ByteWriter());
+  // A nested call (from a getter of the value being written) is refused by writeMetadata; it must not move the shared
+  // writer before that, or the outer encode's bytes come out damaged.
+  const writer = writing ? new ByteWriter() : (standaloneWriter ??= new ByteWriter());
   writer.begin();
   writeMetadata(writer, value);
   return writer.finish();
@@ -1182,7 +1184,7 @@ function checkRegion(bytes: Uint8Array, offset: number, length: number): void {
  * Decodes the whole metadata value filling `[offset, offset + length)` of `bytes` (by default, all of it); `path`
  * (e.g. `Message.metadata`) locates its errors.
  */
-export function decodeMetadata(bytes: Uint8Array, offset = 0, length = bytes.length - offset, path = ''): JsonValue {
+export function decodeMetadata(bytes: Uint8Array, offset = 0, length = bytes?.length - offset, path = ''): JsonValue {
   try {
     checkRegion(bytes, offset, length);
     const end = offset + length;
@@ -1226,7 +1228,7 @@ export class MetadataView {
    * throws `CodecError('MALFORMED')` when the region does not hold exactly one value's extent. Damage inside the
    * value is found by the accessors that read it.
    */
-  constructor(bytes: Uint8Array, offset = 0, length = bytes.length - offset, path = '') {
+  constructor(bytes: Uint8Array, offset = 0, length = bytes?.length - offset, path = '') {
     try {
       checkRegion(bytes, offset, length);
       if (valueEnd(bytes, offset, offset + length) !== offset + length) {
@@ -1472,6 +1474,6 @@ function located(error: unknown, path: string): unknown {
  * A lazy {@link MetadataView} of the value filling `[offset, offset + length)` of `bytes` (by default, all of it);
  * `path` names it in errors.
  */
-export function metadataView(bytes: Uint8Array, offset = 0, length = bytes.length - offset, path = ''): MetadataView {
+export function metadataView(bytes: Uint8Array, offset = 0, length = bytes?.length - offset, path = ''): MetadataView {
   return new MetadataView(bytes, offset, length, path);
 }
