@@ -7,6 +7,7 @@ import {
   defineRecord,
   detectFormat,
   fieldReader,
+  viewedBytes,
   FORMAT_VERSION,
   encodeRecord,
   t,
@@ -321,6 +322,21 @@ describe('record codec: decoded values own their memory', () => {
     const cloned = structuredClone(decoded);
     expect(new TextDecoder().decode(new Uint8Array(cloned.vector.buffer))).not.toContain('SECRET');
     expect(cloned.blob.buffer.byteLength).toBe(4);
+  });
+
+  it("a nested table read from a view or a field reader is a plain object with copies, not the record's memory", () => {
+    const Leaf = defineRecord({ name: 'Leaf', typeId: 903, version: 1, fields: { v: t.float32Vector(), b: t.bytes() } });
+    const Outer = defineRecord({ name: 'Outer', typeId: 904, version: 1, fields: { inner: t.table(Leaf) } });
+    const bytes = encodeRecord(Outer, { inner: { v: Float32Array.of(1, 2), b: Uint8Array.of(7, 8) } }).slice();
+    for (const inner of [viewRecord(Outer, bytes).inner, fieldReader(Outer, 'inner')(bytes)]) {
+      expect(inner.v.buffer).not.toBe(bytes.buffer);
+      expect(inner.b.buffer).not.toBe(bytes.buffer);
+      expect(viewedBytes(inner)).toBeUndefined(); // nothing marks it as on loan, so it must not be
+    }
+    const kept = viewRecord(Outer, bytes).inner;
+    bytes.fill(0);
+    expect([...kept.v]).toEqual([1, 2]);
+    expect([...kept.b]).toEqual([7, 8]);
   });
 
   it('transferring a decoded value changes no other decoded value, and decoding goes on', () => {

@@ -791,10 +791,12 @@ function makeReader(field: FieldKind<unknown>, path: string): FieldReader {
       return (b, o, end) => decodeMetadata(b, o, end - o, path);
     case 'table': {
       const schema = field.schema!;
-      return (b, o, end, copy) => {
+      // A nested record is read as a plain object, from a view too: its vectors and bytes are copies, since nothing
+      // marks a plain object as memory on loan (viewedBytes, LmdbEngine.borrow).
+      return (b, o, end) => {
         const at = alignedStart(o, end, path);
         try {
-          return materialise(openRecord(b, at, end - at, schema, path, false), planOf(schema), copy);
+          return materialise(openRecord(b, at, end - at, schema, path, false), planOf(schema), true);
         } catch (error) {
           throw reNest(error, path, schema.name);
         }
