@@ -16,6 +16,7 @@ import {
   type RecordOf,
 } from '@tabstore/sdk';
 
+import { codecErrorOf } from './codec-error.js';
 import { FUZZ_TIMEOUT, RUNS } from './fuzz-runs.js';
 
 const Inner = defineRecord({
@@ -337,6 +338,16 @@ describe('record codec: decoded values own their memory', () => {
     bytes.fill(0);
     expect([...kept.v]).toEqual([1, 2]);
     expect([...kept.b]).toEqual([7, 8]);
+  });
+
+  it('a view whose bytes were transferred away fails with INVALID_INPUT instead of reading every field as absent', () => {
+    const bytes = encodeRecord(Everything, sample()).slice();
+    const view = viewRecord(Everything, bytes);
+    expect(view.size).toBe(sample().size);
+    structuredClone(bytes, { transfer: [bytes.buffer] });
+    for (const read of [() => view.size, () => view.text, () => view.vector, () => view.inner, () => view.toObject()]) {
+      expect(codecErrorOf(read).code).toBe('INVALID_INPUT');
+    }
   });
 
   it('transferring a decoded value changes no other decoded value, and decoding goes on', () => {

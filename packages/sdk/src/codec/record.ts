@@ -652,6 +652,15 @@ function slotAt(b: Uint8Array, start: number, slot: number, i: number): number {
   return slot === 2 ? b[q]! | (b[q + 1]! << 8) : readU32(b, q);
 }
 
+/** A view whose bytes were detached (their ArrayBuffer transferred) or shrunk: every field would read as absent. */
+function detached(path: string): CodecError {
+  return new CodecError(
+    'INVALID_INPUT',
+    `The bytes of this view are gone (reading ${path}): their ArrayBuffer was transferred or resized after the view was made. Keep the buffer, or take toObject() before transferring it.`,
+    { path },
+  );
+}
+
 /** The end of the region of field `i` found by the last {@link fieldStart}. */
 let regionEnd = 0;
 
@@ -661,8 +670,9 @@ let regionEnd = 0;
  */
 function fieldStart(r: Opened, i: number, path: string): number {
   const n = r[COUNT];
-  if (i >= n) return -1;
   const b = r[BYTES];
+  if (b.length < r[END]) throw detached(path);
+  if (i >= n) return -1;
   const start = r[START];
   const slot = r[SLOT];
   const rel = slotAt(b, start, slot, i);
@@ -1017,6 +1027,7 @@ function openText(r: Opened, plan: SchemaPlan): boolean {
  */
 function materialise(r: Opened, plan: SchemaPlan, copy: boolean, tag?: string): Record<string, unknown> {
   const b = r[BYTES];
+  if (b.length < r[END]) throw detached(plan.paths[0] ?? 'record');
   const start = r[START];
   const count = r[COUNT];
   const slot = r[SLOT];
@@ -1178,6 +1189,7 @@ function makeGetter(field: FieldKind<unknown>, i: number, read: FieldReader, abs
 /** Absolute start of scalar field `i` (at least `width` bytes before the data's end), or -1 when absent. */
 function scalarStart(r: Opened, i: number, width: number, path: string): number {
   const n = r[COUNT];
+  if (r[BYTES].length < r[END]) throw detached(path);
   if (i >= n) return -1;
   const rel = slotAt(r[BYTES], r[START], r[SLOT], i);
   if (rel === 0) return -1;
