@@ -153,7 +153,7 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     // the cascade. A node moving out of it meanwhile is then found by the cascade's snapshot.
     const database = hint.type === undefined ? undefined : this.databaseOf(hint.type);
     const hot = database === undefined ? undefined : await this.manager({ database, tier: DATABASE_TIERS[database][0] }).getNode(id);
-    if (hot !== undefined) return hot;
+    if (hot !== undefined) return hot.type === hint.type ? hot : undefined; // an id is one node: no other is found
     return this.engine.read(STORAGE_STORES, async (tx) => {
       const found = await this.findNode(tx, id, hint);
       return found === undefined ? undefined : new ManagerReader(this.manager(found.location), tx).getNode(id);
@@ -485,9 +485,13 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
   /** Reading in `tx`: the first location in cascade order holding node `id`, and its type. */
   private async findNode(tx: ReadTransaction, id: string, hint: LocateHint): Promise<{ location: Location; type: NodeType } | undefined> {
     const databases = hint.type === undefined ? unique(Object.values(NODE_DATABASE)) : [this.databaseOf(hint.type)];
+    // A node of another type in the hinted database is not the node asked for (and, an id being one node, no other
+    // is): it reads as absent, so nothing acts on it.
     const probe = async (location: Location): Promise<{ location: Location; type: NodeType } | undefined> => {
       const bytes = await tx.get('nodes', this.manager(location).keys.id(id));
-      return bytes === undefined ? undefined : { location, type: nodeTypeOf(bytes) };
+      if (bytes === undefined) return undefined;
+      const type = nodeTypeOf(bytes);
+      return hint.type !== undefined && type !== hint.type ? undefined : { location, type };
     };
     // The untiered and hot tiers first; archive quarters (a scan of the quarter list) only when those miss.
     for (const database of databases) {

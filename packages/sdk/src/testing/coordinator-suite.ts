@@ -244,6 +244,16 @@ export function testDatabaseCoordinator<E extends StorageEngine>(name: string, c
       expect((await coordinator.searchSimilar([1, 0, 0], 5)).map((m) => m.id)).toEqual(['E', 'F']);
     });
 
+    it('a type hint finds only a node of that type: another type in the same database is neither read nor deleted', async () => {
+      await coordinator.insertNode(message('m1', 'chat', NOW)); // Chats live in Conversations too
+      expect(await coordinator.getNode('m1', { type: 'Chat' })).toBeUndefined();
+      expect(await coordinator.locateNode('m1', { type: 'Chat' })).toBeUndefined();
+      expect(await coordinator.deleteNode('m1', { type: 'Chat' })).toBeUndefined();
+      expect(await coordinator.moveNode('m1', { database: 'Conversations', tier: 'Recent' }, { type: 'Chat' })).toBe(false);
+      expect((await coordinator.getNode('m1', { type: 'Message' }))?.id).toBe('m1');
+      expect(await coordinator.locateNode('m1')).toEqual({ database: 'Conversations', tier: 'Active' });
+    });
+
     it('deleteEmbedding removes an embedding from the tier that holds it; deleting its node keeps it', async () => {
       await coordinator.insertEmbedding(embedding('E', [1, 0, 0]));
       await coordinator.insertNode(message('m', 'c', NOW - 40 * DAY, { embeddingId: 'E' as never }));
