@@ -547,7 +547,11 @@ export function recordTypeOf(bytes: Uint8Array): number {
   return readHeader(bytes).typeId;
 }
 
-/** Checks a record's checksum; true when it has one and it matches, CodecError CHECKSUM_MISMATCH when it does not. */
+/**
+ * Checks a record's checksum: true when it has one and it matches, false when it has none, CodecError
+ * CHECKSUM_MISMATCH when it does not match. Where every record is written with a checksum, treat false as damage too:
+ * a damaged flags byte can make a record read as one without a checksum.
+ */
 export function verifyRecord(bytes: Uint8Array): boolean {
   const header = readHeader(bytes);
   if (!header.hasChecksum) return false;
