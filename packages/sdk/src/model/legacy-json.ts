@@ -491,7 +491,7 @@ function parseIsoDate(text: string): { value: number; assumedUtc: boolean; trunc
 function readJsonField(raw: JsonValue, f: Field, ctx: Ctx): JsonValue {
   if (typeof raw === 'string' && JSON_TEXT_FIELDS.has(f.path)) {
     // Only JSON's own whitespace: a string that starts with U+FEFF or U+3000 before its brace is no JSON text.
-    const text = raw.replace(JSON_WHITESPACE_AROUND, '');
+    const text = trimJsonWhitespace(raw);
     if (text.startsWith('{') || text.startsWith('[')) {
       const inner: string[] = [];
       let parsed: JsonValue | undefined;
@@ -729,8 +729,15 @@ function appendAll<T>(to: T[], items: readonly T[]): void {
   for (const item of items) to.push(item);
 }
 
-/** JSON's whitespace (space, tab, line feed, carriage return) at either end of a string. */
-const JSON_WHITESPACE_AROUND = /^[ \t\n\r]+|[ \t\n\r]+$/g;
+/** `s` without JSON's whitespace (space, tab, line feed, carriage return) at either end; linear (a regex is not). */
+function trimJsonWhitespace(s: string): string {
+  const isSpace = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+  let start = 0;
+  let end = s.length;
+  while (start < end && isSpace(s.charCodeAt(start))) start++;
+  while (end > start && isSpace(s.charCodeAt(end - 1))) end--;
+  return start === 0 && end === s.length ? s : s.slice(start, end);
+}
 
 const TYPE_BY_LOOSE_NAME = new Map<string, NodeType>(NODE_TYPES.map((type) => [type.toLowerCase(), type]));
 
