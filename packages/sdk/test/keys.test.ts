@@ -191,8 +191,8 @@ describe('key codec properties', () => {
   it('tupleScan(encodeKey(t)) holds exactly the keys of the tuples that start with t', () => {
     const startsWithTuple = (u: KeyTuple, t: KeyTuple): boolean =>
       u.length >= t.length && compareKeyTuples(u.slice(0, t.length), t) === 0;
-    const inScan = (key: Uint8Array, scan: { prefix: Uint8Array; lt: Uint8Array }): boolean =>
-      startsWith(key, scan.prefix) && compareBytes(key, scan.lt) < 0;
+    const inScan = (key: Uint8Array, scan: { prefix: Uint8Array; lt?: Uint8Array }): boolean =>
+      startsWith(key, scan.prefix) && (scan.lt === undefined || compareBytes(key, scan.lt) < 0);
     fc.assert(
       fc.property(tuplePair, ([t, u]) => {
         expect(inScan(encodeKey(u), tupleScan(encodeKey(t)))).toBe(startsWithTuple(u, t));

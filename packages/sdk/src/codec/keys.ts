@@ -57,6 +57,9 @@ const SCRATCH_KEEP = 64 * 1024;
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** The longest key any engine takes (DEFAULT_MAX_KEY_SIZE, LMDB's limit, applied by every engine). */
+const LONGEST_KEY = 1978;
+
 /** Encoders write here and copy the result out once, so a key costs one allocation whatever its parts. */
 let scratch: Uint8Array = new Uint8Array(256);
 /** The 8 bytes of one float64, big-endian (DataView's default). */
@@ -294,9 +297,13 @@ export const keyPrefix: (tuple: KeyTuple) => Uint8Array = encodeKey;
  * Scan bounds for exactly the keys of tuples that start with the tuple `prefix` encodes (that tuple included). A
  * byte prefix is not enough: a string part ends with the terminator 0x00, and a longer string that goes on with
  * U+0000 continues with 0x00 0xFF, so `['c']` is a byte prefix of `['c\u0000x']`. Every part that can follow a
- * terminator starts with a tag below 0xFF, so the keys to leave out are exactly those from `prefix` + 0xFF on.
+ * terminator starts with a tag below 0xFF, so the keys to leave out are exactly those from `prefix` + 0xFF on. A
+ * prefix as long as the longest key gets no bound: no key extends it.
  */
-export function tupleScan(prefix: Uint8Array): { prefix: Uint8Array; lt: Uint8Array } {
+export function tupleScan(prefix: Uint8Array): { prefix: Uint8Array; lt?: Uint8Array } {
+  // No key of any engine is longer than LONGEST_KEY: a prefix that long has no extensions to leave out, and the
+  // bound would be longer than engines accept (KEY_TOO_LARGE where the answer is simply nothing).
+  if (prefix.length >= LONGEST_KEY) return { prefix };
   const lt = new Uint8Array(prefix.length + 1);
   lt.set(prefix);
   lt[prefix.length] = 0xff;
