@@ -463,16 +463,25 @@ export class ManagerWriter extends ManagerReader {
       return Promise.reject(error);
     }
     return this.serial(async () => {
-      const removed = await this.deleteAll('nodes', own, decodeNode, (before, after, ops) =>
-        this.manager.indexes.nodeEntryOps(this.tx, before, after, ops),
-      );
+      // Everything is read and decoded (the nodes, then with cascadeEdges their edges) before the first delete: a
+      // damaged record fails the call with nothing of it written.
+      const nodes = await this.readForDelete('nodes', own, decodeNode);
+      let edges: { keys: Uint8Array[]; removed: (Edge | undefined)[] } | undefined;
       if (cascade) {
-        for (const node of new Set(removed)) {
+        const edgeIds = new Set<string>();
+        for (const node of nodes.removed) {
           if (node === undefined) continue;
-          await this.removeEdges([...new Set(await this.manager.indexes.edgeIds(node.id, {}, this.tx))]);
+          for (const id of await this.manager.indexes.edgeIds(node.id, {}, this.tx)) edgeIds.add(id);
         }
+        edges = await this.readForDelete('edges', [...edgeIds], decodeEdge);
       }
-      return removed;
+      const ops = new PendingWrites();
+      this.issueDeletes('nodes', nodes, ops, (before, after, pending) => this.manager.indexes.nodeEntryOps(this.tx, before, after, pending));
+      if (edges !== undefined) {
+        this.issueDeletes('edges', edges, ops, (before, after, pending) => this.manager.indexes.edgeEntryOps(this.tx, before, after, pending));
+      }
+      await ops.settle();
+      return nodes.removed;
     });
   }
 
@@ -510,8 +519,12 @@ export class ManagerWriter extends ManagerReader {
     return this.serial(() => this.removeEdges(own));
   }
 
-  private removeEdges(ids: readonly string[]): Promise<(Edge | undefined)[]> {
-    return this.deleteAll('edges', ids, decodeEdge, (before, after, ops) => this.manager.indexes.edgeEntryOps(this.tx, before, after, ops));
+  private async removeEdges(ids: readonly string[]): Promise<(Edge | undefined)[]> {
+    const edges = await this.readForDelete('edges', ids, decodeEdge);
+    const ops = new PendingWrites();
+    this.issueDeletes('edges', edges, ops, (before, after, pending) => this.manager.indexes.edgeEntryOps(this.tx, before, after, pending));
+    await ops.settle();
+    return edges.removed;
   }
 
   /**
@@ -547,30 +560,39 @@ export class ManagerWriter extends ManagerReader {
   }
 
   /** Deletes records of one store with their index entries; resolves to the removed ones (once per id). */
-  private async deleteAll<R>(
+  /**
+   * The first half of a delete: reads and decodes the records of `ids` (once per id; undefined where absent or
+   * repeated). Writes nothing, so a damaged record fails the call before anything is deleted.
+   */
+  private async readForDelete<R>(
     store: 'nodes' | 'edges',
     ids: readonly string[],
     decode: (bytes: Uint8Array) => R,
-    entryOps: (before: R | undefined, after: R | undefined, ops: PendingWrites) => void,
-  ): Promise<(R | undefined)[]> {
-    if (ids.length === 0) return [];
+  ): Promise<{ keys: Uint8Array[]; removed: (R | undefined)[] }> {
+    if (ids.length === 0) return { keys: [], removed: [] };
     const keys = ids.map((id) => this.key(id));
     const olds = await this.tx.getMany(store, keys);
-    // Every stored version is decoded before the first delete: a damaged one fails the call with nothing deleted.
     const gone = new Set<string>();
     const removed = olds.map((old, i) => {
       if (old === undefined || gone.has(ids[i]!)) return undefined;
       gone.add(ids[i]!);
       return decode(old);
     });
-    const ops = new PendingWrites();
-    removed.forEach((record, i) => {
+    return { keys, removed };
+  }
+
+  /** The second half: issues the deletes of the records read, with their index entries, into `ops`. */
+  private issueDeletes<R>(
+    store: 'nodes' | 'edges',
+    read: { keys: Uint8Array[]; removed: (R | undefined)[] },
+    ops: PendingWrites,
+    entryOps: (before: R | undefined, after: R | undefined, ops: PendingWrites) => void,
+  ): void {
+    read.removed.forEach((record, i) => {
       if (record === undefined) return;
-      ops.add(this.tx.delete(store, keys[i]!));
+      ops.add(this.tx.delete(store, read.keys[i]!));
       entryOps(record, undefined, ops);
     });
-    await ops.settle();
-    return removed;
   }
 
   /** Inserts or replaces an embedding and its indexed vector. */

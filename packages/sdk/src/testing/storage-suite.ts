@@ -711,6 +711,24 @@ export function testStorageManager<E extends StorageEngine>(
         expect((await manager.indexes.verify()).ok).toBe(true);
       });
 
+      it('a cascading delete that meets a damaged edge deletes nothing, also when its error is caught', async () => {
+        await manager.insertNodes([message('n1', 'c', T)]);
+        await manager.insertEdges([edge('e1', 'n1', 'n2', 'REPLY'), edge('e2', 'n3', 'n1', 'REPLY')]);
+        await engine.put('edges', encodeKey(['', 'e2']), Uint8Array.of(1, 2, 3, 4, 5));
+        const outcome = await manager.write(async (w) => {
+          try {
+            await w.deleteNode('n1', { cascadeEdges: true });
+            return 'deleted';
+          } catch (error) {
+            return error instanceof StorageError || error instanceof CodecError ? error.code : String(error);
+          }
+        });
+        expect(outcome).not.toBe('deleted');
+        expect((await manager.getNode('n1'))?.id).toBe('n1');
+        expect((await manager.getEdge('e1'))?.id).toBe('e1');
+        expect((await manager.messagesOfChat('c')).map((m) => m.id)).toEqual(['n1']);
+      });
+
       it('a call that fails inside a write and is caught there writes nothing of itself', async () => {
         await manager.insertNodes([message('a', 'c', T), message('b', 'c', T + 1)]);
         await manager.insertEdge(edge('kept', 'a', 'b', 'REPLY'));
