@@ -99,7 +99,9 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
    * Runs `fn` in one atomic write transaction: every write through the {@link ManagerWriter} commits together, or
    * none does. Await only the writer's own calls inside `fn` (IndexedDB commits on any other await). The writer runs
    * its calls one after another in call order, also when they overlap (`Promise.all`), and the commit waits for calls
-   * `fn` did not await. A call that fails writes nothing of itself; catching its error keeps the other calls' writes.
+   * `fn` did not await (and for calls chained on them). A call that fails writes nothing of itself; the other calls'
+   * writes commit when its error is caught, and also when it was not awaited (its rejection is then unhandled, as
+   * any promise's): await the calls, or let `fn` fail, to roll everything back.
    */
   async write<T>(fn: (writer: ManagerWriter) => Promise<T>): Promise<T> {
     return writeTogether(this.engine, (bind) => fn(bind(this)), this.durability);
@@ -651,6 +653,20 @@ export class ManagerWriter extends ManagerReader {
     return () => this.manager.vectors.committed(changes);
   }
 
+  /**
+   * @internal Waits until every call made on this writer has settled, calls made meanwhile (a `.then` on an
+   * un-awaited call) included; resolves to whether there was any to wait for.
+   */
+  async idle(): Promise<boolean> {
+    let waited = false;
+    for (;;) {
+      const queue = this.queue;
+      await queue;
+      if (queue === this.queue) return waited;
+      waited = true;
+    }
+  }
+
   /** Runs `work` after the writer's earlier calls have settled (see {@link queue}). */
   private serial<T>(work: () => Promise<T>): Promise<T> {
     const run = this.queue.then(work);
@@ -689,7 +705,22 @@ export async function writeTogether<T>(
         }
         return writer;
       };
-      const value = await fn(bind, tx);
+      // Calls the callback did not await (and calls chained on them) run inside the transaction, also when the
+      // callback failed: none may run after it ended.
+      const settle = async (): Promise<void> => {
+        for (let moved = true; moved; ) {
+          moved = false;
+          for (const writer of [...writers.values()]) if (await writer.idle()) moved = true;
+        }
+      };
+      let value: T;
+      try {
+        value = await fn(bind, tx);
+      } catch (error) {
+        await settle();
+        throw error;
+      }
+      await settle();
       for (const writer of writers.values()) {
         const done = await writer.finish();
         if (done !== undefined) afterCommit.push(done);

@@ -705,6 +705,12 @@ export function testStorageManager<E extends StorageEngine>(
         expect((await manager.getNode('m2'))?.id).toBe('m2');
         expect(await manager.getNode('m1')).toBeUndefined();
         expect((await manager.edgesOf('m2')).map((e) => e.id)).toEqual(['x']);
+        // A call chained on an un-awaited one is part of the commit too.
+        await manager.write(async (w) => {
+          void w.insertNode(message('m3', 'c', T)).then(() => w.insertEmbedding(embedding('e9', [0, 0, 1])));
+        });
+        expect((await manager.getEmbedding('e9'))?.id).toBe('e9');
+        expect((await manager.getNode('m3'))?.id).toBe('m3');
         const removed = await manager.write((w) => Promise.all([w.deleteNode('m2', { cascadeEdges: true }), w.deleteNode('m2')]));
         expect(removed.map((node) => node?.id)).toEqual(['m2', undefined]);
         expect(await manager.edgesOf('m2')).toEqual([]);
