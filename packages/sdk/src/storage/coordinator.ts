@@ -273,19 +273,25 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     ];
     for (const [index, phase] of phases.entries()) {
       const source = this.manager(phase.from);
-      // Stale entries (no record) stay in the index: the scan continues after them instead of meeting them again.
-      let after: { id: string; time: number } | undefined;
+      // Stale entries (no record) stay in the index: each batch scans from the oldest entry again (a record written
+      // meanwhile with an older time is not passed over) and skips the stale ones already met.
+      const stale = new Set<string>();
+      const staleKey = (entry: { id: string; time: number }): string => `${entry.time}\u0000${entry.id}`;
       for (;;) {
         if (report.batches >= maxBatches) {
-          report.done = !(await this.anyDue(phases.slice(index), after));
+          report.done = !(await this.anyDue(phases.slice(index)));
           return report;
         }
         const batch = await this.write(async (bind, tx) => {
-          const due = await source.indexes.agedBefore(phase.before, batchSize, tx, after);
-          const result = { due: due.length, moved: 0, embeddings: 0, kept: 0, last: due[due.length - 1] };
-          for (const { id, time } of due) {
-            const moved = await this.moveIn(bind, tx, id, phase.from, phase.to(time));
-            if (moved === undefined) continue;
+          const aged = await source.indexes.agedBefore(phase.before, batchSize + stale.size, tx);
+          const due = aged.filter((entry) => !stale.has(staleKey(entry))).slice(0, batchSize);
+          const result = { due: due.length, moved: 0, embeddings: 0, kept: 0, stale: [] as string[] };
+          for (const entry of due) {
+            const moved = await this.moveIn(bind, tx, entry.id, phase.from, phase.to(entry.time));
+            if (moved === undefined) {
+              result.stale.push(staleKey(entry));
+              continue;
+            }
             result.moved++;
             if (moved === 'moved') result.embeddings++;
             if (moved === 'kept') result.kept++;
@@ -298,8 +304,8 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
         report.embeddingsKept += batch.kept;
         report.stale += batch.due - batch.moved;
         report.batches++;
+        for (const key of batch.stale) stale.add(key);
         options.onProgress?.({ ...report });
-        if (batch.moved < batch.due) after = batch.last;
       }
     }
     report.done = true;
@@ -307,15 +313,15 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
   }
 
   /**
-   * Whether any of `phases` still has a record due (the first phase after `after`), read in one snapshot. Stale age
-   * entries (no record, which a run passes over) are not work left.
+   * Whether any of `phases` still has a record due, read in one snapshot. Stale age entries (no record, which a run
+   * passes over) are not work left.
    */
-  private anyDue(phases: readonly { from: Location; before: number }[], after: { id: string; time: number } | undefined): Promise<boolean> {
+  private anyDue(phases: readonly { from: Location; before: number }[]): Promise<boolean> {
     const page = 64;
     return this.engine.read(STORAGE_STORES, async (tx) => {
-      for (const [i, phase] of phases.entries()) {
+      for (const phase of phases) {
         const source = this.manager(phase.from);
-        let cursor = i === 0 ? after : undefined;
+        let cursor: { id: string; time: number } | undefined;
         for (;;) {
           const due = await source.indexes.agedBefore(phase.before, page, tx, cursor);
           const records = due.length === 0 ? [] : await tx.getMany('nodes', due.map(({ id }) => source.keys.id(id)));

@@ -123,6 +123,21 @@ export function testDatabaseCoordinator<E extends StorageEngine>(name: string, c
       await coordinator.insertNode(message('m8', 'c', NOW - 40 * DAY));
       expect(await coordinator.runLifecycle(NOW, { maxBatches: 1 })).toMatchObject({ toRecent: 1, batches: 1, done: true });
       expect(await coordinator.runLifecycle(NOW)).toMatchObject({ stale: 1, toArchive: 0, done: true });
+      // A record written during a run with an older time than the stale entry met is not passed over.
+      const active = coordinator.manager({ database: 'Conversations', tier: 'Active' });
+      await active.insertNode(message('a', 'c', NOW - 50 * DAY));
+      await active.insertNode(message('ghost2', 'c', NOW - 48 * DAY));
+      await coordinator.engine.delete('nodes', active.keys.id('ghost2'));
+      let inserted = false;
+      const report = await coordinator.runLifecycle(NOW, {
+        batchSize: 2,
+        onProgress: () => {
+          if (!inserted) void coordinator.insertNode(message('late', 'c', NOW - 60 * DAY));
+          inserted = true;
+        },
+      });
+      expect(report).toMatchObject({ toRecent: 2, stale: 2, done: true }); // the stale ones: ghost2 and the earlier ghost
+      expect(await coordinator.locateNode('late')).toEqual({ database: 'Conversations', tier: 'Recent' });
     });
 
     it("a chat's messages across tiers, in timestamp order", async () => {
