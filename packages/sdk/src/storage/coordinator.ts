@@ -162,7 +162,7 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
 
   /**
    * Inserts or replaces a node. An existing node is replaced where it lives (a summary whose length calls for
-   * another tier moves there); a new one goes to its database's first tier: Active, the summary tier of its length,
+   * another tier moves there, an archived record whose time is in another quarter moves to that quarter); a new one goes to its database's first tier: Active, the summary tier of its length,
    * or `tier` when given (e.g. `Inferred` for a derived entity, `Session` for a summary). An id already used by a
    * node of another type is refused (delete that node first).
    */
@@ -183,7 +183,8 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
       let target: Location;
       if (tier !== undefined) target = this.tierLocation(database, tier, own);
       else if (own.type === 'Summary') target = { database, tier: summaryTier(own.content) };
-      else target = existing?.location ?? { database, tier: DATABASE_TIERS[database][0] };
+      else if (existing === undefined) target = { database, tier: DATABASE_TIERS[database][0] };
+      else target = inQuarterOf(existing.location, ageOf(own)); // an archived node follows its time to its quarter
       const moving = existing !== undefined && namespaceOf(existing.location) !== namespaceOf(target);
       if (moving) await bind(this.manager(existing.location)).deleteNode(own.id);
       await bind(this.manager(target)).insertPreparedNodes([prepared]);
@@ -584,4 +585,10 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
 
 function unique<T>(values: readonly T[]): T[] {
   return [...new Set(values)];
+}
+
+/** `location`, or for an Archive location the quarter of `time` (the quarter an archived record belongs in). */
+function inQuarterOf(location: Location, time: number | undefined): Location {
+  if (location.tier !== 'Archive' || time === undefined) return location;
+  return { ...location, quarter: quarterOf(time) };
 }

@@ -259,6 +259,25 @@ export function testDatabaseCoordinator<E extends StorageEngine>(name: string, c
       expect((await coordinator.searchSimilar([1, 0, 0], 5)).map((m) => m.id)).toEqual(['E', 'F']);
     });
 
+    it('an archived record re-inserted with a time in another quarter moves to that quarter, with its embedding', async () => {
+      const q1 = Date.UTC(2024, 1, 10); // 2024-Q1
+      const q3 = Date.UTC(2023, 7, 10); // 2023-Q3
+      await coordinator.insertEmbedding(embedding('E', [1, 0, 0]));
+      await coordinator.insertNode(message('m', 'chat', q1, { embeddingId: 'E' as never }));
+      await coordinator.runLifecycle(NOW);
+      expect(await coordinator.locateNode('m')).toEqual({ database: 'Conversations', tier: 'Archive', quarter: '2024-Q1' });
+      expect(await coordinator.insertNode(message('m', 'chat', q3, { embeddingId: 'E' as never }))).toEqual({
+        database: 'Conversations',
+        tier: 'Archive',
+        quarter: '2023-Q3',
+      });
+      expect(await whereIs(coordinator, 'm', [...CONVERSATION_LOCATIONS, { database: 'Conversations', tier: 'Archive', quarter: '2023-Q3' }])).toEqual([
+        'Conversations/Archive/2023-Q3',
+      ]);
+      expect(await coordinator.locateEmbedding('E')).toEqual({ database: 'Embeddings', tier: 'Archive', quarter: '2023-Q3' });
+      expect((await coordinator.messagesOfChat('chat')).map((m) => m.timestamp)).toEqual([q3]);
+    });
+
     it('a type hint finds only a node of that type: another type in the same database is neither read nor deleted', async () => {
       await coordinator.insertNode(message('m1', 'chat', NOW)); // Chats live in Conversations too
       expect(await coordinator.getNode('m1', { type: 'Chat' })).toBeUndefined();
