@@ -417,9 +417,12 @@ export class ManagerWriter extends ManagerReader {
   /**
    * The writer's calls run one after another, in call order, even when the caller does not await one before the next
    * (`Promise.all` over writer calls): each reads previous versions and free vector slots before it writes, so two
-   * at once would build on the same state and corrupt indexes and vectors. {@link finish} waits for them all.
+   * at once would build on the same state and corrupt indexes and vectors. {@link idle} waits for them all.
    */
   private queue: Promise<void> = Promise.resolve();
+  /** How node and edge writes keep their index entries (shared by inserts and deletes). */
+  private readonly nodeEntryOps: EntryOps<Node> = (before, after, ops) => this.manager.indexes.nodeEntryOps(this.tx, before, after, ops);
+  private readonly edgeEntryOps: EntryOps<Edge> = (before, after, ops) => this.manager.indexes.edgeEntryOps(this.tx, before, after, ops);
 
   constructor(
     manager: StorageManager,
@@ -429,8 +432,8 @@ export class ManagerWriter extends ManagerReader {
   }
 
   /** Inserts or replaces a node and its index entries. */
-  async insertNode(node: Node): Promise<void> {
-    await this.insertNodes([node]);
+  insertNode(node: Node): Promise<void> {
+    return this.insertNodes([node]);
   }
 
   /**
@@ -438,93 +441,84 @@ export class ManagerWriter extends ManagerReader {
    * versions are read in one getMany, then the records and index entries are written together (pipelined where the
    * engine can).
    */
-  async insertNodes(nodes: readonly Node[]): Promise<void> {
-    await this.insertPreparedNodes(prepareNodes(nodes));
+  insertNodes(nodes: readonly Node[]): Promise<void> {
+    return this.call(() => prepareNodes(nodes), (prepared) => this.upsertAll('nodes', prepared, decodeNode, this.nodeEntryOps));
   }
 
   /** @internal Writes nodes prepared at their insert call. */
   insertPreparedNodes(prepared: readonly PreparedRecord<Node>[]): Promise<void> {
-    return this.serial(() =>
-      this.upsertAll('nodes', prepared, decodeNode, (before, after, ops) => this.manager.indexes.nodeEntryOps(this.tx, before, after, ops)),
-    );
+    return this.call(() => prepared, () => this.upsertAll('nodes', prepared, decodeNode, this.nodeEntryOps));
   }
 
   /** Deletes a node and its index entries (and its edges with `cascadeEdges`); resolves to the removed node. */
-  async deleteNode(id: string, options: DeleteNodeOptions = {}): Promise<Node | undefined> {
-    return (await this.deleteNodes([id], options))[0];
+  deleteNode(id: string, options: DeleteNodeOptions = {}): Promise<Node | undefined> {
+    return this.call(
+      () => ({ own: ownIds([id], 'The node id'), cascade: options?.cascadeEdges === true }),
+      async ({ own, cascade }) => (await this.removeNodes(own, cascade))[0],
+    );
   }
 
   /** Deletes nodes (read in one getMany); resolves to the removed ones, undefined where absent. */
   deleteNodes(ids: readonly string[], options: DeleteNodeOptions = {}): Promise<(Node | undefined)[]> {
-    let own: string[];
-    let cascade: boolean;
-    try {
-      own = ownIds(ids, 'The node id');
-      cascade = options?.cascadeEdges === true;
-    } catch (error) {
-      return Promise.reject(error);
+    return this.call(
+      () => ({ own: ownIds(ids, 'The node id'), cascade: options?.cascadeEdges === true }),
+      ({ own, cascade }) => this.removeNodes(own, cascade),
+    );
+  }
+
+  private async removeNodes(own: readonly string[], cascade: boolean): Promise<(Node | undefined)[]> {
+    // Everything is read and decoded (the nodes, then with cascadeEdges their edges) before the first delete: a
+    // damaged record fails the call with nothing of it written.
+    const nodes = await this.readForDelete('nodes', own, decodeNode);
+    let edges: { keys: Uint8Array[]; removed: (Edge | undefined)[] } | undefined;
+    if (cascade) {
+      const edgeIds = new Set<string>();
+      for (const node of nodes.removed) {
+        if (node === undefined) continue;
+        for (const id of await this.manager.indexes.edgeIds(node.id, {}, this.tx)) edgeIds.add(id);
+      }
+      edges = await this.readForDelete('edges', [...edgeIds], decodeEdge);
     }
-    return this.serial(async () => {
-      // Everything is read and decoded (the nodes, then with cascadeEdges their edges) before the first delete: a
-      // damaged record fails the call with nothing of it written.
-      const nodes = await this.readForDelete('nodes', own, decodeNode);
-      let edges: { keys: Uint8Array[]; removed: (Edge | undefined)[] } | undefined;
-      if (cascade) {
-        const edgeIds = new Set<string>();
-        for (const node of nodes.removed) {
-          if (node === undefined) continue;
-          for (const id of await this.manager.indexes.edgeIds(node.id, {}, this.tx)) edgeIds.add(id);
-        }
-        edges = await this.readForDelete('edges', [...edgeIds], decodeEdge);
-      }
-      const ops = new PendingWrites();
-      this.issueDeletes('nodes', nodes, ops, (before, after, pending) => this.manager.indexes.nodeEntryOps(this.tx, before, after, pending));
-      if (edges !== undefined) {
-        this.issueDeletes('edges', edges, ops, (before, after, pending) => this.manager.indexes.edgeEntryOps(this.tx, before, after, pending));
-      }
-      await ops.settle();
-      return nodes.removed;
-    });
+    const ops = new PendingWrites();
+    this.issueDeletes('nodes', nodes, ops, this.nodeEntryOps);
+    if (edges !== undefined) this.issueDeletes('edges', edges, ops, this.edgeEntryOps);
+    await ops.settle();
+    return nodes.removed;
   }
 
   /** Inserts or replaces an edge and its graph entries. */
-  async insertEdge(edge: Edge): Promise<void> {
-    await this.insertEdges([edge]);
+  insertEdge(edge: Edge): Promise<void> {
+    return this.insertEdges([edge]);
   }
 
   /** Inserts or replaces edges as they are at the call (validated first, previous versions read in one getMany). */
-  async insertEdges(edges: readonly Edge[]): Promise<void> {
-    await this.insertPreparedEdges(prepareEdges(edges));
+  insertEdges(edges: readonly Edge[]): Promise<void> {
+    return this.call(() => prepareEdges(edges), (prepared) => this.upsertEdges(prepared));
   }
 
   /** @internal Writes edges prepared at their insert call. */
   insertPreparedEdges(prepared: readonly PreparedRecord<Edge>[]): Promise<void> {
-    const indexes = this.manager.indexes;
-    return this.serial(() =>
-      this.upsertAll('edges', prepared, decodeEdge, (before, after, ops) => indexes.edgeEntryOps(this.tx, before, after, ops), (edge) => indexes.checkEdgeKeys(edge)),
-    );
+    return this.call(() => prepared, () => this.upsertEdges(prepared));
+  }
+
+  private upsertEdges(prepared: readonly PreparedRecord<Edge>[]): Promise<void> {
+    return this.upsertAll('edges', prepared, decodeEdge, this.edgeEntryOps, (edge) => this.manager.indexes.checkEdgeKeys(edge));
   }
 
   /** Deletes an edge and its graph entries; resolves to the removed edge. */
-  async deleteEdge(id: string): Promise<Edge | undefined> {
-    return (await this.deleteEdges([id]))[0];
+  deleteEdge(id: string): Promise<Edge | undefined> {
+    return this.call(() => ownIds([id], 'The edge id'), async (own) => (await this.removeEdges(own))[0]);
   }
 
   /** Deletes edges; resolves to the removed ones, undefined where absent. */
   deleteEdges(ids: readonly string[]): Promise<(Edge | undefined)[]> {
-    let own: string[];
-    try {
-      own = ownIds(ids, 'The edge id');
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.serial(() => this.removeEdges(own));
+    return this.call(() => ownIds(ids, 'The edge id'), (own) => this.removeEdges(own));
   }
 
-  private async removeEdges(ids: readonly string[]): Promise<(Edge | undefined)[]> {
-    const edges = await this.readForDelete('edges', ids, decodeEdge);
+  private async removeEdges(own: readonly string[]): Promise<(Edge | undefined)[]> {
+    const edges = await this.readForDelete('edges', own, decodeEdge);
     const ops = new PendingWrites();
-    this.issueDeletes('edges', edges, ops, (before, after, pending) => this.manager.indexes.edgeEntryOps(this.tx, before, after, pending));
+    this.issueDeletes('edges', edges, ops, this.edgeEntryOps);
     await ops.settle();
     return edges.removed;
   }
@@ -537,7 +531,7 @@ export class ManagerWriter extends ManagerReader {
     store: 'nodes' | 'edges',
     prepared: readonly { record: R; bytes: Uint8Array }[],
     decode: (bytes: Uint8Array) => R,
-    entryOps: (before: R | undefined, after: R | undefined, ops: PendingWrites) => void,
+    entryOps: EntryOps<R>,
     check?: (record: R) => void,
   ): Promise<void> {
     if (prepared.length === 0) return;
@@ -561,7 +555,6 @@ export class ManagerWriter extends ManagerReader {
     await ops.settle();
   }
 
-  /** Deletes records of one store with their index entries; resolves to the removed ones (once per id). */
   /**
    * The first half of a delete: reads and decodes the records of `ids` (once per id; undefined where absent or
    * repeated). Writes nothing, so a damaged record fails the call before anything is deleted.
@@ -588,7 +581,7 @@ export class ManagerWriter extends ManagerReader {
     store: 'nodes' | 'edges',
     read: { keys: Uint8Array[]; removed: (R | undefined)[] },
     ops: PendingWrites,
-    entryOps: (before: R | undefined, after: R | undefined, ops: PendingWrites) => void,
+    entryOps: EntryOps<R>,
   ): void {
     read.removed.forEach((record, i) => {
       if (record === undefined) return;
@@ -598,56 +591,55 @@ export class ManagerWriter extends ManagerReader {
   }
 
   /** Inserts or replaces an embedding and its indexed vector. */
-  async insertEmbedding(embedding: Embedding): Promise<void> {
-    await this.insertEmbeddings([embedding]);
+  insertEmbedding(embedding: Embedding): Promise<void> {
+    return this.insertEmbeddings([embedding]);
   }
 
   /**
    * Inserts or replaces embeddings and their indexed vectors as they are at the call (every one validated before
    * anything is written).
    */
-  async insertEmbeddings(embeddings: readonly Embedding[]): Promise<void> {
-    await this.insertPreparedEmbeddings(prepareEmbeddings(embeddings));
+  insertEmbeddings(embeddings: readonly Embedding[]): Promise<void> {
+    return this.call(() => prepareEmbeddings(embeddings), (prepared) => this.upsertEmbeddings(prepared));
   }
 
   /** @internal Writes embeddings prepared at their insert call. */
   insertPreparedEmbeddings(prepared: readonly PreparedEmbedding[]): Promise<void> {
-    return this.serial(async () => {
-      if (prepared.length === 0) return;
-      const ops = new PendingWrites();
-      // upsertMany checks every vector's dimensions before it writes anything; the records are written after it.
-      await this.vectorsWriter().upsertMany(prepared, ops);
-      for (const p of prepared) ops.add(this.tx.put('embeddings', this.key(p.id), p.bytes));
-      await ops.settle();
-    });
+    return this.call(() => prepared, () => this.upsertEmbeddings(prepared));
+  }
+
+  private async upsertEmbeddings(prepared: readonly PreparedEmbedding[]): Promise<void> {
+    if (prepared.length === 0) return;
+    const ops = new PendingWrites();
+    // upsertMany checks every vector's dimensions before it writes anything; the records are written after it.
+    await this.vectorsWriter().upsertMany(prepared, ops);
+    for (const p of prepared) ops.add(this.tx.put('embeddings', this.key(p.id), p.bytes));
+    await ops.settle();
   }
 
   /** Deletes an embedding and its vector; resolves to the removed embedding. */
   deleteEmbedding(id: string): Promise<Embedding | undefined> {
-    try {
-      checkId(id, 'The embedding id');
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.serial(async () => {
-      const key = this.key(id);
-      const old = await this.tx.get('embeddings', key);
-      if (old === undefined) return undefined;
-      const removed = decodeEmbedding(old); // a damaged record fails the call before anything is deleted
-      await this.tx.delete('embeddings', key);
-      await this.vectorsWriter().remove(id);
-      return removed;
-    });
+    return this.call(
+      () => checkId(id, 'The embedding id'),
+      async () => {
+        const key = this.key(id);
+        const old = await this.tx.get('embeddings', key);
+        if (old === undefined) return undefined;
+        const removed = decodeEmbedding(old); // a damaged record fails the call before anything is deleted
+        await this.tx.delete('embeddings', key);
+        await this.vectorsWriter().remove(id);
+        return removed;
+      },
+    );
   }
 
   /** Whether this namespace's vector index takes vectors of `dimensions` (any, before its first vector). */
   acceptsVector(dimensions: number): Promise<boolean> {
-    return this.serial(() => this.vectorsWriter().accepts(dimensions));
+    return this.call(() => dimensions, () => this.vectorsWriter().accepts(dimensions));
   }
 
-  /** @internal Waits for the writer's calls, then writes what was buffered (vector blocks); once, before the commit. */
+  /** @internal Writes what was buffered (vector blocks); once, before the commit, after {@link idle}. */
   async finish(): Promise<(() => void) | undefined> {
-    await this.queue;
     if (this.vectorWriter === undefined) return undefined;
     const changes = await this.vectorWriter.finish();
     return () => this.manager.vectors.committed(changes);
@@ -667,9 +659,19 @@ export class ManagerWriter extends ManagerReader {
     }
   }
 
-  /** Runs `work` after the writer's earlier calls have settled (see {@link queue}). */
-  private serial<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work);
+  /**
+   * One writer call: `take` checks and takes its arguments now (its error rejects the call), `work` runs after the
+   * writer's earlier calls have settled (see {@link queue}). The promise returned is the queued work itself, with no
+   * wrapper in between, so a `.then` on it runs before the transaction checks for more calls ({@link idle}).
+   */
+  private call<A, T>(take: () => A, work: (args: A) => Promise<T>): Promise<T> {
+    let args: A;
+    try {
+      args = take();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    const run = this.queue.then(() => work(args));
     this.queue = run.then(noop, noop);
     return run;
   }
@@ -733,8 +735,10 @@ export async function writeTogether<T>(
   return result;
 }
 
-
 const noop = (): void => undefined;
+
+/** Replaces the index entries of a record's `before` version with those of `after`, pushing the writes to `ops`. */
+type EntryOps<R> = (before: R | undefined, after: R | undefined, ops: PendingWrites) => void;
 
 /** A checked copy of the ids of a delete, taken at the call (the delete may run after earlier calls). */
 function ownIds(ids: readonly string[], what: string): string[] {
