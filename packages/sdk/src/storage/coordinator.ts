@@ -21,6 +21,7 @@ import {
   namespaceOf,
   quarterOf,
   summaryTier,
+  checkTier,
   tiersOf,
   type DatabaseType,
   type Location,
@@ -162,8 +163,8 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
 
   /**
    * Inserts or replaces a node. An existing node is replaced where it lives (a summary whose length calls for
-   * another tier moves there, an archived record whose time is in another quarter moves to that quarter); a new one goes to its database's first tier: Active, the summary tier of its length,
-   * or `tier` when given (e.g. `Inferred` for a derived entity, `Session` for a summary). An id already used by a
+   * another tier moves there, an archived record whose time is in another quarter moves to that quarter); a new one
+   * goes to its database's first tier: Active, the summary tier of its length, or `tier` when given (e.g. `Inferred` for a derived entity, `Session` for a summary). An id already used by a
    * node of another type is refused (delete that node first).
    */
   async insertNode(node: Node, options: { tier?: TemperatureTier } = {}): Promise<Location> {
@@ -184,13 +185,13 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
       if (tier !== undefined) target = this.tierLocation(database, tier, own);
       else if (own.type === 'Summary') target = { database, tier: summaryTier(own.content) };
       else if (existing === undefined) target = { database, tier: DATABASE_TIERS[database][0] };
-      else target = inQuarterOf(existing.location, ageOf(own)); // an archived node follows its time to its quarter
+      else target = this.tierLocation(database, existing.location.tier, own); // an archived node follows its time to its quarter
       const moving = existing !== undefined && namespaceOf(existing.location) !== namespaceOf(target);
       if (moving) await bind(this.manager(existing.location)).deleteNode(own.id);
       await bind(this.manager(target)).insertPreparedNodes([prepared]);
       if (target.quarter !== undefined) await this.registerQuarter(tx, target);
       // A node that changes tiers takes its embedding along, as moveNode does.
-      if (moving) await this.carryEmbedding(bind, tx, (own as { embeddingId?: string }).embeddingId, existing.location, target);
+      if (moving) await this.carryEmbedding(bind, tx, own, existing.location, target);
       return target;
     });
   }
@@ -286,7 +287,7 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
         const batch = await this.write(async (bind, tx) => {
           const aged = await source.indexes.agedBefore(phase.before, batchSize + stale.size, tx);
           const due = aged.filter((entry) => !stale.has(staleKey(entry))).slice(0, batchSize);
-          const result = { due: due.length, moved: 0, embeddings: 0, kept: 0, stale: [] as string[] };
+          const result = { moved: 0, embeddings: 0, kept: 0, stale: [] as string[] };
           for (const entry of due) {
             const moved = await this.moveIn(bind, tx, entry.id, phase.from, phase.to(entry.time));
             if (moved === undefined) {
@@ -299,11 +300,11 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
           }
           return result;
         });
-        if (batch.due === 0) break;
+        if (batch.moved + batch.stale.length === 0) break;
         report[phase.count] += batch.moved;
         report.embeddingsMoved += batch.embeddings;
         report.embeddingsKept += batch.kept;
-        report.stale += batch.due - batch.moved;
+        report.stale += batch.stale.length;
         report.batches++;
         for (const key of batch.stale) stale.add(key);
         options.onProgress?.({ ...report });
@@ -446,10 +447,7 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     if (options.tiers !== undefined) {
       checkArray(options.tiers, 'options.tiers');
       tiers = [...options.tiers];
-      const known = tiersOf('Embeddings') as readonly string[];
-      for (const tier of tiers) {
-        if (!known.includes(tier)) throw new StorageError('INVALID_ARGUMENT', `Embeddings has no tier ${JSON.stringify(tier)}; its tiers: ${known.join(', ')}.`);
-      }
+      for (const tier of tiers) checkTier('Embeddings', tier);
     }
     // Candidates once, as a set: an iterator would be used up by the first tier.
     const candidates = options.candidates === undefined ? undefined : ownCandidates(options.candidates);
@@ -549,21 +547,16 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     if (node === undefined) return undefined;
     await target.insertNode(node);
     if (to.quarter !== undefined) await this.registerQuarter(tx, to);
-    return this.carryEmbedding(bind, tx, (node as { embeddingId?: string }).embeddingId, from, to);
+    return this.carryEmbedding(bind, tx, node, from, to);
   }
 
   /**
-   * Inside a transaction, after a node that uses embedding `embeddingId` moved from `from` to `to`: moves the
-   * embedding along between like-named tiers, unless another node of the source tier still uses it. Resolves to
-   * what happened: moved, kept (the target tier holds another dimension, or another node still uses it) or none.
+   * Inside a transaction, after `node` moved from `from` to `to`: moves its embedding along between like-named tiers,
+   * unless another node of the source tier still uses it. Resolves to what happened: moved, kept (the target tier
+   * holds another dimension, or another node still uses it) or none.
    */
-  private async carryEmbedding(
-    bind: Bind,
-    tx: WriteTransaction,
-    embeddingId: string | undefined,
-    from: Location,
-    to: Location,
-  ): Promise<'moved' | 'kept' | 'none'> {
+  private async carryEmbedding(bind: Bind, tx: WriteTransaction, node: Node, from: Location, to: Location): Promise<'moved' | 'kept' | 'none'> {
+    const embeddingId = (node as { embeddingId?: string }).embeddingId;
     if (from.database !== 'Conversations' || embeddingId === undefined) return 'none';
     const source = bind(this.manager(from));
     if ((await source.manager.indexes.nodeIdsOfEmbedding(embeddingId, source.tx)).length > 0) return 'kept';
@@ -585,10 +578,4 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
 
 function unique<T>(values: readonly T[]): T[] {
   return [...new Set(values)];
-}
-
-/** `location`, or for an Archive location the quarter of `time` (the quarter an archived record belongs in). */
-function inQuarterOf(location: Location, time: number | undefined): Location {
-  if (location.tier !== 'Archive' || time === undefined) return location;
-  return { ...location, quarter: quarterOf(time) };
 }

@@ -86,10 +86,7 @@ export function namespaceOf(location: Location): string {
   if (typeof location !== 'object' || location === null) {
     throw new StorageError('INVALID_ARGUMENT', `A location is an object like { database: 'Conversations', tier: 'Active' }, got ${String(location)}.`);
   }
-  const tiers = tiersOf(location.database);
-  if (!tiers.includes(location.tier)) {
-    throw new StorageError('INVALID_ARGUMENT', `${location.database} has no tier ${JSON.stringify(location.tier)}; its tiers: ${tiers.join(', ')}.`);
-  }
+  checkTier(location.database, location.tier);
   if (location.tier === 'Archive') {
     if (location.quarter === undefined || !QUARTER.test(location.quarter)) {
       throw new StorageError('INVALID_ARGUMENT', `An Archive location needs a quarter like "2024-Q1", got ${JSON.stringify(location.quarter)}.`);
@@ -100,6 +97,14 @@ export function namespaceOf(location: Location): string {
     throw new StorageError('INVALID_ARGUMENT', `Only Archive locations have a quarter; ${location.database}/${location.tier} was given ${JSON.stringify(location.quarter)}.`);
   }
   return `${location.database}/${location.tier}`;
+}
+
+/** INVALID_ARGUMENT unless `tier` is one of `database`'s tiers (and `database` a DatabaseType). */
+export function checkTier(database: unknown, tier: unknown): void {
+  const tiers = tiersOf(database);
+  if (!tiers.includes(tier as TemperatureTier)) {
+    throw new StorageError('INVALID_ARGUMENT', `${String(database)} has no tier ${JSON.stringify(tier)}; its tiers: ${tiers.join(', ')}.`);
+  }
 }
 
 /** The tiers of `database`, cascade order; INVALID_ARGUMENT for what is not a DatabaseType. */
