@@ -1031,7 +1031,6 @@ function openText(r: Opened, plan: SchemaPlan): boolean {
  */
 function materialise(r: Opened, plan: SchemaPlan, copy: boolean, tag?: string): Record<string, unknown> {
   const b = r[BYTES];
-  if (b.length < r[END]) throw detached(plan.paths[0] ?? 'record');
   const start = r[START];
   const count = r[COUNT];
   const slot = r[SLOT];
@@ -1224,7 +1223,9 @@ function viewClassOf(schema: RecordSchema<FieldMap>, tagged = false): ViewClass 
   Object.defineProperties(proto, {
     toObject: {
       value(this: Viewed) {
-        return materialiseRecord(this[RECORD], plan, tag);
+        const r = this[RECORD];
+        if (r[BYTES].length < r[END]) throw detached(schema.name);
+        return materialiseRecord(r, plan, tag);
       },
     },
     schemaVersion: {
@@ -1257,10 +1258,7 @@ function viewClassOf(schema: RecordSchema<FieldMap>, tagged = false): ViewClass 
  * MALFORMED for damaged bytes and UNKNOWN_TYPE for a record of another type.
  */
 export function viewRecord<F extends FieldMap>(schema: RecordSchema<F>, bytes: Uint8Array): RecordView<F> {
-  const erased = schema as unknown as RecordSchema<FieldMap>;
-  const View = cacheOf(erased).View ?? viewClassOf(erased);
-  checkRecord(bytes, 0, recordLength(bytes), erased, schema.name, true);
-  return new View(new Opened(bytes, 0, checkedEnd, checkedCount, checkedSlot)) as unknown as RecordView<F>;
+  return openView(schema, bytes, false);
 }
 
 /**
@@ -1268,8 +1266,13 @@ export function viewRecord<F extends FieldMap>(schema: RecordSchema<F>, bytes: U
  * object is a whole node again). Not part of the public codec API.
  */
 export function viewTaggedRecord<F extends FieldMap>(schema: RecordSchema<F>, bytes: Uint8Array): RecordView<F> {
+  return openView(schema, bytes, true);
+}
+
+function openView<F extends FieldMap>(schema: RecordSchema<F>, bytes: Uint8Array, tagged: boolean): RecordView<F> {
   const erased = schema as unknown as RecordSchema<FieldMap>;
-  const View = cacheOf(erased).TaggedView ?? viewClassOf(erased, true);
+  const cache = cacheOf(erased);
+  const View = (tagged ? cache.TaggedView : cache.View) ?? viewClassOf(erased, tagged);
   checkRecord(bytes, 0, recordLength(bytes), erased, schema.name, true);
   return new View(new Opened(bytes, 0, checkedEnd, checkedCount, checkedSlot)) as unknown as RecordView<F>;
 }
