@@ -302,9 +302,7 @@ export class IndexedDbEngine extends SnapshotEngine {
     if (typeof indexedDB === 'undefined') {
       throw new StorageError('IO', 'IndexedDB is not available in this environment (use LmdbEngine in Node).');
     }
-    if (typeof options?.name !== 'string' || options.name.length === 0) {
-      throw new StorageError('INVALID_ARGUMENT', 'IndexedDbEngine.open needs { name, stores }: name is the database name.');
-    }
+    checkDatabaseName(options?.name, 'IndexedDbEngine.open needs { name, stores }: name is the database name');
     const engine = new IndexedDbEngine(options);
     await engine.connection();
     return engine;
@@ -316,9 +314,7 @@ export class IndexedDbEngine extends SnapshotEngine {
    */
   static async deleteDatabase(name: string, blockedTimeoutMs = 5000): Promise<void> {
     // IndexedDB would turn undefined into the name "undefined" and delete that database.
-    if (typeof name !== 'string' || name.length === 0) {
-      throw new StorageError('INVALID_ARGUMENT', `IndexedDbEngine.deleteDatabase needs the database name, got ${name === '' ? 'an empty string' : String(name)}.`);
-    }
+    checkDatabaseName(name, 'IndexedDbEngine.deleteDatabase needs the database name');
     checkBlockedTimeout(blockedTimeoutMs);
     return deleteDatabase(name, blockedTimeoutMs);
   }
@@ -584,6 +580,13 @@ function foreignAwaitError(attempt: 'read' | 'write' = 'write'): StorageError {
       (attempt === 'write' ? 'Nothing was written. ' : 'This read cannot run in it any more. ') +
       'Do that work before or after the transaction, and inside the callback await only tx.get/put/scan/...',
   );
+}
+
+/** INVALID_ARGUMENT unless `name` is a non-empty string (`what` says which call needs it). */
+function checkDatabaseName(name: unknown, what: string): asserts name is string {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new StorageError('INVALID_ARGUMENT', `${what}, got ${name === '' ? 'an empty string' : String(name)}.`);
+  }
 }
 
 /** Hands a listener's error to the host's global error handler, where uncaught errors go. */

@@ -234,18 +234,14 @@ export function encodeKeyAfter(prefix: Uint8Array, tuple: KeyTuple): Uint8Array 
 
 function encodeAfter(prefix: Uint8Array | undefined, tuple: KeyTuple): Uint8Array {
   if (!Array.isArray(tuple)) throw notATuple(tuple);
-  if (encoding) return encodeNested(prefix, tuple);
+  // An encode started while another one is writing (from a part's getter) must not touch the shared scratch.
+  if (encoding) return encodeInto(new Uint8Array(256), prefix, tuple, false);
   encoding = true;
   try {
     return encodeInto(scratch, prefix, tuple, true);
   } finally {
     encoding = false;
   }
-}
-
-/** An encode started while another one is writing (from a part's getter): it must not touch the shared scratch. */
-function encodeNested(prefix: Uint8Array | undefined, tuple: KeyTuple): Uint8Array {
-  return encodeInto(new Uint8Array(256), prefix, tuple, false);
 }
 
 /** Encodes into `start` (growing it as needed); `shared`: `start` is the scratch buffer, which keeps a grown copy. */
