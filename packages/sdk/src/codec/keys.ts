@@ -23,6 +23,7 @@
  * Decoding is strict: it accepts exactly the bytes {@link encodeKey} produces (so `encodeKey(decodeKey(b))` equals
  * `b` whenever it returns), never reads outside the buffer, and throws `CodecError('MALFORMED')` for anything else.
  */
+import { DEFAULT_MAX_KEY_SIZE } from '../engine/snapshot-engine.js';
 import { CodecError } from './errors.js';
 
 /**
@@ -56,9 +57,6 @@ const SCRATCH_KEEP = 64 * 1024;
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/** The longest key any engine takes (DEFAULT_MAX_KEY_SIZE, LMDB's limit, applied by every engine). */
-const LONGEST_KEY = 1978;
 
 /** Encoders write here and copy the result out once, so a key costs one allocation whatever its parts. */
 let scratch: Uint8Array = new Uint8Array(256);
@@ -297,9 +295,9 @@ export const keyPrefix: (tuple: KeyTuple) => Uint8Array = encodeKey;
  * prefix as long as the longest key gets no bound: no key extends it.
  */
 export function tupleScan(prefix: Uint8Array): { prefix: Uint8Array; lt?: Uint8Array } {
-  // No key of any engine is longer than LONGEST_KEY: a prefix that long has no extensions to leave out, and the
-  // bound would be longer than engines accept (KEY_TOO_LARGE where the answer is simply nothing).
-  if (prefix.length >= LONGEST_KEY) return { prefix };
+  // No key of any engine is longer than DEFAULT_MAX_KEY_SIZE: a prefix that long has no extensions to leave out,
+  // and the bound would be longer than engines accept (KEY_TOO_LARGE where the answer is simply nothing).
+  if (prefix.length >= DEFAULT_MAX_KEY_SIZE) return { prefix };
   const lt = new Uint8Array(prefix.length + 1);
   lt.set(prefix);
   lt[prefix.length] = 0xff;
