@@ -398,7 +398,7 @@ function fieldArb(field: FieldKind<unknown>, path: string): fc.Arbitrary<unknown
       arb = fc.oneof(fc.maxSafeInteger(), fc.integer({ min: 0, max: 4_102_444_800_000 }));
       break;
     case 'stringList':
-      arb = fc.array(fc.string({ unit: 'binary', maxLength: 8 }), { maxLength: 4 });
+      arb = fc.array(fc.string({ unit: 'binary', minLength: field.nonEmpty === true ? 1 : 0, maxLength: 8 }), { maxLength: 4 });
       break;
     case 'enum':
       arb = fc.constantFrom(...field.values!);
@@ -450,6 +450,21 @@ describe('tolerance rules', () => {
     const { node, notes } = parseNode(withFields('Chat', { embedding_id: '' }));
     expect(node.type === 'Chat' && node.embeddingId).toBeUndefined();
     expect(notes).toEqual(['Chat.embeddingId: empty id (embedding_id: "") read as absent']);
+  });
+
+  it('empty ids in an id list are left out, each with a note; the writer refuses them; other lists keep empty strings', () => {
+    const { node, notes } = parseNode(withFields('Chat', { message_ids: ['', 'msg_1', ''] }));
+    expect(node.type === 'Chat' && node.messageIds).toEqual(['msg_1']);
+    expect(notes).toEqual([
+      'Chat.messageIds[0]: empty id (message_ids[0]: "") left out',
+      'Chat.messageIds[2]: empty id (message_ids[2]: "") left out',
+    ]);
+    expect(() => toLegacyNode({ ...node, messageIds: ['' as never] } as Node)).toThrow(
+      expect.objectContaining({ code: 'INVALID_INPUT', path: 'Chat.messageIds[0]' }),
+    );
+    const bookmark = parseNode(withFields('Bookmark', { tags: ['', 'x'] }));
+    expect(bookmark.node.type === 'Bookmark' && bookmark.node.tags).toEqual(['', 'x']);
+    expect(bookmark.notes).toEqual([]);
   });
 
   it('missing or null required list -> [], with a note', () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   CodecError,
   MetadataView,
@@ -20,6 +20,8 @@ import {
   nodeView,
   edgeId,
   type Node,
+  defineRecord,
+  t,
 } from '@tabstore/sdk';
 
 const id = nodeId;
@@ -156,5 +158,42 @@ describe('data model', () => {
     const a = newId();
     const b = newId();
     expect(a < b).toBe(true);
+  });
+
+  it('newId goes on to the next millisecond when the random part of one millisecond runs out', () => {
+    const at = Date.now() + 10_000_000;
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(at);
+    const random = vi.spyOn(globalThis.crypto, 'getRandomValues').mockImplementation(((bytes: Uint8Array) => bytes.fill(0xff)) as never);
+    try {
+      const ids = [newId(), newId(), newId()];
+      expect(ids[0]!.slice(10)).toBe('Z'.repeat(16));
+      expect([...ids].sort()).toEqual(ids);
+      expect(new Set(ids).size).toBe(3);
+      expect(ids[1]!.slice(0, 10) > ids[0]!.slice(0, 10)).toBe(true);
+    } finally {
+      random.mockRestore();
+      clock.mockRestore();
+    }
+  });
+
+  it('the model cannot be changed at run time: schemas, their fields, NODE_TYPES and NODE_SCHEMAS are frozen', () => {
+    expect(Object.isFrozen(NODE_TYPES)).toBe(true);
+    expect(Object.isFrozen(NODE_SCHEMAS)).toBe(true);
+    for (const schema of Object.values(NODE_SCHEMAS)) expect(Object.isFrozen(schema.fields)).toBe(true);
+    // A schema keeps its own copy: the object a caller declared it with stays the caller's.
+    const fields = { n: t.int32() };
+    const schema = defineRecord({ name: 'Frozen', typeId: 4000, version: 1, fields });
+    expect(Object.isFrozen(fields)).toBe(false);
+    (fields as Record<string, unknown>)['extra'] = t.string();
+    expect(Object.keys(schema.fields)).toEqual(['n']);
+  });
+
+  it('id lists refuse empty ids, naming the element; other string lists take empty strings', () => {
+    const chat = SAMPLE_NODES[0] as Extract<Node, { type: 'Chat' }>;
+    expect(() => encodeNode({ ...chat, messageIds: [id('m1'), '' as never] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_INPUT', path: 'Chat.messageIds[1]', message: 'Chat.messageIds[1] must not be empty.' }),
+    );
+    const bookmark = SAMPLE_NODES[7] as Extract<Node, { type: 'Bookmark' }>;
+    expect(decodeNode(encodeNode({ ...bookmark, tags: [''] }))).toMatchObject({ tags: [''] });
   });
 });

@@ -228,11 +228,11 @@ function writeSafeInt(w: ByteWriter, value: unknown, parentPath: string, name: s
   }
 }
 
-function writeStringList(w: ByteWriter, value: unknown, parentPath: string, name: string): void {
+function writeStringList(w: ByteWriter, value: unknown, parentPath: string, name: string, nonEmpty: boolean): void {
   if (!Array.isArray(value)) throw invalid(`${parentPath}.${name}`, 'an array of strings', value);
   for (let i = 0; i < value.length; i++) {
     const item: unknown = value[i];
-    if (typeof item !== 'string') checkString(item, `${parentPath}.${name}[${i}]`, false);
+    if (typeof item !== 'string' || (nonEmpty && item.length === 0)) checkString(item, `${parentPath}.${name}[${i}]`, nonEmpty);
     if (!writeLengthPrefixed(w, item as string)) throw loneSurrogate(`${parentPath}.${name}[${i}]`);
   }
 }
@@ -402,7 +402,7 @@ function writeBody(
         writeSafeInt(w, value, parentPath, name);
         break;
       case K_LIST:
-        writeStringList(w, value, parentPath, name);
+        writeStringList(w, value, parentPath, name, nonEmpty[i] === 1);
         break;
       default:
         writers[i]!(w, value);

@@ -34,7 +34,7 @@ export interface FieldKind<T, K extends FieldKindName = FieldKindName> {
   readonly values?: readonly string[];
   /** The nested schema of a table. */
   readonly schema?: RecordSchema<FieldMap>;
-  /** Strings that must not be empty (ids). */
+  /** Strings that must not be empty (ids); for a string list, each of its elements (id lists). */
   readonly nonEmpty?: boolean;
   /** @internal phantom */
   readonly __type?: T;
@@ -90,7 +90,10 @@ export const t = {
   string: <T extends string = string>() => kind<T, 'string'>('string'),
   /** A non-empty string, for identifiers; `T` is usually a branded id type. */
   id: <T extends string = string>() => kind<T, 'string'>('string', { nonEmpty: true }),
+  /** A list of UTF-8 strings. */
   stringList: <T extends string = string>() => kind<T[], 'stringList'>('stringList'),
+  /** A list of non-empty strings, for references to other records; `T` is usually a branded id type. */
+  idList: <T extends string = string>() => kind<T[], 'stringList'>('stringList', { nonEmpty: true }),
   bytes: () => kind<Uint8Array, 'bytes'>('bytes'),
   /** A vector of float32: a view reads it as a Float32Array over the record's bytes (when aligned); decode copies it. */
   float32Vector: () => kind<Float32Array, 'float32Vector'>('float32Vector'),
@@ -165,7 +168,8 @@ export function defineRecord<const F extends FieldMap>(definition: {
   checkFields(name, fields);
   const fieldNames = Object.keys(fields) as (keyof F & string)[];
   if (fieldNames.length > 255) throw new TypeError(`${name}: at most 255 fields`);
-  const schema = { name, typeId, version, fields, fieldNames: Object.freeze(fieldNames) };
+  // Its own frozen copy of the fields: a caller changing its object later cannot change the schema.
+  const schema = { name, typeId, version, fields: Object.freeze({ ...fields }), fieldNames: Object.freeze(fieldNames) };
   // A private, mutable slot where the codec keeps what it compiles for this schema (a property read, not a lookup).
   Object.defineProperty(schema, SCHEMA_CACHE, { value: {} });
   return Object.freeze(schema);

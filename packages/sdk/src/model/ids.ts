@@ -50,9 +50,16 @@ export function newId<T extends string = NodeId>(now?: number): T {
   let randomness = lastRandom;
   if (now === lastTime || (now < lastTime && !explicit)) {
     // The last id's millisecond (or the clock moved back): keep its time, increment the randomness.
-    for (let i = lastRandom.length - 1; i >= 0; i--) {
+    let carry = true;
+    for (let i = lastRandom.length - 1; i >= 0 && carry; i--) {
       lastRandom[i] = (lastRandom[i]! + 1) & 0xff;
-      if (lastRandom[i] !== 0) break;
+      carry = lastRandom[i] === 0;
+    }
+    if (carry) {
+      // The 80 bits ran over (all ones before): the next millisecond, so ids still sort in creation order.
+      if (lastTime + 1 >= TIME_LIMIT) throw new RangeError('newId: no ids are left before 2^50 ms.');
+      lastTime += 1;
+      randomFill(lastRandom);
     }
     now = lastTime;
   } else if (!explicit) {

@@ -28,6 +28,7 @@ import { EdgeSchema, EmbeddingSchema, NODE_SCHEMAS, NODE_TYPES, type Edge, type 
  * |---|---|---|
  * | optional field missing or `null` | `undefined` | no (the normal format) |
  * | optional id (`embedding_id`) `""` | `undefined` | yes |
+ * | `""` in an id list (`message_ids`, `summary_ids`, `attachment_ids`) | left out of the list | yes, one per element |
  * | required list (`message_ids`, `tags`, ...) missing or `null` | `[]` | yes |
  * | `metadata` (or `action_args`, `result`, `data`) missing | `null` | yes |
  * | unknown extra fields, in the record, in `user_feedback` or beside the node tag | ignored | yes, listing each with its value |
@@ -592,11 +593,14 @@ function readField(field: FieldKind<unknown>, raw: JsonValue | undefined, f: Fie
     }
     case 'stringList': {
       if (!Array.isArray(raw)) throw fieldError(ctx, f, `must be an array of strings, got ${show(raw)}`);
-      const out: string[] = new Array<string>(raw.length);
+      const out: string[] = [];
       for (let i = 0; i < raw.length; i++) {
         const item = raw[i];
         if (typeof item !== 'string') throw fieldError(ctx, { ...f, legacy: `${f.legacy}[${i}]` }, `must be a string, got ${show(item)}`);
-        out[i] = cleanString(item, `${f.path}[${i}]`, ctx);
+        const s = cleanString(item, `${f.path}[${i}]`, ctx);
+        // An empty id refers to nothing: left out of the list, and said so (a single empty id reads as absent).
+        if (field.nonEmpty === true && s === '') ctx.notes.push(`${f.path}[${i}]: empty id (${f.legacy}[${i}]: "") left out`);
+        else out.push(s);
       }
       return out;
     }
@@ -985,7 +989,7 @@ function writeField(field: FieldKind<unknown>, value: unknown, path: string): st
       return JSON.stringify(value);
     case 'stringList':
       if (!Array.isArray(value)) throw invalidOutput(path, 'an array of strings', value);
-      return `[${value.map((s, i) => writeString(s, `${path}[${i}]`, false)).join(',')}]`;
+      return `[${value.map((s, i) => writeString(s, `${path}[${i}]`, field.nonEmpty === true)).join(',')}]`;
     case 'metadata':
       return writeJson(value, path, []);
     case 'table':

@@ -20,8 +20,8 @@ export const ChatSchema = defineRecord({
     topic: t.string(),
     createdAt: t.safeInt(),
     updatedAt: t.safeInt(),
-    messageIds: t.stringList<NodeId>(),
-    summaryIds: t.stringList<NodeId>(),
+    messageIds: t.idList<NodeId>(),
+    summaryIds: t.idList<NodeId>(),
     embeddingId: embeddingRef(),
     metadata: t.metadata(),
   },
@@ -39,7 +39,7 @@ export const MessageSchema = defineRecord({
     sender: t.string(),
     timestamp: t.safeInt(),
     textContent: t.string(),
-    attachmentIds: t.stringList<NodeId>(),
+    attachmentIds: t.idList<NodeId>(),
     embeddingId: embeddingRef(),
     metadata: t.metadata(),
   },
@@ -55,7 +55,7 @@ export const SummarySchema = defineRecord({
     chatId: t.id<NodeId>(),
     createdAt: t.safeInt(),
     content: t.string(),
-    messageIds: t.stringList<NodeId>(),
+    messageIds: t.idList<NodeId>(),
     embeddingId: embeddingRef(),
     metadata: t.metadata(),
   },
@@ -283,7 +283,7 @@ export const EmbeddingSchema = defineRecord({
 });
 
 /** Every node schema by node type name. */
-export const NODE_SCHEMAS = {
+export const NODE_SCHEMAS = Object.freeze({
   Chat: ChatSchema,
   Message: MessageSchema,
   Summary: SummarySchema,
@@ -297,12 +297,12 @@ export const NODE_SCHEMAS = {
   ModelInfo: ModelInfoSchema,
   ActionOutcome: ActionOutcomeSchema,
   Log: LogSchema,
-} as const;
+} as const);
 
 /** The 13 node type names. */
 export type NodeType = keyof typeof NODE_SCHEMAS;
 /** The 13 node type names, in type id order. */
-export const NODE_TYPES = Object.keys(NODE_SCHEMAS) as NodeType[];
+export const NODE_TYPES: readonly NodeType[] = Object.freeze(Object.keys(NODE_SCHEMAS) as NodeType[]);
 
 /** The fields of a node of type `K` (without its `type` tag). */
 export type NodeFields<K extends NodeType> = RecordOf<(typeof NODE_SCHEMAS)[K]>;
