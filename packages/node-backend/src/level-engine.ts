@@ -173,13 +173,14 @@ export class LevelEngine extends SnapshotEngine {
 
   protected async engineStats(): Promise<EngineStats> {
     const snapshot = this.openSnapshot();
-    const entries: Record<string, number> = {};
+    const counts: [string, number][] = [];
     try {
-      for (const store of this.stores) entries[store] = await snapshot.count(store, ALL);
+      for (const store of this.stores) counts.push([store, await snapshot.count(store, ALL)]);
     } finally {
       snapshot.release();
     }
-    return { entries, bytesOnDisk: await directorySize(this.location) };
+    // fromEntries: a store may be named __proto__, which an assignment would not add as a property.
+    return { entries: Object.fromEntries(counts), bytesOnDisk: await directorySize(this.location) };
   }
 
   protected async closeEngine(): Promise<void> {

@@ -467,8 +467,8 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
   }
 
   protected async engineStats(): Promise<EngineStats> {
-    const entries: Record<string, number> = {};
-    for (const [store, db] of this.dbs) entries[store] = db.getCount();
+    // fromEntries: a store may be named __proto__, which an assignment would not add as a property.
+    const entries = Object.fromEntries([...this.dbs].map(([store, db]) => [store, db.getCount()]));
     // The data file exists while the environment is open: a failure to stat it is an I/O error, not an unknown size.
     return { entries, bytesOnDisk: statSync(this.dataFile).size };
   }

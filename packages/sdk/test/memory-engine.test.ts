@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { copyBounds, LazySnapshot, MemoryEngine, MemoryVolume, type Snapshot } from '@tabstore/sdk';
+import { copyBounds, LazySnapshot, MemoryEngine, MemoryVolume, validateSnapshotEngineOptions, type Snapshot } from '@tabstore/sdk';
 import { decodeBlock, encodeBlock } from '../src/storage/vector-block.js';
 import { k, testEngineConformance } from '@tabstore/sdk/testing';
 
@@ -92,6 +92,14 @@ describe('MemoryEngine commits', () => {
         code: 'INVALID_ARGUMENT',
       });
     }
+  });
+
+  it('missing or non-object options are INVALID_ARGUMENT, not a TypeError', async () => {
+    for (const options of [undefined, null, 'a']) {
+      await expect(MemoryEngine.open(options as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+    expect(() => validateSnapshotEngineOptions(null as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    await expect(MemoryEngine.open({ stores: [1n as never] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('1n') });
   });
 
   it('each read transaction gets the whole time limit from its own start, however they overlap', async () => {

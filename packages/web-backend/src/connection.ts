@@ -1,5 +1,5 @@
 import { deleteDB, openDB, type IDBPDatabase } from 'idb';
-import { StorageError } from '@tabstore/sdk';
+import { StorageError, showArgument } from '@tabstore/sdk';
 import { idbError } from './idb-errors.js';
 
 /** The longest delay setTimeout can wait (2^31-1 ms). */
@@ -9,7 +9,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export function checkBlockedTimeout(ms: number): void {
   // typeof first: '300' >= 0 holds, and '300' would later be joined to a start time as text (no timer at all).
   if (typeof ms !== 'number' || !(ms >= 0)) {
-    throw new StorageError('INVALID_ARGUMENT', `blockedTimeoutMs must be 0 or more milliseconds, or Infinity, got ${String(ms)}.`);
+    throw new StorageError('INVALID_ARGUMENT', `blockedTimeoutMs must be 0 or more milliseconds, or Infinity, got ${showArgument(ms)}.`);
   }
 }
 

@@ -6,6 +6,7 @@ import {
   compareBytes,
   copyBounds,
   StorageError,
+  showArgument,
   defineSupports,
   type Bounds,
   type ChangeSet,
@@ -290,7 +291,7 @@ export class IndexedDbEngine extends SnapshotEngine {
     // A fractional size would make IndexedDB return fewer entries than asked for (it truncates the count), which
     // reads as the end of the range.
     if (!Number.isInteger(this.pageSize) || this.pageSize < 1) {
-      throw new StorageError('INVALID_ARGUMENT', `scanPageSize must be a whole number of at least 1, got ${String(this.pageSize)}.`);
+      throw new StorageError('INVALID_ARGUMENT', `scanPageSize must be a whole number of at least 1, got ${showArgument(this.pageSize)}.`);
     }
   }
 
@@ -585,7 +586,7 @@ function foreignAwaitError(attempt: 'read' | 'write' = 'write'): StorageError {
 /** INVALID_ARGUMENT unless `name` is a non-empty string (`what` says which call needs it). */
 function checkDatabaseName(name: unknown, what: string): asserts name is string {
   if (typeof name !== 'string' || name.length === 0) {
-    throw new StorageError('INVALID_ARGUMENT', `${what}, got ${name === '' ? 'an empty string' : String(name)}.`);
+    throw new StorageError('INVALID_ARGUMENT', `${what}, got ${name === '' ? 'an empty string' : showArgument(name)}.`);
   }
 }
 

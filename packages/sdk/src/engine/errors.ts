@@ -57,3 +57,29 @@ export class StorageError extends Error {
 export function isStorageError(error: unknown, code?: StorageErrorCode): error is StorageError {
   return error instanceof StorageError && (code === undefined || error.code === code);
 }
+
+/**
+ * A caller's argument as error messages show it, without ever throwing: a string quoted, a number, boolean, bigint or
+ * undefined as written, and anything else by its kind (`an object`, `an array`, `a function`, a typed array's class).
+ * `JSON.stringify` and `String` both throw on some values (a bigint, an object without a prototype).
+ */
+export function showArgument(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return String(value);
+    case 'bigint':
+      return `${value}n`;
+    case 'symbol':
+      return value.toString();
+    case 'function':
+      return 'a function';
+  }
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (ArrayBuffer.isView(value)) return `a ${Object.prototype.toString.call(value).slice(8, -1)}`;
+  return 'an object';
+}

@@ -4,6 +4,7 @@ import { StorageError } from './errors.js';
 import type { Bounds, NormalizedScan } from './range.js';
 import {
   SnapshotEngine,
+  checkOptionsObject,
   defineSupports,
   type Snapshot,
   type SnapshotEngineOptions,
@@ -61,6 +62,7 @@ export class MemoryEngine extends SnapshotEngine {
 
   /** Opens an in-memory engine with the given stores. */
   static async open(options: MemoryEngineOptions): Promise<MemoryEngine> {
+    checkOptionsObject(options);
     return new MemoryEngine(options);
   }
 
@@ -89,8 +91,8 @@ export class MemoryEngine extends SnapshotEngine {
   }
 
   protected async engineStats(): Promise<EngineStats> {
-    const entries: Record<string, number> = {};
-    for (const store of this.stores) entries[store] = this.volume.stores.get(store)!.entries.length;
+    // fromEntries: a store may be named __proto__, which an assignment would not add as a property.
+    const entries = Object.fromEntries(this.stores.map((store) => [store, this.volume.stores.get(store)!.entries.length]));
     return { entries, bytesOnDisk: undefined };
   }
 

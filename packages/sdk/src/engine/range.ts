@@ -1,5 +1,5 @@
-import { assertKey, compareBytes, copyBytes, prefixUpperBound } from './bytes.js';
-import { StorageError } from './errors.js';
+import { assertKey, compareBytes, copyBytes, isDetached, prefixUpperBound } from './bytes.js';
+import { StorageError, showArgument } from './errors.js';
 import type { KeyRange, ScanOptions } from './types.js';
 
 /** A validated key range with one lower and one upper bound, each inclusive or exclusive. */
@@ -30,8 +30,9 @@ const UNBOUNDED: Bounds = {
 /** Validates a {@link KeyRange} and folds `prefix` into the bounds. Throws INVALID_KEY or INVALID_ARGUMENT. */
 export function normalizeRange(range: KeyRange | undefined, maxKeySize: number, store?: string): Bounds {
   if (range === undefined) return UNBOUNDED;
-  if (typeof range !== 'object' || range === null) {
-    throw new StorageError('INVALID_ARGUMENT', 'Range options must be an object such as { gte, lt, prefix }.', {
+  if (typeof range !== 'object' || range === null || ArrayBuffer.isView(range)) {
+    // Bytes given where the options go would otherwise read as "no bounds": the whole store.
+    throw new StorageError('INVALID_ARGUMENT', `Range options must be an object such as { gte, lt, prefix }, got ${showArgument(range)}.`, {
       store,
     });
   }
@@ -68,6 +69,8 @@ export function normalizeRange(range: KeyRange | undefined, maxKeySize: number, 
       throw new StorageError('INVALID_KEY', 'The prefix must be a Uint8Array.', { store });
     }
     const prefix = range.prefix;
+    // A detached prefix has length 0, and an empty prefix matches every key.
+    if (isDetached(prefix)) throw new StorageError('INVALID_KEY', "The prefix's buffer is detached (it was transferred); pass a live copy.", { store });
     if (prefix.length > 0) {
       if (lower === undefined || compareBytes(prefix, lower) > 0) {
         lower = prefix;
@@ -93,11 +96,15 @@ export function normalizeScan(options: ScanOptions | undefined, maxKeySize: numb
   const bounds = normalizeRange(options, maxKeySize, store);
   const limit = options?.limit;
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
-    throw new StorageError('INVALID_ARGUMENT', `limit must be a non-negative integer, got ${String(limit)}.`, {
+    throw new StorageError('INVALID_ARGUMENT', `limit must be a non-negative integer, got ${showArgument(limit)}.`, {
       store,
     });
   }
-  return { ...bounds, reverse: options?.reverse === true, limit: limit ?? Infinity };
+  const reverse = options?.reverse;
+  if (reverse !== undefined && typeof reverse !== 'boolean') {
+    throw new StorageError('INVALID_ARGUMENT', `reverse must be true or false, got ${showArgument(reverse)}.`, { store });
+  }
+  return { ...bounds, reverse: reverse === true, limit: limit ?? Infinity };
 }
 
 /**

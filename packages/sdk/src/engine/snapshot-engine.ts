@@ -1,6 +1,6 @@
 import { assertKey, assertKeys, assertValue, compareBytes, copyBytes } from './bytes.js';
 import { ChangeSet, type Change } from './change-set.js';
-import { StorageError, isStorageError } from './errors.js';
+import { StorageError, isStorageError, showArgument } from './errors.js';
 import { copyBounds, normalizeRange, normalizeScan, type Bounds, type NormalizedScan } from './range.js';
 import type {
   Durability,
@@ -160,12 +160,12 @@ export abstract class SnapshotEngine implements StorageEngine {
   }
 
   protected assertStore(store: string, allowed: ReadonlySet<string> = this.storeSet): void {
-    if (!allowed.has(store)) {
+    if (typeof store !== 'string' || !allowed.has(store)) {
       const declared = allowed === this.storeSet ? 'declared when the engine was opened' : 'named by this transaction';
       throw new StorageError(
         'STORE_NOT_FOUND',
-        `Store ${JSON.stringify(store)} is not ${declared} (${[...allowed].map((s) => JSON.stringify(s)).join(', ')}).`,
-        { store },
+        `Store ${showArgument(store)} is not ${declared} (${[...allowed].map((s) => JSON.stringify(s)).join(', ')}).`,
+        { store: typeof store === 'string' ? store : undefined },
       );
     }
   }
@@ -199,6 +199,7 @@ export abstract class SnapshotEngine implements StorageEngine {
 
   async read<T>(stores: readonly string[], fn: (tx: ReadTransaction) => Promise<T> | T): Promise<T> {
     this.assertOpen();
+    checkCallback(fn, 'read');
     const scope = this.checkScope(stores);
     const snapshot = await this.guard(() => this.openSnapshot([...scope]));
     const tx = new SnapshotReadTransaction(this.context, snapshot, scope);
@@ -217,6 +218,7 @@ export abstract class SnapshotEngine implements StorageEngine {
     options?: WriteOptions,
   ): Promise<T> {
     this.assertOpen();
+    checkCallback(fn, 'write');
     const scope = this.checkScope(stores);
     const durability = this.pickDurability(options?.durability);
     // A write accepted before close() still runs: close() waits for it.
@@ -242,7 +244,7 @@ export abstract class SnapshotEngine implements StorageEngine {
   private pickDurability(asked: Durability | undefined): Durability {
     if (asked === undefined) return this.supports.defaultDurability;
     if (asked !== 'strict' && asked !== 'relaxed') {
-      throw new StorageError('INVALID_ARGUMENT', `durability must be 'strict' or 'relaxed', got ${String(asked)}.`);
+      throw new StorageError('INVALID_ARGUMENT', `durability must be 'strict' or 'relaxed', got ${showArgument(asked)}.`);
     }
     return this.supports.durability.includes(asked) ? asked : 'strict';
   }
@@ -610,9 +612,10 @@ export class LazySnapshot implements Snapshot {
  * Engines call it before they create anything on disk, so rejected options leave nothing behind.
  */
 export function validateSnapshotEngineOptions(options: SnapshotEngineOptions = {}): Required<SnapshotEngineOptions> {
+  checkOptionsObject(options);
   const timeout = options.readTransactionTimeoutMs ?? 60_000;
   if (typeof timeout !== 'number' || !(timeout > 0)) {
-    throw new StorageError('INVALID_ARGUMENT', `readTransactionTimeoutMs must be a positive number of milliseconds or Infinity, got ${String(timeout)}.`);
+    throw new StorageError('INVALID_ARGUMENT', `readTransactionTimeoutMs must be a positive number of milliseconds or Infinity, got ${showArgument(timeout)}.`);
   }
   return { readTransactionTimeoutMs: timeout };
 }
@@ -628,12 +631,25 @@ export function validateStoreNames(stores: readonly string[]): string[] {
   const seen = new Set<string>();
   for (const store of stores) {
     if (typeof store !== 'string' || store.length === 0 || store.length > 200) {
-      throw new StorageError('INVALID_ARGUMENT', `Store names are non-empty strings of at most 200 characters, got ${JSON.stringify(store)}.`);
+      throw new StorageError('INVALID_ARGUMENT', `Store names are non-empty strings of at most 200 characters, got ${showArgument(store)}.`);
     }
     if (seen.has(store)) throw new StorageError('INVALID_ARGUMENT', `Store ${JSON.stringify(store)} is declared twice.`);
     seen.add(store);
   }
   return [...stores];
+}
+
+/** Throws INVALID_ARGUMENT unless `options` is an object (engines' `open` options). */
+export function checkOptionsObject(options: unknown): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new StorageError('INVALID_ARGUMENT', `Engine options must be an object such as { stores: ['nodes'] }, got ${showArgument(options)}.`);
+  }
+}
+
+function checkCallback(fn: unknown, method: 'read' | 'write'): void {
+  if (typeof fn !== 'function') {
+    throw new StorageError('INVALID_ARGUMENT', `${method}() takes the stores and a function that uses the transaction, got ${showArgument(fn)}.`);
+  }
 }
 
 function inactive(kind: string, reason: 'done' | 'timeout'): StorageError {

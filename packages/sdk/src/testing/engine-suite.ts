@@ -982,6 +982,17 @@ export function testEngineConformance<E extends StorageEngine>(
         expect(stats.entries).toEqual({ a: 3, b: 1 });
         if (engine.supports.persistent && stats.bytesOnDisk !== undefined) expect(stats.bytesOnDisk).toBeGreaterThan(0);
       });
+
+      it('a store named __proto__ is a store like any other, in stats too', async () => {
+        await engine.close();
+        engine = await fixture.open([...SUITE_STORES, '__proto__']);
+        opened.push(engine);
+        await engine.put('__proto__', k(1), k(2));
+        expect(await engine.get('__proto__', k(1))).toEqual(k(2));
+        const { entries } = await engine.stats();
+        expect(Object.hasOwn(entries, '__proto__')).toBe(true);
+        expect(Object.entries(entries)).toEqual(expect.arrayContaining([['__proto__', 1], ['a', 0], ['b', 0]]));
+      });
     });
 
     describe('lifecycle', () => {
@@ -1208,6 +1219,24 @@ export function testEngineConformance<E extends StorageEngine>(
         await expectStorageError(() => engine.scan('a', { gt: k(1), gte: k(1) }), 'INVALID_ARGUMENT');
         await expectStorageError(() => engine.scan('a', { lt: 'z' as unknown as Uint8Array }), 'INVALID_KEY');
         await expectStorageError(() => engine.count('a', { prefix: 7 as unknown as Uint8Array }), 'INVALID_KEY');
+        // Each of these once read as "no bounds" and scanned the whole store.
+        await fill('a', [k(1), k(2)]);
+        await expectStorageError(() => engine.scanKeys('a', { prefix: detachedBytes(1) }), 'INVALID_KEY');
+        await expectStorageError(() => engine.count('a', { prefix: detachedBytes(1) }), 'INVALID_KEY');
+        await expectStorageError(() => engine.scan('a', k(1) as never), 'INVALID_ARGUMENT');
+        await expectStorageError(() => engine.scan('a', { reverse: 'true' as never }), 'INVALID_ARGUMENT');
+      });
+
+      it('arguments that JSON.stringify or String() cannot show still fail with typed errors', async () => {
+        const noPrototype = Object.create(null) as never;
+        await expectStorageError(() => engine.get(1n as never, k(1)), 'STORE_NOT_FOUND');
+        await expectStorageError(() => engine.read([1n as never], () => undefined), 'STORE_NOT_FOUND');
+        await expectStorageError(() => engine.write(['a'], (tx) => tx.put(1n as never, k(1), k(1))), 'STORE_NOT_FOUND');
+        await expectStorageError(() => engine.scan('a', { limit: noPrototype }), 'INVALID_ARGUMENT');
+        await expectStorageError(() => engine.put('a', k(1), k(1), { durability: noPrototype }), 'INVALID_ARGUMENT');
+        await expectStorageError(() => engine.write(['a'], undefined as never), 'INVALID_ARGUMENT');
+        await expectStorageError(() => engine.read(['a'], 'tx' as never), 'INVALID_ARGUMENT');
+        expect(await engine.count('a')).toBe(0);
       });
 
       it('bad input inside a transaction leaves stored data intact', async () => {
