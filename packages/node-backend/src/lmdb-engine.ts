@@ -1,10 +1,11 @@
-import { realpathSync, statSync } from 'node:fs';
+import { realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { open, type Database, type RangeOptions, type RootDatabase, type Transaction } from 'lmdb';
 import {
   SnapshotEngine,
   defineSupports,
   StorageError,
+  showArgument,
   validateStoreNames,
   validateSnapshotEngineOptions,
   viewedBytes,
@@ -24,13 +25,18 @@ import { assertLmdbDataFile, lmdbDataFile } from './lmdb-file-check.js';
 
 /** Options of {@link LmdbEngine.open}. */
 export interface LmdbEngineOptions extends SnapshotEngineOptions {
-  /** Directory of the LMDB environment (created if missing). */
+  /**
+   * Directory of the LMDB environment (created if missing). An existing regular file is opened as lmdb-js's
+   * single-file layout; its `data.mdb` inside a directory is refused (open the directory).
+   */
   path: string;
   /** The stores to declare: one LMDB named database each. */
   stores: readonly string[];
-  /** Initial map size in bytes. The map grows by itself as the data grows; this only sets where it starts. */
+  /**
+   * Initial map size in bytes, 1 to 2^40. The map grows by itself as the data grows; this only sets where it starts.
+   */
   mapSize?: number;
-  /** Most processes and threads reading at once. Default 126. */
+  /** Most processes and threads reading at once, 1 to 65535. Default 126. */
   maxReaders?: number;
 }
 
@@ -95,6 +101,44 @@ function environmentKey(path: string): string {
       head = parent;
     }
   }
+}
+
+/** The largest initial map size taken (lmdb-js crashes the process on some far larger ones). */
+const MAX_MAP_SIZE = 2 ** 40;
+const MAX_READERS = 65535;
+
+/** INVALID_ARGUMENT for a `mapSize` or `maxReaders` lmdb-js would misread, reject late or crash on. */
+function checkLmdbOptions(options: LmdbEngineOptions): void {
+  const { mapSize, maxReaders } = options;
+  if (mapSize !== undefined && !(Number.isSafeInteger(mapSize) && mapSize >= 1 && mapSize <= MAX_MAP_SIZE)) {
+    throw new StorageError('INVALID_ARGUMENT', `mapSize must be a whole number of bytes from 1 to 2^40, got ${showArgument(mapSize)}.`);
+  }
+  if (maxReaders !== undefined && !(Number.isInteger(maxReaders) && maxReaders >= 1 && maxReaders <= MAX_READERS)) {
+    throw new StorageError('INVALID_ARGUMENT', `maxReaders must be a whole number from 1 to ${MAX_READERS}, got ${showArgument(maxReaders)}.`);
+  }
+}
+
+/**
+ * Whether `path` is an existing single-file environment (a regular file). A `data.mdb` is refused: it is the data
+ * file of the environment in its directory, and lmdb-js would open it beside that environment's lock file, not
+ * through it, so two openers would not see each other's locks.
+ */
+function isSingleFile(path: string): boolean {
+  let stats: Stats;
+  try {
+    stats = statSync(path);
+  } catch {
+    return false; // created as a directory
+  }
+  if (stats.isDirectory()) return false;
+  if (!stats.isFile()) throw new StorageError('INVALID_ARGUMENT', `${path} is neither a directory nor a file: path must be the LMDB environment's directory.`);
+  if (basename(path) === 'data.mdb') {
+    throw new StorageError(
+      'INVALID_ARGUMENT',
+      `${path} is the data file of the LMDB environment in ${dirname(path)}: open that directory instead.`,
+    );
+  }
+  return true;
 }
 
 /** A plain view of exactly the bytes of `bytes` (a Buffer from lmdb-js), without copying. */
@@ -321,6 +365,8 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     // every later step uses, so the databases opened are exactly the names checked.
     const stores = validateStoreNames(options.stores);
     validateSnapshotEngineOptions(options);
+    checkLmdbOptions(options);
+    const noSubdir = isSingleFile(options.path);
     let environment = environmentKey(options.path);
     if (openEnvironments.has(environment)) {
       throw new StorageError(
@@ -335,6 +381,8 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
       assertLmdbDataFile(options.path);
       root = open({
         path: options.path,
+        // Explicit: lmdb-js would take any path with an extension (`store.v2`) for a single file.
+        noSubdir,
         maxDbs: Math.max(32, stores.length * 2),
         maxReaders: options.maxReaders ?? 126,
         separateFlushed: true,

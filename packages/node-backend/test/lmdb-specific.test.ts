@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { open } from 'lmdb';
 import { LmdbEngine } from '@tabstore/node-backend';
 import { encodeNode, nodeId, nodeView, StorageError, type NodeViewOf } from '@tabstore/sdk';
 import { expectStorageError, k, utf8 } from '@tabstore/sdk/testing';
@@ -398,6 +399,51 @@ describe('LmdbEngine.open arguments', () => {
       await expectStorageError(LmdbEngine.open({ path, stores: ['a'], readTransactionTimeoutMs: readTransactionTimeoutMs as number }), 'INVALID_ARGUMENT');
       expect(existsSync(path)).toBe(false);
     }
+    // lmdb-js crashed the process (SIGSEGV) on map sizes from about 2^47, and took NaN, strings and -1 readers.
+    for (const mapSize of [2 ** 47, 1e20, -1, 0, Number.NaN, 1.5, '1000000']) {
+      await expectStorageError(LmdbEngine.open({ path, stores: ['a'], mapSize: mapSize as number }), 'INVALID_ARGUMENT');
+      expect(existsSync(path)).toBe(false);
+    }
+    for (const maxReaders of [0, -1, 1.5, 'x', 70_000]) {
+      await expectStorageError(LmdbEngine.open({ path, stores: ['a'], maxReaders: maxReaders as number }), 'INVALID_ARGUMENT');
+      expect(existsSync(path)).toBe(false);
+    }
+  });
+
+  it('store names LMDB would merge (cut at U+0000, lone surrogates replaced) are refused: one could clear the other', async () => {
+    const path = join(dir, 'env');
+    for (const stores of [['notes', 'notes\u0000archive'], ['a\uD800'], ['\uDBFF']]) {
+      await expectStorageError(LmdbEngine.open({ path, stores }), 'INVALID_ARGUMENT');
+      expect(existsSync(path)).toBe(false);
+    }
+  });
+
+  it('a path with an extension is a directory like any other; an existing single-file environment still opens', async () => {
+    const versioned = join(dir, 'store.v2');
+    await mkdir(versioned);
+    const engine = await LmdbEngine.open({ path: versioned, stores: ['records'] });
+    opened.push(engine);
+    await engine.put('records', k(1), k(1));
+    expect((await readdir(dir)).sort()).toEqual(['store.v2']);
+    expect((await readdir(versioned)).sort()).toEqual(['data.mdb', 'lock.mdb']);
+    const created = await LmdbEngine.open({ path: join(dir, 'new.lmdb'), stores: ['records'] });
+    opened.push(created);
+    expect((await stat(join(dir, 'new.lmdb'))).isDirectory()).toBe(true);
+    // lmdb-js's own single-file layout (made here through lmdb-js directly) keeps opening as one.
+    const single = join(dir, 'single.db');
+    const raw = open({ path: single, noSubdir: true });
+    await raw.put('x', 'y');
+    await raw.close();
+    const fromFile = await LmdbEngine.open({ path: single, stores: ['records'] });
+    opened.push(fromFile);
+    expect((await stat(single)).isFile()).toBe(true);
+  });
+
+  it("an environment's data.mdb is refused: opened as a file it would not share the environment's lock", async () => {
+    const engine = await openEngine();
+    await engine.put('records', k(1), k(1));
+    const error = await expectStorageError(LmdbEngine.open({ path: join(dir, 'env', 'data.mdb'), stores: ['records'] }), 'INVALID_ARGUMENT');
+    expect(error.message).toContain('open that directory instead');
   });
 });
 
@@ -420,6 +466,30 @@ describe('LmdbEngine refuses files that would crash lmdb-js', () => {
       expect(error.message).toContain('left untouched');
     });
   }
+
+  it('a data file cut short (a copy or restore that stopped) gives CORRUPTED instead of a bus error', async () => {
+    const path = join(dir, 'env');
+    const engine = await LmdbEngine.open({ path, stores: ['records'] });
+    await engine.write(['records'], async (tx) => {
+      for (let i = 0; i < 2000; i++) await tx.put('records', k(i >> 8, i & 0xff), new Uint8Array(1000).fill(i & 0xff));
+    });
+    await engine.close();
+    const size = (await stat(join(path, 'data.mdb'))).size;
+    await truncate(join(path, 'data.mdb'), size - 4096);
+    const error = await expectStorageError(LmdbEngine.open({ path, stores: ['records'] }), 'CORRUPTED');
+    expect(error.message).toContain('cut short');
+    expect((await stat(join(path, 'data.mdb'))).size).toBe(size - 4096);
+  });
+
+  it('a lock file that is not a regular file gives CORRUPTED instead of a segmentation fault', async () => {
+    const path = join(dir, 'env');
+    const engine = await LmdbEngine.open({ path, stores: ['records'] });
+    await engine.close();
+    await rm(join(path, 'lock.mdb'));
+    await mkdir(join(path, 'lock.mdb'));
+    const error = await expectStorageError(LmdbEngine.open({ path, stores: ['records'] }), 'CORRUPTED');
+    expect(error.message).toContain('lock file');
+  });
 
   it('an empty data file is initialised normally', async () => {
     const path = join(dir, 'empty');

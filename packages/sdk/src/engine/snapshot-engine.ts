@@ -620,9 +620,11 @@ export function validateSnapshotEngineOptions(options: SnapshotEngineOptions = {
   return { readTransactionTimeoutMs: timeout };
 }
 
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 /**
- * Checks the store names an engine is opened with (at least one; non-empty strings of at most 200 characters; no
- * name twice) and returns a copy; INVALID_ARGUMENT otherwise. Engines call it before they create anything on disk.
+ * Checks the store names an engine is opened with (at least one; non-empty strings of at most 200 characters, without
+ * U+0000 or lone surrogates; no name twice) and returns a copy; INVALID_ARGUMENT otherwise. Engines call it before they create anything on disk.
  */
 export function validateStoreNames(stores: readonly string[]): string[] {
   if (!Array.isArray(stores) || stores.length === 0) {
@@ -632,6 +634,10 @@ export function validateStoreNames(stores: readonly string[]): string[] {
   for (const store of stores) {
     if (typeof store !== 'string' || store.length === 0 || store.length > 200) {
       throw new StorageError('INVALID_ARGUMENT', `Store names are non-empty strings of at most 200 characters, got ${showArgument(store)}.`);
+    }
+    // Databases cut names at U+0000 (LMDB) or replace lone surrogates (UTF-8): two such names would be one store.
+    if (store.includes('\u0000') || LONE_SURROGATE.test(store)) {
+      throw new StorageError('INVALID_ARGUMENT', `Store name ${showArgument(store)} holds U+0000 or a lone UTF-16 surrogate, which some databases cannot keep apart from other names.`);
     }
     if (seen.has(store)) throw new StorageError('INVALID_ARGUMENT', `Store ${JSON.stringify(store)} is declared twice.`);
     seen.add(store);

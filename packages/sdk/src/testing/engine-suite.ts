@@ -1227,6 +1227,15 @@ export function testEngineConformance<E extends StorageEngine>(
         await expectStorageError(() => engine.scan('a', { reverse: 'true' as never }), 'INVALID_ARGUMENT');
       });
 
+      it('store names with U+0000 or a lone surrogate are refused: databases would merge them with other names', async () => {
+        for (const stores of [['a', 'a\u0000b'], ['x\uD800']]) {
+          const opening = fixture.open(stores);
+          const stray = await opening.catch(() => undefined);
+          if (stray !== undefined) opened.push(stray);
+          await expectStorageError(opening, 'INVALID_ARGUMENT');
+        }
+      });
+
       it('arguments that JSON.stringify or String() cannot show still fail with typed errors', async () => {
         const noPrototype = Object.create(null) as never;
         await expectStorageError(() => engine.get(1n as never, k(1)), 'STORE_NOT_FOUND');
