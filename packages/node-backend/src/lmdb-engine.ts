@@ -208,14 +208,25 @@ function checkBorrowResult(result: unknown, value: Uint8Array | undefined): void
       'borrow() takes a synchronous callback: the view is valid only until the callback returns. Read what you need before any await, or use get().',
     );
   }
-  if (value !== undefined && viewedBytes(result)?.buffer === value.buffer) {
+  if (value !== undefined && holdsBorrowed(result, value.buffer)) {
     throw new StorageError(
       'INVALID_ARGUMENT',
-      'borrow() callback returned a view of the borrowed memory (a typed array, a record view or a MetadataView), which LMDB ' +
-        'reuses once the callback returns: return a copy (value.slice()) or values read from it (decodeRecord, ' +
-        'view.toObject(), metadata.toJSON()).',
+      'borrow() callback returned the borrowed memory (a typed array, a record view or a MetadataView over it, its ' +
+        'ArrayBuffer, or an object or array holding one), which LMDB reuses once the callback returns: return a copy ' +
+        '(value.slice()) or values read from it (decodeRecord, view.toObject(), metadata.toJSON()).',
     );
   }
+}
+
+/**
+ * Whether `result` is the lent `buffer` or a view over it, or a plain object or array holding one among its own
+ * values (one level deep: the common `{ value }` and `[key, value]` wrappers; deeper nesting is the caller's charge).
+ */
+function holdsBorrowed(result: unknown, buffer: ArrayBufferLike): boolean {
+  const lent = (x: unknown): boolean => x === buffer || viewedBytes(x)?.buffer === buffer;
+  if (lent(result)) return true;
+  if (typeof result !== 'object' || result === null || ArrayBuffer.isView(result)) return false;
+  return Object.values(result).some(lent);
 }
 
 /**

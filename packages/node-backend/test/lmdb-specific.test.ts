@@ -167,6 +167,23 @@ describe('LmdbEngine specifics', () => {
     expect(seen).toEqual({ length: 1200, byteLength: 1200, plain: true, shared: true, last: 3 });
   });
 
+  it('borrow refuses the borrowed ArrayBuffer and objects or arrays holding the view, which later reads overwrite', async () => {
+    const engine = await openEngine();
+    await engine.put('records', k(1), k(1, 1, 1));
+    const refused: unknown[] = [];
+    for (const wrap of [
+      (value: Uint8Array) => value.buffer,
+      (value: Uint8Array) => ({ value }),
+      (value: Uint8Array) => [k(9), value],
+      (value: Uint8Array) => ({ buffer: value.buffer, offset: value.byteOffset }),
+    ]) {
+      refused.push(await expectStorageError(() => engine.borrow('records', k(1), (value) => wrap(value!)), 'INVALID_ARGUMENT'));
+    }
+    expect(refused).toHaveLength(4);
+    // Copies and what was read from the view are fine, wrapped or not.
+    expect(engine.borrow('records', k(1), (value) => ({ value: value!.slice(), first: value![0] }))).toEqual({ value: k(1, 1, 1), first: 1 });
+  });
+
   it('borrow refuses a callback that returns the view or a promise, with INVALID_ARGUMENT', async () => {
     const engine = await openEngine();
     await engine.put('records', k(1), new Uint8Array(1200).fill(3));
