@@ -167,6 +167,21 @@ describe('LmdbEngine specifics', () => {
     expect(seen).toEqual({ length: 1200, byteLength: 1200, plain: true, shared: true, last: 3 });
   });
 
+  it('a delete whose existence read fails (inside a borrow callback) fails its transaction, even when caught', async () => {
+    const engine = await openEngine();
+    await engine.put('records', k(1), k(1));
+    await engine.put('records', k(2), k(2));
+    const writing = engine.write(['records'], async (tx) => {
+      let deleting: Promise<boolean> | undefined;
+      engine.borrow('records', k(1), () => {
+        deleting = tx.delete('records', k(2));
+      });
+      await expectStorageError(deleting!, 'INVALID_ARGUMENT');
+    });
+    await expectStorageError(writing, 'INVALID_ARGUMENT');
+    expect(await engine.get('records', k(2))).toEqual(k(2));
+  });
+
   it('borrow refuses the borrowed ArrayBuffer and objects or arrays holding the view, which later reads overwrite', async () => {
     const engine = await openEngine();
     await engine.put('records', k(1), k(1, 1, 1));

@@ -796,7 +796,12 @@ class BufferedWriteTransaction implements WriteTransaction {
     if (cleared) return Promise.resolve(false);
     // The snapshot is the state before this transaction, so reading it after recording the delete is still right.
     // It reads the copy: the caller may reuse its buffer before the snapshot read runs.
-    return this.engine.run(() => this.snapshot.get(store, copy), store).then((value) => value !== undefined);
+    // A failed read fails the transaction, as a refused write does: the caller saw this delete fail, so it must not
+    // commit even when the callback catches the error.
+    return this.engine.run(() => this.snapshot.get(store, copy), store).then(
+      (value) => value !== undefined,
+      (error: unknown) => this.fail(error),
+    );
   }
 
   clear(store: string): Promise<void> {
