@@ -30,6 +30,7 @@ import {
 import { EMPTY, checkId, checkNodeType, fromUtf8, utf8, type NamespaceKeys } from './layout.js';
 import { normalized } from './vector-block.js';
 import type { PendingWrites } from './pending-writes.js';
+import { optionsOf } from './prepared.js';
 import type { VectorIndex, VectorMatch } from './vector-index.js';
 
 /** A time range: `from` inclusive, `to` exclusive (epoch ms), newest first with `reverse`, at most `limit`. */
@@ -116,6 +117,7 @@ export class IndexManager {
   ): Promise<NodeId[]> {
     checkProperty(type, property);
     if (typeof value !== 'string') throw new StorageError('INVALID_ARGUMENT', `The value of ${type}.${property} to look up must be a string.`);
+    options = optionsOf(options, 'findNodeIds(type, property, value, options)');
     const limit = options.limit;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
       // Checked here too: the exact lookup below slices instead of scanning with it.
@@ -124,7 +126,7 @@ export class IndexManager {
     const name = structuralIndexName(type, property);
     // A value of MAX_INDEXED_VALUE - 1 units or more may be the indexed prefix of longer values too (the cut is one
     // unit shorter where it would split a surrogate pair): keep the nodes whose field really equals it.
-    if (value.length < MAX_INDEXED_VALUE - 1) return this.idsWithPrefix([name, value], options.limit, tx);
+    if (value.length < MAX_INDEXED_VALUE - 1) return this.idsWithPrefix([name, value], limit, tx);
     const exact = async (reader: ReadTransaction): Promise<NodeId[]> => {
       const ids = await this.idsWithPrefix([name, indexedValue(value)], undefined, reader);
       const records = await reader.getMany('nodes', ids.map((id) => this.keys.id(id)));
@@ -132,7 +134,7 @@ export class IndexManager {
       records.forEach((bytes, i) => {
         if (bytes !== undefined && (nodeView(bytes) as unknown as Record<string, unknown>)[property] === value) out.push(ids[i]!);
       });
-      return options.limit === undefined ? out : out.slice(0, options.limit);
+      return limit === undefined ? out : out.slice(0, limit);
     };
     return tx === undefined ? this.engine.read(['index', 'nodes'], exact) : exact(tx);
   }
@@ -140,6 +142,7 @@ export class IndexManager {
   /** Ids of the nodes of `type`, in id order (`after`: continue after this id). */
   async nodeIdsOfType(type: NodeType, options: { limit?: number; after?: string; reverse?: boolean } = {}, tx?: ReadTransaction): Promise<NodeId[]> {
     checkNodeType(type);
+    options = optionsOf(options, 'nodeIdsOfType(type, options)');
     const prefix = this.keys.key(TYPE_INDEX, type);
     const scan: ScanOptions = { prefix, limit: options.limit, reverse: options.reverse };
     if (options.after !== undefined) {
@@ -173,12 +176,14 @@ export class IndexManager {
 
   /** Ids of log entries in time order, optionally of one level. */
   async logIds(query: TimeQuery & { level?: string } = {}, tx?: ReadTransaction): Promise<NodeId[]> {
+    query = optionsOf(query, 'logIds(query)');
     if (query.level === undefined) return this.timeScan([timeIndexName('Log')], query, tx);
     return this.timeScan([LOG_LEVEL_TIME_INDEX, query.level], query, tx);
   }
 
   /** Entries `[..., time, id]` under `parts` in a time range; resolves to the ids. */
   async timeScan(parts: KeyPart[], query: TimeQuery, tx?: ReadTransaction): Promise<NodeId[]> {
+    query = optionsOf(query, 'A time query');
     const scan: ScanOptions = { ...tupleScan(this.keys.key(...parts)), limit: query.limit, reverse: query.reverse };
     if (query.from !== undefined) scan.gte = this.keys.key(...parts, checkTime(query.from, 'from'));
     if (query.to !== undefined) scan.lt = this.keys.key(...parts, checkTime(query.to, 'to'));
@@ -225,6 +230,7 @@ export class IndexManager {
     tx?: ReadTransaction,
   ): Promise<{ edgeId: EdgeId; edgeType: string; other: NodeId; direction: 'out' | 'in' }[]> {
     checkId(nodeId, 'The node id');
+    query = optionsOf(query, 'An edge query');
     const direction = query.direction ?? 'both';
     if (direction !== 'out' && direction !== 'in' && direction !== 'both') {
       throw new StorageError('INVALID_ARGUMENT', `direction must be "out", "in" or "both", got ${JSON.stringify(direction)}.`);
@@ -246,7 +252,7 @@ export class IndexManager {
 
   /** The `k` embeddings most similar to `query` (cosine), best first: `{id, score, distance}`. */
   async nearest(query: Float32Array | readonly number[], k: number, options: NearestOptions = {}): Promise<VectorMatch[]> {
-    return this.vectors.nearest(query, k, options.candidates);
+    return this.vectors.nearest(query, k, optionsOf(options, 'nearest(query, k, options)').candidates);
   }
 
   // ---- writes (inside the record's transaction) ----
@@ -335,6 +341,11 @@ export class IndexManager {
         if (!expected.vectors.has(id)) extra.push(this.vectorDrift(id));
       }
       for (const bytes of stored.damagedSlotKeys) extra.push({ store: 'vectors', key: tryDecodeKey(bytes), bytes });
+      // The state record: stored but damaged or disagreeing with the blocks, or absent while vectors are called for
+      // or stored (a writer would number new blocks over the stored ones).
+      const stateDrift = { store: 'vectors', key: [this.namespace, 'm'], bytes: this.keys.key('m') } as const;
+      if (stored.state === 'wrong') extra.push(stateDrift);
+      else if (stored.state === 'absent' && (stored.blocks > 0 || expected.vectors.size > 0)) missing.push(stateDrift);
       return {
         ok: missing.length === 0 && extra.length === 0 && vectorMismatches.length === 0,
         checked: expected.counts,

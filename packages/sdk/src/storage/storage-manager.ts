@@ -611,7 +611,7 @@ export class ManagerWriter extends ManagerReader {
   private async upsertEmbeddings(prepared: readonly PreparedEmbedding[]): Promise<void> {
     if (prepared.length === 0) return;
     const ops = new PendingWrites();
-    // upsertMany checks every vector's dimensions before it writes anything; the records are written after it.
+    // upsertMany fails, if it does, before it changes anything; the records are written after it.
     await this.vectorsWriter().upsertMany(prepared, ops);
     for (const p of prepared) ops.add(this.tx.put('embeddings', this.key(p.id), p.bytes));
     await ops.settle();
@@ -626,8 +626,10 @@ export class ManagerWriter extends ManagerReader {
         const old = await this.tx.get('embeddings', key);
         if (old === undefined) return undefined;
         const removed = decodeEmbedding(old); // a damaged record fails the call before anything is deleted
-        await this.tx.delete('embeddings', key);
+        // The vector first: remove() fails (a damaged slot reference) before it changes anything, the record's
+        // delete cannot.
         await this.vectorsWriter().remove(id);
+        await this.tx.delete('embeddings', key);
         return removed;
       },
     );

@@ -28,6 +28,9 @@ export const BLOCK_BYTES = 48 * 1024;
 /** How many full small blocks are merged into one large block. */
 export const MERGE_RUN = 16;
 
+/** The most dimensions a vector of the index has (a block with more is damage). */
+export const MAX_DIMENSIONS = 65536;
+
 /** The most slots a block holds: slot references store the slot number in 16 bits. */
 export const MAX_BLOCK_SLOTS = 0x10000;
 
@@ -82,7 +85,7 @@ export function decodeBlock(bytes: Uint8Array, capacity?: number): VectorBlock {
   if (view.getUint32(0, true) !== MAGIC || view.getUint16(4, true) !== VERSION) throw corrupted('unknown format');
   const dimensions = view.getUint32(8, true);
   const slots = view.getUint32(12, true);
-  if (dimensions === 0 || dimensions > 65536) throw corrupted(`${dimensions} dimensions`);
+  if (dimensions === 0 || dimensions > MAX_DIMENSIONS) throw corrupted(`${dimensions} dimensions`);
   const vectorBytes = slots * dimensions * 4;
   if (HEADER + vectorBytes > bytes.length) throw corrupted('vectors past its end');
   const floats = slots * dimensions;
@@ -164,9 +167,11 @@ export function decodeState(bytes: Uint8Array): VectorIndexState {
   } catch {
     throw corrupted('its state is not JSON');
   }
+  if (typeof parsed !== 'object' || parsed === null) throw corrupted('its state is not an object');
   const s = parsed as Partial<Record<keyof VectorIndexState | 'v', unknown>>;
   const ints = [s.dimensions, s.capacity, s.blocks, s.smallFrom, s.live, s.generation];
   if (s.v !== 1 || !ints.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) throw corrupted('its state is malformed');
+  if (s.dimensions === 0 || (s.dimensions as number) > MAX_DIMENSIONS) throw corrupted(`its state has ${s.dimensions as number} dimensions`);
   return parsed as VectorIndexState;
 }
 

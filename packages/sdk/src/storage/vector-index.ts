@@ -15,6 +15,7 @@ import { PendingWrites } from './pending-writes.js';
 import type { NamespaceKeys } from './layout.js';
 import {
   MAX_BLOCK_SLOTS,
+  MAX_DIMENSIONS,
   MERGE_RUN,
   blockCapacity,
   decodeBlock,
@@ -69,8 +70,8 @@ export class VectorIndex {
     private readonly keys: NamespaceKeys,
     private readonly configuredDimensions?: number,
   ) {
-    if (configuredDimensions !== undefined && (!Number.isSafeInteger(configuredDimensions) || configuredDimensions < 1 || configuredDimensions > 65536)) {
-      throw new StorageError('INVALID_ARGUMENT', `vectorDimensions must be an integer from 1 to 65536, got ${configuredDimensions}.`);
+    if (configuredDimensions !== undefined && (!Number.isSafeInteger(configuredDimensions) || configuredDimensions < 1 || configuredDimensions > MAX_DIMENSIONS)) {
+      throw new StorageError('INVALID_ARGUMENT', `vectorDimensions must be an integer from 1 to ${MAX_DIMENSIONS}, got ${configuredDimensions}.`);
     }
     this.namespace = keys.namespace;
     this.stateKey = keys.key('m');
@@ -140,7 +141,7 @@ export class VectorIndex {
         if (ref === undefined) continue;
         const block = index.blocks.get(ref.block);
         if (block === undefined) continue;
-        top.offer(dot(unit, block.vectors, ref.slot * dims, dims), id);
+        top.offer(clamp(dot(unit, block.vectors, ref.slot * dims, dims)), id);
       }
     } else {
       let scores = new Float64Array(0);
@@ -149,7 +150,7 @@ export class VectorIndex {
         if (scores.length < ids.length) scores = new Float64Array(ids.length);
         dotAll(unit, vectors, ids.length, dims, scores);
         for (let s = 0; s < ids.length; s++) {
-          const score = scores[s]!;
+          const score = clamp(scores[s]!);
           if (score < top.floor) continue;
           const id = ids[s];
           if (id !== undefined) top.offer(score, id);
@@ -161,7 +162,10 @@ export class VectorIndex {
 
   /** Every stored slot: id -> normalised vector (for verification). Reads inside `tx`. */
   async readAll(tx: ReadTransaction): Promise<{
-    state: VectorIndexState | undefined;
+    /** The state record: `wrong` when it does not decode or disagrees with the blocks. */
+    state: 'matching' | 'absent' | 'wrong';
+    /** How many blocks are stored. */
+    blocks: number;
     vectors: Map<string, Float32Array>;
     slots: Map<string, SlotRef>;
     /** Ids whose slot reference does not point at a slot holding them, or that more than one slot holds. */
@@ -169,12 +173,17 @@ export class VectorIndex {
     /** Keys among the slot references that are not `[namespace, 's', id]` (damaged bytes), as stored. */
     damagedSlotKeys: Uint8Array[];
   }> {
-    const state = await this.state(tx);
+    let state: VectorIndexState | 'damaged' | undefined;
+    try {
+      state = await this.state(tx);
+    } catch (error) {
+      if (!(error instanceof StorageError && error.code === 'CORRUPTED')) throw error;
+      state = 'damaged';
+    }
     const vectors = new Map<string, Float32Array>();
     const slots = new Map<string, SlotRef>();
     const misplaced = new Set<string>();
     const damagedSlotKeys: Uint8Array[] = [];
-    if (state === undefined) return { state, vectors, slots, misplaced, damagedSlotKeys };
     const blocks = await readBlocks(tx, this.keys);
     for (const block of blocks.values()) {
       block.ids.forEach((id, s) => {
@@ -193,7 +202,8 @@ export class VectorIndex {
       slots.set(id, ref);
       if (blocks.get(ref.block)?.ids[ref.slot] !== id) misplaced.add(id);
     }
-    return { state, vectors, slots, misplaced, damagedSlotKeys };
+    const stateCheck = state === undefined ? 'absent' : state !== 'damaged' && stateMatches(state, blocks) ? 'matching' : 'wrong';
+    return { state: stateCheck, blocks: blocks.size, vectors, slots, misplaced, damagedSlotKeys };
   }
 
   /**
@@ -222,12 +232,34 @@ export class VectorIndex {
     const blocks = await readBlocks(tx, this.keys);
     const slots = new Map<string, SlotRef>();
     for (const [no, block] of blocks) {
+      // Scored with the state's dimensions: a block of other dimensions would be read misaligned.
+      if (block.dimensions !== current.dimensions) {
+        throw new StorageError(
+          'CORRUPTED',
+          `Vector block ${no} of namespace ${JSON.stringify(this.namespace)} holds ${block.dimensions}-dimensional vectors, but its index state says ${current.dimensions}; run manager.indexes.rebuild().`,
+          { store: STORE },
+        );
+      }
       block.ids.forEach((id, slot) => {
         if (id !== undefined) slots.set(id, { block: no, slot });
       });
     }
     return { generation: current.generation, dimensions: current.dimensions, blocks, slots };
   }
+}
+
+/**
+ * Whether `state` agrees with the stored `blocks`: their dimensions, a next block number past every stored one (else
+ * a new block would overwrite one), the small run inside it, the capacity its dimensions give, and the live count.
+ */
+function stateMatches(state: VectorIndexState, blocks: ReadonlyMap<number, VectorBlock>): boolean {
+  if (state.smallFrom > state.blocks || state.capacity !== blockCapacity(state.dimensions)) return false;
+  let live = 0;
+  for (const [no, block] of blocks) {
+    if (no >= state.blocks || block.dimensions !== state.dimensions) return false;
+    for (const id of block.ids) if (id !== undefined) live++;
+  }
+  return live === state.live;
 }
 
 /** Every block of a namespace, read in pages (one snapshot: `tx`). */
@@ -257,8 +289,8 @@ export class VectorWriter {
   private state: VectorIndexState | undefined;
   private loaded = false;
   private fromGeneration = 0;
-  /** The dimensions the first vector of this transaction fixed, when no state or configuration did. */
-  private firstDimensions: number | undefined;
+  /** Whether {@link checkNewBlocks} found the block numbers from the state's next one free. */
+  private newBlocksChecked = false;
   private readonly blocks = new Map<number, VectorBlock>();
   private readonly dirty = new Set<number>();
   private readonly removedBlocks = new Set<number>();
@@ -271,20 +303,25 @@ export class VectorWriter {
     private readonly configuredDimensions: number | undefined,
   ) {}
 
-  /** Checks a vector against the index's dimensions before anything is written. */
-  async check(id: string, vector: Float32Array): Promise<void> {
-    if (vector.length === 0) throw new StorageError('INVALID_ARGUMENT', `Embedding ${JSON.stringify(id)} has an empty vector.`);
-    const expected = await this.expectedDimensions();
-    if (expected === undefined) {
-      this.firstDimensions = vector.length;
-      return;
+  /**
+   * Checks every vector's dimensions against the index's (an empty index: against the first vector's); resolves to
+   * them. Remembers nothing: a rejected call leaves an empty index free to take other dimensions.
+   */
+  private async checkDimensions(items: readonly { id: string; vector: Float32Array }[]): Promise<number> {
+    const known = await this.expectedDimensions();
+    const expected = known ?? items[0]!.vector.length;
+    for (const { id, vector } of items) {
+      const what = `Embedding ${JSON.stringify(id)}`;
+      if (vector.length === 0) throw new StorageError('INVALID_ARGUMENT', `${what} has an empty vector.`);
+      if (vector.length > MAX_DIMENSIONS) {
+        throw new StorageError('INVALID_ARGUMENT', `${what} has ${vector.length} dimensions; the vector index takes at most ${MAX_DIMENSIONS}.`);
+      }
+      if (vector.length !== expected) {
+        const holds = known === undefined ? `the first embedding of this call has ${expected}` : `this index (namespace ${JSON.stringify(this.keys.namespace)}) holds ${expected}-dimensional vectors`;
+        throw new StorageError('INVALID_ARGUMENT', `${what} has ${vector.length} dimensions; ${holds}. Store other models' vectors in another namespace.`);
+      }
     }
-    if (vector.length !== expected) {
-      throw new StorageError(
-        'INVALID_ARGUMENT',
-        `Embedding ${JSON.stringify(id)} has ${vector.length} dimensions; this index (namespace ${JSON.stringify(this.keys.namespace)}) holds ${expected}-dimensional vectors. Store other models' vectors in another namespace.`,
-      );
-    }
+    return expected;
   }
 
   /** Whether a vector of `dimensions` fits this index (no state yet: anything does). */
@@ -293,9 +330,9 @@ export class VectorWriter {
     return expected === undefined || expected === dimensions;
   }
 
-  /** The stored dimensions, else the configured ones, else those the first vector of this transaction fixed. */
+  /** The dimensions of the index (as this transaction changed it), else the configured ones. */
   private async expectedDimensions(): Promise<number | undefined> {
-    return (await this.loadState())?.dimensions ?? this.configuredDimensions ?? this.firstDimensions;
+    return (await this.loadState())?.dimensions ?? this.configuredDimensions;
   }
 
   /** Inserts or replaces the vector of `id`. */
@@ -306,30 +343,84 @@ export class VectorWriter {
   }
 
   /**
-   * Inserts or replaces several vectors (all checked first): their slots are read in one getMany; the slot writes
-   * are pushed to `ops` (the caller awaits them with its other writes), the blocks are written by {@link finish}.
+   * Inserts or replaces several vectors: their slots are read in one getMany; the slot writes are pushed to `ops`
+   * (the caller awaits them with its other writes), the blocks are written by {@link finish}. Everything that can
+   * fail (dimensions, damaged slot references or blocks, block numbers in use) fails before the first change, in
+   * memory or in the transaction: a caller that catches the error commits nothing of this call.
    */
   async upsertMany(items: readonly { id: string; vector: Float32Array }[], ops: PendingWrites): Promise<void> {
     if (items.length === 0) return;
-    for (const { id, vector } of items) await this.check(id, vector);
-    const unknown = [...new Set(items.map((item) => item.id).filter((id) => !this.slotChanges.has(id)))];
-    const stored = unknown.length === 0 ? [] : await this.tx.getMany(STORE, unknown.map((id) => this.keys.key('s', id)));
-    const storedSlots = new Map<string, SlotRef | undefined>();
-    unknown.forEach((id, i) => storedSlots.set(id, stored[i] === undefined ? undefined : decodeSlot(stored[i])));
+    const dimensions = await this.checkDimensions(items);
+    const refs = await this.slotsOf(items.map((item) => item.id));
+    let appends = 0;
+    for (const ref of refs.values()) if (ref === undefined) appends++;
+    await this.prepareAppends(appends, dimensions);
+    // Nothing below fails: every block it reads is in memory.
+    this.state ??= this.initialState(dimensions);
     for (const { id, vector } of items) {
-      this.state ??= this.initialState(vector.length);
-      let ref = this.slotChanges.has(id) ? this.slotChanges.get(id) : storedSlots.get(id);
+      // A vector appended or moved (by a merge) earlier in this loop has its new slot in slotChanges.
+      let ref = this.slotChanges.has(id) ? this.slotChanges.get(id) : refs.get(id);
       if (ref === undefined) {
-        ref = await this.appendSlot(ops);
-        this.slotChanges.set(id, ref);
-        ops.add(this.tx.put(STORE, this.keys.key('s', id), encodeSlot(ref)));
+        ref = await this.appendSlot(id, ops);
         this.state = { ...this.state, live: this.state.live + 1 };
       }
-      const block = await this.blockOf(ref);
-      block.ids[ref.slot] = id;
-      normalizeInto(vector, block.vectors, ref.slot * this.state.dimensions);
+      const block = await this.blockOf(ref, id);
+      normalizeInto(vector, block.vectors, ref.slot * dimensions);
       this.dirty.add(ref.block);
     }
+  }
+
+  /** The slot of each of `ids` (undefined: none yet), its block read and checked to hold it. Writes nothing. */
+  private async slotsOf(ids: readonly string[]): Promise<Map<string, SlotRef | undefined>> {
+    const refs = new Map<string, SlotRef | undefined>();
+    const unknown: string[] = [];
+    for (const id of new Set(ids)) {
+      if (this.slotChanges.has(id)) refs.set(id, this.slotChanges.get(id));
+      else unknown.push(id);
+    }
+    const stored = unknown.length === 0 ? [] : await this.tx.getMany(STORE, unknown.map((id) => this.keys.key('s', id)));
+    unknown.forEach((id, i) => refs.set(id, stored[i] === undefined ? undefined : decodeSlot(stored[i])));
+    for (const [id, ref] of refs) if (ref !== undefined) await this.blockOf(ref, id);
+    return refs;
+  }
+
+  /**
+   * Reads every stored block that appending `count` vectors will read (the tail block; the small blocks, when a
+   * merge may come) and checks the block numbers to be created are free, so the appends themselves cannot fail.
+   */
+  private async prepareAppends(count: number, dimensions: number): Promise<void> {
+    if (count === 0) return;
+    const state = this.state ?? this.initialState(dimensions);
+    let free = 0;
+    if (state.blocks - 1 >= state.smallFrom) {
+      const tail = await this.block(state.blocks - 1);
+      if (tail !== undefined) free = state.capacity - tail.ids.length;
+    }
+    if (count <= free) return;
+    await this.checkNewBlocks();
+    // An over-estimate of whether a merge comes: reading the small blocks needlessly is harmless, and rare.
+    if (state.blocks - state.smallFrom + Math.ceil(count / state.capacity) >= MERGE_RUN) {
+      for (let no = state.smallFrom; no < state.blocks; no++) await this.block(no);
+    }
+  }
+
+  /**
+   * Refuses (CORRUPTED) to create blocks when a stored block is numbered at or past the state's next block number (a
+   * damaged state): a new block would be written over it. Once per transaction, before its first new block.
+   */
+  private async checkNewBlocks(): Promise<void> {
+    if (this.newBlocksChecked) return;
+    const next = this.state?.blocks ?? 0;
+    const [last] = await this.tx.scanKeys(STORE, { prefix: this.keys.key('b'), reverse: true, limit: 1 });
+    const no = last === undefined ? undefined : tryDecodeKey(last)?.[2];
+    if (last !== undefined && !(typeof no === 'number' && no < next)) {
+      throw new StorageError(
+        'CORRUPTED',
+        `The vector index state of namespace ${JSON.stringify(this.keys.namespace)} does not match its blocks (${typeof no === 'number' ? `block ${no} is stored, the next new block would be ${next}` : 'a block key is damaged'}); run manager.indexes.rebuild().`,
+        { store: STORE },
+      );
+    }
+    this.newBlocksChecked = true;
   }
 
   /** Removes the vector of `id`; resolves to whether there was one. */
@@ -338,7 +429,7 @@ export class VectorWriter {
     if (state === undefined) return false;
     const ref = await this.slotOf(id);
     if (ref === undefined) return false;
-    const block = await this.blockOf(ref);
+    const block = await this.blockOf(ref, id); // the last step that can fail: nothing is changed before it
     block.ids[ref.slot] = undefined;
     block.vectors.fill(0, ref.slot * state.dimensions, (ref.slot + 1) * state.dimensions);
     this.dirty.add(ref.block);
@@ -383,13 +474,8 @@ export class VectorWriter {
       for (let s = 0; s < block.ids.length; s++) {
         const id = block.ids[s];
         if (id === undefined) continue;
-        const ref = await this.appendSlot(ops);
-        const target = this.blocks.get(ref.block)!;
-        target.ids[ref.slot] = id;
-        target.vectors.set(block.vectors.subarray(s * dims, (s + 1) * dims), ref.slot * dims);
-        this.dirty.add(ref.block);
-        this.slotChanges.set(id, ref);
-        ops.add(this.tx.put(STORE, this.keys.key('s', id), encodeSlot(ref)));
+        const ref = await this.appendSlot(id, ops);
+        this.blocks.get(ref.block)!.vectors.set(block.vectors.subarray(s * dims, (s + 1) * dims), ref.slot * dims);
       }
     }
   }
@@ -401,23 +487,34 @@ export class VectorWriter {
     ops.add(this.tx.delete(STORE, this.keys.key('b', no)));
   }
 
-  /** A free slot at the end: the tail small block's next slot, or a new small block (merging a full run first). */
-  private async appendSlot(ops: PendingWrites): Promise<SlotRef> {
+  /**
+   * Gives `id` a free slot at the end (the tail small block's next slot, or a new small block, merging a full run
+   * first) and writes its slot reference; the caller fills in the vector.
+   */
+  private async appendSlot(id: string, ops: PendingWrites): Promise<SlotRef> {
     let state = this.state!;
+    let ref: SlotRef | undefined;
     const tail = state.blocks - 1;
     if (tail >= state.smallFrom) {
       const tailBlock = await this.block(tail);
-      if (tailBlock !== undefined && tailBlock.ids.length < state.capacity) return { block: tail, slot: tailBlock.ids.length };
+      if (tailBlock !== undefined && tailBlock.ids.length < state.capacity) ref = { block: tail, slot: tailBlock.ids.length };
     }
-    if (state.blocks - state.smallFrom >= MERGE_RUN) {
-      await this.mergeSmallBlocks(ops);
-      state = this.state!;
+    if (ref === undefined) {
+      await this.checkNewBlocks();
+      if (state.blocks - state.smallFrom >= MERGE_RUN) {
+        await this.mergeSmallBlocks(ops);
+        state = this.state!;
+      }
+      const no = state.blocks;
+      this.blocks.set(no, { dimensions: state.dimensions, ids: [], vectors: new Float32Array(state.capacity * state.dimensions) });
+      this.state = { ...state, blocks: no + 1 };
+      ref = { block: no, slot: 0 };
     }
-    const no = state.blocks;
-    this.blocks.set(no, { dimensions: state.dimensions, ids: [], vectors: new Float32Array(state.capacity * state.dimensions) });
-    this.dirty.add(no);
-    this.state = { ...state, blocks: no + 1 };
-    return { block: no, slot: 0 };
+    this.blocks.get(ref.block)!.ids[ref.slot] = id;
+    this.dirty.add(ref.block);
+    this.slotChanges.set(id, ref);
+    ops.add(this.tx.put(STORE, this.keys.key('s', id), encodeSlot(ref)));
+    return ref;
   }
 
   /**
@@ -487,10 +584,11 @@ export class VectorWriter {
   private async block(no: number): Promise<VectorBlock | undefined> {
     const known = this.blocks.get(no);
     if (known !== undefined) return known;
-    if (this.removedBlocks.has(no)) return undefined;
+    const state = this.state;
+    // Without a state there are no blocks: any stored one is left over (see checkNewBlocks).
+    if (state === undefined || this.removedBlocks.has(no)) return undefined;
     const bytes = await this.tx.get(STORE, this.keys.key('b', no));
     if (bytes === undefined) return undefined;
-    const state = this.state!;
     const block = decodeBlock(bytes, no >= state.smallFrom ? state.capacity : undefined);
     if (block.dimensions !== state.dimensions) throw this.missingBlock(no);
     this.blocks.set(no, block); // bytes a read returns belong to the caller, so a view over them may be changed
@@ -498,15 +596,14 @@ export class VectorWriter {
   }
 
   /**
-   * The block holding `ref`'s slot. A stored reference to a block that is missing, or to a slot past the block's
-   * slots (or the next free one), is damage: CORRUPTED, rather than a write lost past the end of the vectors.
+   * The block holding `id` at `ref`. A reference to a block that is missing, or to a slot that does not hold `id`
+   * (past the block's slots, free, or another vector's), is damage: CORRUPTED, rather than a vector written over
+   * another one or past the end of the vectors.
    */
-  private async blockOf(ref: SlotRef): Promise<VectorBlock> {
+  private async blockOf(ref: SlotRef, id: string): Promise<VectorBlock> {
     const block = await this.block(ref.block);
     if (block === undefined) throw this.missingBlock(ref.block);
-    if (ref.slot > block.ids.length || (ref.slot + 1) * block.dimensions > block.vectors.length) {
-      throw this.missingBlock(ref.block, ref.slot);
-    }
+    if (block.ids[ref.slot] !== id) throw this.missingBlock(ref.block, ref.slot);
     return block;
   }
 
@@ -529,10 +626,6 @@ function trimmed(block: VectorBlock): VectorBlock {
   return block.vectors.length === used ? block : { ...block, vectors: block.vectors.slice(0, used) };
 }
 
-/**
- * A copy of a query vector, taken where a query awaits before using it (the caller may reuse its array meanwhile).
- * Anything that is not a vector is returned as it is, for the query's own validation to report.
- */
 /** Checks the `k` of a k-NN query: INVALID_ARGUMENT unless a non-negative integer. */
 export function checkK(k: number): void {
   if (!Number.isSafeInteger(k) || k < 0) throw new StorageError('INVALID_ARGUMENT', `k must be a non-negative integer, got ${String(k)}.`);
@@ -545,6 +638,10 @@ export function unitQuery(query: Float32Array | readonly number[]): Float32Array
   return unit;
 }
 
+/**
+ * A copy of a query vector, taken where a query awaits before using it (the caller may reuse its array meanwhile).
+ * Anything that is not a vector is returned as it is, for the query's own validation to report.
+ */
 export function ownQuery(query: Float32Array | readonly number[]): Float32Array | readonly number[] {
   return query instanceof Float32Array || Array.isArray(query) ? query.slice() : query;
 }
@@ -560,13 +657,17 @@ export function ownCandidates(candidates: Iterable<string>): Set<string> {
   return new Set(candidates);
 }
 
-/** A Float32Array of `vector` (the same object when it already is one); rejects non-finite numbers. */
-
+/** A Float32Array of `vector` (the same object when it already is one); rejects anything but finite numbers. */
 export function toFloat32(vector: Float32Array | readonly number[], what: string): Float32Array {
   if (!(vector instanceof Float32Array) && !Array.isArray(vector)) {
     throw new StorageError('INVALID_ARGUMENT', `${what} must be a Float32Array or an array of numbers.`);
   }
-  const out = vector instanceof Float32Array ? vector : Float32Array.from(vector as readonly number[]);
+  if (!(vector instanceof Float32Array)) {
+    // Float32Array.from would throw a TypeError on a bigint or Symbol, and turn a string or null into a number.
+    const at = (vector as readonly unknown[]).findIndex((x) => typeof x !== 'number');
+    if (at >= 0) throw new StorageError('INVALID_ARGUMENT', `${what} has a value of type ${typeof vector[at]} at index ${at}; a vector holds numbers only.`);
+  }
+  const out = vector instanceof Float32Array ? vector : Float32Array.from(vector);
   for (let i = 0; i < out.length; i++) {
     if (!Number.isFinite(out[i])) throw new StorageError('INVALID_ARGUMENT', `${what} has a non-finite number at index ${i}.`);
   }
@@ -624,6 +725,14 @@ function dotAll(q: Float32Array, v: Float32Array, count: number, dims: number, o
   for (; s < count; s++) out[s] = dot(q, v, s * dims, dims);
 }
 
+/**
+ * A dot product of unit vectors as a cosine similarity: float rounding can take it just past ±1. Scores are clamped
+ * before they are ranked, so two vectors that both score 1 tie (and fall to the id) as reported.
+ */
+function clamp(score: number): number {
+  return score > 1 ? 1 : score < -1 ? -1 : score;
+}
+
 /** The best `k` (score, id) pairs seen: a min-heap on score (ties: the larger id is worse). */
 class TopK {
   private readonly scores: number[] = [];
@@ -651,10 +760,7 @@ class TopK {
   sorted(): VectorMatch[] {
     const order = this.scores.map((_, i) => i);
     order.sort((x, y) => this.scores[y]! - this.scores[x]! || (this.ids[x]! < this.ids[y]! ? -1 : this.ids[x]! > this.ids[y]! ? 1 : 0));
-    return order.map((i) => {
-      const score = Math.min(1, Math.max(-1, this.scores[i]!));
-      return { id: this.ids[i]!, score, distance: 1 - score };
-    });
+    return order.map((i) => ({ id: this.ids[i]!, score: this.scores[i]!, distance: 1 - this.scores[i]! }));
   }
 
   private up(i: number): void {
