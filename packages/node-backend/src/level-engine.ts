@@ -349,7 +349,8 @@ function levelError(error: unknown, location: string, store?: string): StorageEr
       options,
     );
   }
-  if (codes.includes('LEVEL_CORRUPTION') || /\bcorrupt/i.test(detail)) {
+  // A MANIFEST that CURRENT names but that is gone is damage too (LevelDB reports it as an IO error).
+  if (codes.includes('LEVEL_CORRUPTION') || /\bcorrupt/i.test(detail) || /MANIFEST-\d+: No such file/.test(detail)) {
     return new StorageError(
       'CORRUPTED',
       `The LevelDB database at ${where} is damaged (${detail}). Back up the directory; ClassicLevel.repair() ` +

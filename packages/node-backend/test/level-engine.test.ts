@@ -206,6 +206,15 @@ describe('LevelEngine', () => {
       expect(error.cause).toMatchObject({ cause: { code: 'LEVEL_CORRUPTION' } });
     });
 
+    it('a database whose MANIFEST is gone fails with CORRUPTED (repair() rebuilds it), not IO', async () => {
+      const engine = await open(['a']);
+      await engine.put('a', k(1), k(1));
+      await engine.close();
+      for (const name of await readdir(location)) if (name.startsWith('MANIFEST-')) await rm(join(location, name));
+      const error = await expectStorageError(LevelEngine.open({ location, stores: ['a'] }), 'CORRUPTED');
+      expect(error.message).toContain('repair()');
+    });
+
     it('a location that cannot be a directory fails with IO', async () => {
       await writeFile(join(dir, 'file'), 'x');
       await expectStorageError(LevelEngine.open({ location: join(dir, 'file', 'db'), stores: ['a'] }), 'IO');
