@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -98,6 +99,10 @@ export class LevelEngine extends SnapshotEngine {
     const { location, stores } = options;
     if (typeof location !== 'string' || location.length === 0) {
       throw new StorageError('INVALID_ARGUMENT', 'location must be the path of the LevelDB directory.');
+    }
+    // LevelDB would add its files beside an LMDB environment's (a path mixed up, say in a migration).
+    if (existsSync(join(location, 'data.mdb')) && !existsSync(join(location, 'CURRENT'))) {
+      throw new StorageError('INVALID_ARGUMENT', `${location} holds an LMDB environment, not a LevelDB database: open it with LmdbEngine.`);
     }
     // Before classic-level creates the directory: bad names must leave nothing behind.
     const checked = validateStoreNames(stores);

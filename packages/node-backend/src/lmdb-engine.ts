@@ -1,4 +1,4 @@
-import { realpathSync, statSync, type Stats } from 'node:fs';
+import { existsSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { open, type Database, type RangeOptions, type RootDatabase, type Transaction } from 'lmdb';
 import {
@@ -130,7 +130,13 @@ function isSingleFile(path: string): boolean {
   } catch {
     return false; // created as a directory
   }
-  if (stats.isDirectory()) return false;
+  if (stats.isDirectory()) {
+    // LMDB would add its files beside a LevelDB database's (a path mixed up, say in a migration).
+    if (existsSync(join(path, 'CURRENT')) && !existsSync(join(path, 'data.mdb'))) {
+      throw new StorageError('INVALID_ARGUMENT', `${path} holds a LevelDB database, not an LMDB environment: open it with LevelEngine.`);
+    }
+    return false;
+  }
   if (!stats.isFile()) throw new StorageError('INVALID_ARGUMENT', `${path} is neither a directory nor a file: path must be the LMDB environment's directory.`);
   if (basename(path) === 'data.mdb') {
     throw new StorageError(

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -213,6 +213,14 @@ describe('LevelEngine', () => {
       for (const name of await readdir(location)) if (name.startsWith('MANIFEST-')) await rm(join(location, name));
       const error = await expectStorageError(LevelEngine.open({ location, stores: ['a'] }), 'CORRUPTED');
       expect(error.message).toContain('repair()');
+    });
+
+    it('an LMDB environment is refused with INVALID_ARGUMENT and left as it was', async () => {
+      await mkdir(location);
+      await writeFile(join(location, 'data.mdb'), new Uint8Array(0));
+      const error = await expectStorageError(LevelEngine.open({ location, stores: ['a'] }), 'INVALID_ARGUMENT');
+      expect(error.message).toContain('LmdbEngine');
+      expect(await readdir(location)).toEqual(['data.mdb']);
     });
 
     it('a location that cannot be a directory fails with IO', async () => {

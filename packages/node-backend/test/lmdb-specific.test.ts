@@ -471,6 +471,15 @@ describe('LmdbEngine.open arguments', () => {
     expect((await stat(single)).isFile()).toBe(true);
   });
 
+  it('a LevelDB database is refused with INVALID_ARGUMENT and left as it was', async () => {
+    const level = join(dir, 'level');
+    await mkdir(level);
+    await writeFile(join(level, 'CURRENT'), 'MANIFEST-000001\n');
+    const error = await expectStorageError(LmdbEngine.open({ path: level, stores: ['records'] }), 'INVALID_ARGUMENT');
+    expect(error.message).toContain('LevelEngine');
+    expect(await readdir(level)).toEqual(['CURRENT']);
+  });
+
   it("an environment's data.mdb is refused: opened as a file it would not share the environment's lock", async () => {
     const engine = await openEngine();
     await engine.put('records', k(1), k(1));
