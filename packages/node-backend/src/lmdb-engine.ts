@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { open, type Database, type RangeOptions, type RootDatabase, type Transaction } from 'lmdb';
 import {
   SnapshotEngine,
+  LazySnapshot,
   defineSupports,
   StorageError,
   showArgument,
@@ -19,6 +20,7 @@ import {
   type NormalizedScan,
   type Snapshot,
   type SnapshotEngineOptions,
+  type WriteSession,
 } from '@tabstore/sdk';
 import { lmdbError } from './lmdb-errors.js';
 import { assertLmdbDataFile, lmdbDataFile } from './lmdb-file-check.js';
@@ -102,6 +104,13 @@ function environmentKey(path: string): string {
     }
   }
 }
+
+/**
+ * The database beside the stores that counts the environment's commits (see LmdbEngine's beginWrite): a name no
+ * store takes (U+0001 first; the name is refused as a store).
+ */
+const COMMITS_DB = '\u0001tabstore:commits';
+const COMMITS_KEY = Uint8Array.of(0);
 
 /** The largest initial map size taken (lmdb-js crashes the process on some far larger ones). */
 const MAX_MAP_SIZE = 2 ** 40;
@@ -350,6 +359,8 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
   readonly path: string;
   private readonly root: RootDatabase;
   private readonly dbs: Map<string, BinaryDb>;
+  /** The environment's commit counter (see {@link beginWrite}). */
+  private readonly commits: BinaryDb;
   private readonly reads: LmdbReads;
   private readonly env: EnvState = { closed: false };
   /** The environment's data file (the environment exists once open, as a directory or a single file). */
@@ -359,12 +370,14 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     options: LmdbEngineOptions,
     root: RootDatabase,
     dbs: Map<string, BinaryDb>,
+    commits: BinaryDb,
     private readonly environment: string,
   ) {
     super(options.stores, options);
     this.path = options.path;
     this.root = root;
     this.dbs = dbs;
+    this.commits = commits;
     this.reads = new LmdbReads(dbs, this.env);
     this.dataFile = lmdbDataFile(options.path);
   }
@@ -381,6 +394,7 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     // Before lmdb-js creates the environment's files: bad names must leave nothing behind. The checked copy is what
     // every later step uses, so the databases opened are exactly the names checked.
     const stores = validateStoreNames(options.stores);
+    if (stores.includes(COMMITS_DB)) throw new StorageError('INVALID_ARGUMENT', `The store name ${showArgument(COMMITS_DB)} is LmdbEngine's own.`);
     validateSnapshotEngineOptions(options);
     checkLmdbOptions(options);
     const noSubdir = isSingleFile(options.path);
@@ -419,10 +433,10 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
         openEnvironments.add(environment);
       }
       const dbs = new Map<string, BinaryDb>();
-      for (const store of stores) {
-        dbs.set(store, root.openDB<Uint8Array, Uint8Array>({ name: store, encoding: 'binary', keyEncoding: 'binary', cache: false }));
-      }
-      return new LmdbEngine({ ...options, stores }, root, dbs, environment);
+      const binary = (name: string): BinaryDb =>
+        root!.openDB<Uint8Array, Uint8Array>({ name, encoding: 'binary', keyEncoding: 'binary', cache: false });
+      for (const store of stores) dbs.set(store, binary(store));
+      return new LmdbEngine({ ...options, stores }, root, dbs, binary(COMMITS_DB), environment);
     } catch (error) {
       openEnvironments.delete(environment);
       await root?.close().catch(() => undefined);
@@ -484,12 +498,59 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     return new LmdbReads(this.dbs, this.env, this.root.useReadTransaction());
   }
 
-  protected async applyChanges(changes: ChangeSet, durability: Durability): Promise<void> {
-    let clears = false;
-    for (const storeChanges of changes.stores.values()) clears ||= storeChanges.cleared;
-    // lmdb-js's batch() queues the writes for its write thread and commits them in one transaction, off the main
-    // thread; a clear has no queued form, so a change set with one runs in a synchronous transaction callback.
+  /**
+   * Write transactions read from an LMDB read snapshot and commit later in an LMDB write transaction. Writers of this
+   * engine are serialised, but a writer in another process is not held off: so every commit counts itself in the
+   * environment's commit counter, and a transaction that read compares the count its snapshot saw with the count at
+   * its commit, inside the write transaction. Another process's commit in between fails it with CONFLICT before it
+   * writes anything (its reads may be stale: a read-modify-write would lose that process's update).
+   */
+  protected override beginWrite(_stores: readonly string[], durability: Durability): WriteSession {
+    let readAt: number | undefined;
+    const snapshot = new LazySnapshot(() => {
+      const transaction = this.root.useReadTransaction();
+      try {
+        readAt = this.commitCount(transaction);
+      } catch (error) {
+        transaction.done();
+        throw error;
+      }
+      return new LmdbReads(this.dbs, this.env, transaction);
+    });
+    return {
+      snapshot,
+      commit: async (changes) => {
+        snapshot.release();
+        if (!changes.isEmpty) await this.applyChanges(changes, durability, readAt);
+      },
+      abort: () => snapshot.release(),
+    };
+  }
+
+  /** The environment's commit count, in `transaction` or (inside a write transaction's callback) in that one. */
+  private commitCount(transaction?: Transaction): number {
+    const db = this.commits;
+    const bytes = (db.getBinaryFast as FastGet).call(db, COMMITS_KEY, transaction === undefined ? undefined : { transaction });
+    return bytes === undefined || bytes.length !== 8 ? 0 : bytes.readDoubleLE(0);
+  }
+
+  /**
+   * Commits `changes` in one LMDB write transaction, counted in the commit counter. `readAt`: the count the
+   * transaction's snapshot saw, when it read; another count at commit fails it with CONFLICT, before it writes.
+   */
+  protected async applyChanges(changes: ChangeSet, durability: Durability, readAt?: number): Promise<void> {
+    let conflict: StorageError | undefined;
     const apply = (): void => {
+      const count = this.commitCount();
+      if (readAt !== undefined && count !== readAt) {
+        // Thrown before any write: lmdb-js commits what a callback wrote before it threw.
+        conflict = new StorageError(
+          'CONFLICT',
+          'Another process committed to this LMDB environment after this write transaction read from it, so what it ' +
+            'read may be out of date. Nothing was written: run the transaction again.',
+        );
+        throw conflict;
+      }
       for (const [store, storeChanges] of changes.stores) {
         const db = this.dbs.get(store)!;
         if (storeChanges.cleared) db.clearSync();
@@ -499,10 +560,15 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
           void (value === null ? db.remove(keys[i]!) : db.put(keys[i]!, value));
         }
       }
+      const counter = Buffer.alloc(8);
+      counter.writeDoubleLE(count + 1);
+      void this.commits.put(COMMITS_KEY, counter);
     };
     try {
-      await (clears ? this.root.transaction(apply) : this.root.batch(apply));
+      // A transaction callback, not batch(): the count must be read inside the write transaction.
+      await this.root.transaction(apply);
     } catch (error) {
+      if (conflict !== undefined && error === conflict) throw conflict;
       throw await this.afterFailedCommit(await commitFailure(error));
     }
     if (durability === 'strict') await this.root.flushed;

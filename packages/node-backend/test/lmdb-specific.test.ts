@@ -8,6 +8,7 @@ import { LmdbEngine } from '@tabstore/node-backend';
 import { encodeNode, nodeId, nodeView, StorageError, type NodeViewOf } from '@tabstore/sdk';
 import { expectStorageError, k, utf8 } from '@tabstore/sdk/testing';
 import { runFixture, spawnFixture, waitForLine } from './child.js';
+import { counterValue, incrementCounter } from './fixtures/counter.js';
 
 let dir: string;
 const opened: LmdbEngine[] = [];
@@ -51,6 +52,21 @@ describe('LmdbEngine across processes', () => {
     expect(results.map((r) => r.count)).toEqual([2000, 2000]);
     expect(results.map((r) => r.checksum)).toEqual([checksum, checksum]);
     expect(results[0]!.pid).not.toBe(results[1]!.pid);
+  });
+
+  it('read-modify-writes in two processes lose no update: a transaction whose reads another process outdated fails with CONFLICT and writes nothing', async () => {
+    const engine = await openEngine({ stores: ['records', 'other'] });
+    const times = 500;
+    const child = spawnFixture('lmdb-child.ts', ['increment', engine.path, String(times)]);
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await waitForLine(child, 'ready');
+    await incrementCounter(engine, times); // while the child increments too
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/"conflicts":\d+/);
+    await new Promise((resolve) => setTimeout(resolve, 5)); // lmdb-js renews its read snapshot on the next turn
+    expect(await counterValue(engine)).toBe(2 * times);
   });
 
   it('sees commits a child process makes while this engine is open', async () => {
@@ -335,13 +351,13 @@ describe('LmdbEngine when a commit fails (a file size limit stands in for a full
 describe('LmdbEngine when the recovery after a failed commit fails too', () => {
   it('reports both causes, the graver code, and says flush() and close() may not finish', async () => {
     const engine = await openEngine();
-    // Stand-ins for lmdb-js failing the batch's commit and then the empty transaction that settles its flush (own
-    // properties over the prototype's methods: deleting them afterwards lets afterEach close the engine for real).
-    const root = (engine as unknown as { root: { batch: unknown; transaction: unknown } }).root;
+    // Stand-ins for lmdb-js failing the commit's transaction and then the empty transaction that settles its flush (an
+    // own property over the prototype's method: deleting it afterwards lets afterEach close the engine for real).
+    const root = (engine as unknown as { root: { transaction: unknown } }).root;
     const commit = new Error('EIO: i/o error');
     const recovery = new Error('MDB_PANIC: environment in a fatal state');
-    root.batch = () => Promise.reject(commit);
-    root.transaction = () => Promise.reject(recovery);
+    const failures = [commit, recovery];
+    root.transaction = () => Promise.reject(failures.shift()!);
     try {
       const failure = await engine.put('records', k(1), k(1)).then(
         () => undefined,
@@ -357,7 +373,6 @@ describe('LmdbEngine when the recovery after a failed commit fails too', () => {
       expect(error.cause).toBeInstanceOf(AggregateError);
       expect((error.cause as AggregateError).errors).toEqual([commit, recovery]);
     } finally {
-      delete root.batch;
       delete root.transaction;
     }
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { copyBounds, LazySnapshot, MemoryEngine, MemoryVolume, validateSnapshotEngineOptions, type Snapshot } from '@tabstore/sdk';
+import { copyBounds, LazySnapshot, MemoryEngine, MemoryVolume, StorageError, validateSnapshotEngineOptions, type Snapshot } from '@tabstore/sdk';
 import { decodeBlock, encodeBlock } from '../src/storage/vector-block.js';
 import { k, testEngineConformance } from '@tabstore/sdk/testing';
 
@@ -92,6 +92,21 @@ describe('MemoryEngine commits', () => {
         code: 'INVALID_ARGUMENT',
       });
     }
+  });
+
+  it('engine.delete runs again when its transaction fails with CONFLICT (another process outdated its read)', async () => {
+    const engine = await MemoryEngine.open({ stores: ['a'] });
+    await engine.put('a', k(1), k(1));
+    const write = engine.write.bind(engine);
+    let attempts = 0;
+    engine.write = ((...args: Parameters<typeof write>) =>
+      ++attempts < 3 ? Promise.reject(new StorageError('CONFLICT', 'outdated')) : write(...args)) as typeof engine.write;
+    expect(await engine.delete('a', k(1))).toBe(true);
+    expect(attempts).toBe(3);
+    expect(await engine.get('a', k(1))).toBeUndefined();
+    // Other errors are not retried.
+    engine.write = (() => Promise.reject(new StorageError('IO', 'disk'))) as typeof engine.write;
+    await expect(engine.delete('a', k(1))).rejects.toMatchObject({ code: 'IO' });
   });
 
   it('missing or non-object options are INVALID_ARGUMENT, not a TypeError', async () => {

@@ -27,6 +27,11 @@ export type StorageErrorCode =
   | 'CORRUPTED'
   /** Opening the database was blocked by another connection that did not close in time. */
   | 'BLOCKED'
+  /**
+   * Another process committed to the database after this write transaction read from it (LMDB, whose writers in
+   * other processes are not held off). Nothing was written: run the transaction again.
+   */
+  | 'CONFLICT'
   /** Any other input/output failure of the underlying database. */
   | 'IO';
 

@@ -388,7 +388,14 @@ export abstract class SnapshotEngine implements StorageEngine {
     });
     if (invalid instanceof Promise) return invalid;
     const ownKey = copyBytes(key);
-    return this.write([store], (tx) => tx.delete(store, ownKey), options);
+    // Its existence read may be outdated by another process's commit (CONFLICT): the delete is run again, as it
+    // reads nothing it could have acted on.
+    const attempt = (): Promise<boolean> =>
+      this.write([store], (tx) => tx.delete(store, ownKey), options).catch((error: unknown) => {
+        if (isStorageError(error, 'CONFLICT')) return attempt();
+        throw error;
+      });
+    return attempt();
   }
 
   clear(store: string, options?: WriteOptions): Promise<void> {

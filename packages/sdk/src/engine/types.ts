@@ -156,9 +156,10 @@ export interface StorageEngine extends Reader {
    * error is rethrown as it is. Portable callbacks await only the transaction's own operations (IndexedDB commits
    * as soon as the callback awaits anything else). Write transactions on one engine never interleave, so inside
    * `fn` write through `tx` only: the engine's own `write`, `put`, `delete`, `clear`, `flush` and `close` wait for
-   * `fn` to finish, and awaiting one of them there never settles. Where
-   * `supports.multiProcess` is true, a writer in another process is not held off: the commit is still atomic, but a
-   * read-modify-write can race with that process (the later commit wins), so give each key one writing process.
+   * `fn` to finish, and awaiting one of them there never settles. Where `supports.multiProcess` is true, writers in
+   * other processes may commit meanwhile: a transaction that read and was outdated by one fails with CONFLICT before
+   * it writes anything (LMDB; IndexedDB queues writers across tabs instead), so run it again. The engine's own
+   * `delete` does that by itself.
    */
   write<T>(
     stores: readonly string[],
