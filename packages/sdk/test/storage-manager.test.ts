@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryEngine, MemoryVolume, StorageManager, STORAGE_STORES } from '@tabstore/sdk';
+import { DatabaseCoordinator, isStorageError, MemoryEngine, MemoryVolume, retryOnConflict, StorageError, StorageManager, STORAGE_STORES } from '@tabstore/sdk';
 import { edge, embedding, expectStorageError, logEntry, message, testDatabaseCoordinator, testStorageManager } from '@tabstore/sdk/testing';
 
 testStorageManager('MemoryEngine', () => {
@@ -36,5 +36,64 @@ describe('IndexManager options', () => {
       const error = await expectStorageError(() => lookup('fast' as never), 'INVALID_ARGUMENT');
       expect(error.message, name).toMatch(/options/);
     }
+  });
+});
+
+describe('CONFLICT (another process outdated what a transaction read)', () => {
+  /** Makes the engine's next `failures` write transactions fail with CONFLICT, after running their callbacks. */
+  function conflicting(engine: MemoryEngine, failures: number): { attempts: () => number } {
+    const write = engine.write.bind(engine);
+    let attempts = 0;
+    engine.write = (async (stores: readonly string[], fn: Parameters<typeof write>[1], options?: Parameters<typeof write>[2]) => {
+      attempts++;
+      if (attempts > failures) return write(stores, fn, options);
+      // The callback runs against a transaction that is then rolled back, as a conflicting commit is.
+      await write(stores, async (tx) => {
+        await fn(tx);
+        throw new StorageError('CONFLICT', 'Another process committed meanwhile.');
+      }, options).catch((error: unknown) => {
+        if (!isStorageError(error, 'CONFLICT')) throw error;
+      });
+      throw new StorageError('CONFLICT', 'Another process committed meanwhile.');
+    }) as typeof engine.write;
+    return { attempts: () => attempts };
+  }
+
+  it("the manager's own calls run again, and commit once", async () => {
+    const engine = await MemoryEngine.open({ stores: [...STORAGE_STORES] });
+    const manager = new StorageManager(engine);
+    const { attempts } = conflicting(engine, 2);
+    await manager.insertNode(message('m1', 'c1', 1000));
+    expect(attempts()).toBe(3);
+    expect((await manager.getNode('m1'))?.id).toBe('m1');
+    expect(await manager.messagesOfChat('c1')).toHaveLength(1);
+    expect((await manager.indexes.verify()).ok).toBe(true);
+  });
+
+  it("the coordinator's calls run again too", async () => {
+    const engine = await MemoryEngine.open({ stores: [...STORAGE_STORES] });
+    const coordinator = new DatabaseCoordinator(engine);
+    const { attempts } = conflicting(engine, 1);
+    await coordinator.insertNode(message('m1', 'c1', Date.now()));
+    expect(attempts()).toBe(2);
+    expect((await coordinator.getNode('m1'))?.id).toBe('m1');
+  });
+
+  it('a callback of the caller is not run again by write(); retryOnConflict runs it again when it is safe to', async () => {
+    const engine = await MemoryEngine.open({ stores: [...STORAGE_STORES] });
+    const manager = new StorageManager(engine);
+    conflicting(engine, 1);
+    await expectStorageError(manager.write((w) => w.insertNode(message('m1', 'c1', 1000))), 'CONFLICT');
+    expect(await manager.getNode('m1')).toBeUndefined();
+    conflicting(engine, 1);
+    let runs = 0;
+    await retryOnConflict(() =>
+      manager.write(async (w) => {
+        runs++;
+        await w.insertNode(message('m2', 'c1', 1000));
+      }),
+    );
+    expect(runs).toBe(2);
+    expect((await manager.getNode('m2'))?.id).toBe('m2');
   });
 });

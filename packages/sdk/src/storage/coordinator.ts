@@ -12,7 +12,7 @@ import type { EdgeQuery, NearestOptions, TimeQuery } from './index-manager.js';
 import { ageOf } from './index-spec.js';
 import { EMPTY, STORAGE_STORES, checkId, checkNodeType } from './layout.js';
 import { checkArray, optionsOf, prepareEmbeddings, prepareNodes } from './prepared.js';
-import { ManagerReader, StorageManager, writeTogether, type DeleteNodeOptions, type ManagerWriter } from './storage-manager.js';
+import { ManagerReader, StorageManager, retryOnConflict, writeTogether, type DeleteNodeOptions, type ManagerWriter } from './storage-manager.js';
 import {
   ACTIVE_MAX_AGE,
   DATABASE_TIERS,
@@ -482,9 +482,12 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
 
   // ---- internals ----
 
-  /** One write transaction of the engine, with this coordinator's durability. */
+  /**
+   * One write transaction of the engine, with this coordinator's durability. Every caller is the coordinator's own
+   * and its callback depends only on its arguments and on what it reads: run again on CONFLICT.
+   */
   private write<T>(fn: (bind: Bind, tx: WriteTransaction) => Promise<T>): Promise<T> {
-    return writeTogether(this.engine, fn, this.options.durability);
+    return retryOnConflict(() => writeTogether(this.engine, fn, this.options.durability));
   }
 
   /** Reading in `tx`: the first location in cascade order holding node `id`, and its type. */

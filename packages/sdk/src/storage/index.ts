@@ -25,6 +25,7 @@ export {
   ManagerReader,
   ManagerWriter,
   writeTogether,
+  retryOnConflict,
   type StorageManagerOptions,
   type DeleteNodeOptions,
   type Batch,

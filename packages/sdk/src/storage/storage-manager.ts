@@ -2,7 +2,7 @@
  * The agent-facing store: typed nodes, edges and embeddings over any {@link StorageEngine}, in the binary record
  * format, with the IndexManager's entries written in the same transaction as each record.
  */
-import { StorageError } from '../engine/errors.js';
+import { StorageError, isStorageError } from '../engine/errors.js';
 import type { BorrowingReader, Durability, ReadTransaction, StorageEngine, WriteTransaction } from '../engine/types.js';
 import {
   decodeEdge,
@@ -107,6 +107,14 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
     return writeTogether(this.engine, (bind) => fn(bind(this)), this.durability);
   }
 
+  /**
+   * {@link write} for this manager's own single calls (insertNode, deleteEdge, ...), whose callbacks depend on nothing
+   * but their arguments, taken at the call: run again when another process outdated what they read (CONFLICT).
+   */
+  private writeOwn<T>(fn: (writer: ManagerWriter) => Promise<T>): Promise<T> {
+    return retryOnConflict(() => this.write(fn));
+  }
+
   /** Runs `fn` over one snapshot of the manager's stores. */
   async read<T>(fn: (reader: ManagerReader) => Promise<T>): Promise<T> {
     return this.engine.read(STORAGE_STORES, (tx) => fn(new ManagerReader(this, tx)));
@@ -142,7 +150,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
   /** Inserts or replaces several nodes in one transaction; stores them as they are at the call. */
   async insertNodes(nodes: readonly Node[]): Promise<void> {
     const prepared = prepareNodes(nodes);
-    await this.write((w) => w.insertPreparedNodes(prepared));
+    await this.writeOwn((w) => w.insertPreparedNodes(prepared));
   }
 
   /** Deletes a node (and its index entries; its edges too with `cascadeEdges`); resolves to the removed node. */
@@ -155,7 +163,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
     checkArray(ids, 'The ids to delete');
     const own = ids.slice(); // taken at the call: the transaction starts later
     const cascade: DeleteNodeOptions = { cascadeEdges: options?.cascadeEdges };
-    return this.write((w) => w.deleteNodes(own, cascade));
+    return this.writeOwn((w) => w.deleteNodes(own, cascade));
   }
 
   /** Nodes of one type, in id order (pages with `limit` and `after`). */
@@ -213,12 +221,12 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
   /** Inserts or replaces several edges in one transaction; stores them as they are at the call. */
   async insertEdges(edges: readonly Edge[]): Promise<void> {
     const prepared = prepareEdges(edges);
-    await this.write((w) => w.insertPreparedEdges(prepared));
+    await this.writeOwn((w) => w.insertPreparedEdges(prepared));
   }
 
   /** Deletes an edge; resolves to the removed edge. */
   async deleteEdge(id: string): Promise<Edge | undefined> {
-    return this.write((w) => w.deleteEdge(id));
+    return this.writeOwn((w) => w.deleteEdge(id));
   }
 
   /** A node's edges (both directions by default), optionally of one type. */
@@ -253,12 +261,12 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
   /** Inserts or replaces several embeddings in one transaction; stores them as they are at the call. */
   async insertEmbeddings(embeddings: readonly Embedding[]): Promise<void> {
     const prepared = prepareEmbeddings(embeddings);
-    await this.write((w) => w.insertPreparedEmbeddings(prepared));
+    await this.writeOwn((w) => w.insertPreparedEmbeddings(prepared));
   }
 
   /** Deletes an embedding and its vector; resolves to the removed embedding. */
   async deleteEmbedding(id: string): Promise<Embedding | undefined> {
-    return this.write((w) => w.deleteEmbedding(id));
+    return this.writeOwn((w) => w.deleteEmbedding(id));
   }
 
   /**
@@ -735,6 +743,20 @@ export async function writeTogether<T>(
   );
   for (const done of afterCommit) done();
   return result;
+}
+
+/**
+ * Runs `work` (a write transaction) until it does not fail with CONFLICT: for callbacks that depend only on what they
+ * read in the transaction and on values taken before, so running them again changes nothing else.
+ */
+export async function retryOnConflict<T>(work: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isStorageError(error, 'CONFLICT')) throw error;
+    }
+  }
 }
 
 const noop = (): void => undefined;
