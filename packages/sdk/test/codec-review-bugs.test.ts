@@ -217,3 +217,24 @@ describe('a second review', () => {
     expect(() => detectFormat(null as never)).toThrow(expect.objectContaining({ name: 'CodecError', code: 'INVALID_INPUT' }) as Error);
   });
 });
+
+describe('damaged bytes: every reader agrees (a differential review)', () => {
+  it('scalar fields end where the next present field starts: swapped offsets fail in every reader', () => {
+    const S = defineRecord({ name: 'Swap', typeId: 4242, version: 1, fields: { a: t.int32(), b: t.int32(), x: t.float64(), y: t.float64(), n: t.safeInt(), m: t.int32() } });
+    const bytes = encodeRecord(S, { a: 1, b: 2, x: 1.5, y: 2.5, n: 1_700_000_000_000, m: 3 }).slice();
+    const dv = new DataView(bytes.buffer);
+    const offsets = [8, 10, 12, 14, 16, 18].map((o) => dv.getUint16(o, true));
+    // a and b, then x and y, swap places in the table; n's region now ends before its varint does.
+    dv.setUint16(8, offsets[1]!, true);
+    dv.setUint16(10, offsets[0]!, true);
+    dv.setUint16(12, offsets[3]!, true);
+    dv.setUint16(14, offsets[2]!, true);
+    dv.setUint16(18, offsets[4]! + 2, true);
+    expect(() => decodeRecord(S, bytes)).toThrow(expect.objectContaining({ code: 'MALFORMED' }));
+    for (const name of ['a', 'x', 'n'] as const) {
+      expect(() => fieldReader(S, name)(bytes)).toThrow(expect.objectContaining({ code: 'MALFORMED' }));
+      expect(() => viewRecord(S, bytes)[name]).toThrow(expect.objectContaining({ code: 'MALFORMED' }));
+    }
+  });
+
+});

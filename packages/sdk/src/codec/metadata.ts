@@ -1283,7 +1283,10 @@ export class MetadataView {
 
   /**
    * The value of `key` in an object: a binary search over its sorted keys, comparing bytes. Undefined when there is
-   * no such key or this is not an object.
+   * no such key or this is not an object. The search trusts the object's table of sorted entries, which decoding
+   * (walking the entries themselves) does not read: damage to that table alone can hide a key here that
+   * {@link toJSON} reports. Checking it on every decode would cost about half as much again per object; a record
+   * encoded with `{ checksum: true }` detects such damage with `verifyRecord`.
    */
   get(key: string): MetadataView | undefined {
     try {

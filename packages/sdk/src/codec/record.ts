@@ -1148,20 +1148,22 @@ type ViewClass = new (r: Opened) => Viewed;
 
 /** A view getter of field `i`. */
 function makeGetter(field: FieldKind<unknown>, i: number, read: FieldReader, absent: () => unknown, path: string): (this: Viewed) => unknown {
-  // Scalars need no region end (their size is known, or bounded by the data's end): no scan of the next slots.
-  // One factory per common kind, so that each getter calls its decoder directly (V8 can inline it).
+  // One factory per common kind, so that each getter calls its decoder directly (V8 can inline it). Scalars too
+  // end where the next present field starts, as decodeRecord reads them: damaged offsets fail in every reader.
   switch (field.kind) {
     case 'safeInt':
       return function (this: Viewed) {
         const r = this[RECORD];
-        const o = scalarStart(r, i, 1, path);
-        return o < 0 ? absent() : readSafeInt(r[BYTES], o, r[END], path);
+        const o = fieldStart(r, i, path);
+        return o < 0 ? absent() : readSafeInt(r[BYTES], o, regionEnd, path);
       };
     case 'float64':
       return function (this: Viewed) {
         const r = this[RECORD];
-        const o = scalarStart(r, i, 8, path);
-        return o < 0 ? absent() : readF64(r[BYTES], o);
+        const o = fieldStart(r, i, path);
+        if (o < 0) return absent();
+        if (o + 8 > regionEnd) throw malformed('field offset out of bounds', path);
+        return readF64(r[BYTES], o);
       };
     case 'string':
       return function (this: Viewed) {
@@ -1187,18 +1189,6 @@ function makeGetter(field: FieldKind<unknown>, i: number, read: FieldReader, abs
         return o < 0 ? absent() : read(r[BYTES], o, regionEnd, false);
       };
   }
-}
-
-/** Absolute start of scalar field `i` (at least `width` bytes before the data's end), or -1 when absent. */
-function scalarStart(r: Opened, i: number, width: number, path: string): number {
-  const n = r[COUNT];
-  if (r[BYTES].length < r[END]) throw detached(path);
-  if (i >= n) return -1;
-  const rel = slotAt(r[BYTES], r[START], r[SLOT], i);
-  if (rel === 0) return -1;
-  const o = r[START] + rel;
-  if (rel < HEADER + n * r[SLOT] || o + width > r[END]) throw malformed('field offset out of bounds', path);
-  return o;
 }
 
 /**
@@ -1356,10 +1346,21 @@ function scalarAt(bytes: Uint8Array, typeId: number, index: number, width: numbe
   const tableEnd = HEADER + count * (wide ? 4 : 2);
   if (tableEnd > end) throw malformed('field table past the end', path);
   if (index >= count) return 0;
-  const rel = wide ? readU32(bytes, HEADER + index * 4) : bytes[HEADER + index * 2]! | (bytes[HEADER + index * 2 + 1]! << 8);
+  const slot = wide ? 4 : 2;
+  const rel = slotAt(bytes, 0, slot, index);
   if (rel === 0) return 0;
-  if (rel < tableEnd || rel + width > end) throw malformed('field offset out of bounds', path);
-  scalarEnd = end;
+  // The field ends where the next present one starts, as decodeRecord reads it: damaged offsets fail here too.
+  let fieldEnd = end;
+  for (let j = index + 1; j < count; j++) {
+    const next = slotAt(bytes, 0, slot, j);
+    if (next !== 0) {
+      if (next < rel || next > end) throw malformed('field offsets out of order', path);
+      fieldEnd = next;
+      break;
+    }
+  }
+  if (rel < tableEnd || rel + width > fieldEnd) throw malformed('field offset out of bounds', path);
+  scalarEnd = fieldEnd;
   return rel;
 }
 
