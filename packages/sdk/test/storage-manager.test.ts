@@ -97,3 +97,41 @@ describe('CONFLICT (another process outdated what a transaction read)', () => {
     expect((await manager.getNode('m2'))?.id).toBe('m2');
   });
 });
+
+describe('reads (a model-based review)', () => {
+  it("coordinator.messagesOfChat breaks timestamp ties in key order, so a limited page is the start of the whole list", async () => {
+    const coordinator = new DatabaseCoordinator(await MemoryEngine.open({ stores: [...STORAGE_STORES] }));
+    const t = Date.now();
+    // JS < puts U+FFFF after U+10000's surrogates; keys (UTF-8) put it before.
+    await coordinator.insertNode(message('\uFFFF', 'chat', t));
+    await coordinator.insertNode(message('\u{10000}', 'chat', t));
+    const all = (await coordinator.messagesOfChat('chat')).map((m) => m.id);
+    const inTier = (await coordinator.manager({ database: 'Conversations', tier: 'Active' }).messagesOfChat('chat')).map((m) => m.id);
+    expect(all).toEqual(['\uFFFF', '\u{10000}']);
+    expect(all).toEqual(inTier);
+    expect((await coordinator.messagesOfChat('chat', { limit: 1 })).map((m) => m.id)).toEqual(all.slice(0, 1));
+    expect((await coordinator.messagesOfChat('chat', { reverse: true, limit: 1 })).map((m) => m.id)).toEqual([...all].reverse().slice(0, 1));
+  });
+
+  it('lookups by strings no key can hold (lone surrogates), a non-id cursor or an unknown log level are INVALID_ARGUMENT', async () => {
+    const m = new StorageManager(await MemoryEngine.open({ stores: [...STORAGE_STORES] }));
+    await m.insertNodes([message('m1', 'c', 1), logEntry('l1', 1, 'info')]);
+    await m.insertEdge(edge('e1', 'm1', 'l1', 'A'));
+    for (const call of [
+      () => m.nodesWithIdPrefix('\uD83D'),
+      () => m.findNodes('Message', 'sender', 'x\uD800'),
+      () => m.edgesOf('m1', { edgeType: 'A\uDC00' }),
+      () => m.neighbours('m1', { edgeType: 'A\uDC00' }),
+      () => m.nodesOfType('Message', { after: '\uD800' }),
+      () => m.nodesOfType('Message', { after: 5 as never }),
+      () => m.nodesOfType('Message', { after: 'a'.repeat(2000) }),
+      () => m.logs({ level: '\uD800' as never }),
+      () => m.logs({ level: 5 as never }),
+      () => m.logs({ level: 'verbose' as never }),
+    ]) {
+      await expectStorageError(call(), 'INVALID_ARGUMENT');
+    }
+    expect((await m.nodesOfType('Message', { after: 'a' })).map((n) => n.id)).toEqual(['m1']);
+    expect((await m.logs({ level: 'info' })).map((n) => n.id)).toEqual(['l1']);
+  });
+});

@@ -10,7 +10,7 @@ import type { Edge, Embedding, Message, Node, NodeType } from '../model/schemas.
 import { nodeTypeOf } from '../model/nodes.js';
 import type { EdgeQuery, NearestOptions, TimeQuery } from './index-manager.js';
 import { ageOf } from './index-spec.js';
-import { EMPTY, STORAGE_STORES, checkId, checkNodeType } from './layout.js';
+import { EMPTY, STORAGE_STORES, checkId, checkNodeType, compareIds } from './layout.js';
 import { checkArray, optionsOf, prepareEmbeddings, prepareNodes } from './prepared.js';
 import { ManagerReader, StorageManager, retryOnConflict, writeTogether, type DeleteNodeOptions, type ManagerWriter } from './storage-manager.js';
 import {
@@ -349,7 +349,8 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
       return found;
     });
     const sign = query.reverse === true ? -1 : 1;
-    all.sort((a, b) => sign * (a.timestamp - b.timestamp || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
+    // Ties in key order, as each tier's scan (and its limit) took them.
+    all.sort((a, b) => sign * (a.timestamp - b.timestamp || compareIds(a.id, b.id)));
     return query.limit === undefined ? all : all.slice(0, query.limit);
   }
 

@@ -6,12 +6,12 @@
 import { decodeKey, tryDecodeKey, tupleScan, type KeyPart } from '../codec/keys.js';
 import { bytesToMapKey, copyBytes, equalBytes } from '../engine/bytes.js';
 import { CodecError } from '../codec/errors.js';
-import { StorageError } from '../engine/errors.js';
+import { StorageError, showArgument } from '../engine/errors.js';
 import { DEFAULT_MAX_KEY_SIZE } from '../engine/snapshot-engine.js';
 import type { Entry, ReadTransaction, ScanOptions, StorageEngine, WriteTransaction } from '../engine/types.js';
 import type { EdgeId, EmbeddingId, NodeId } from '../model/ids.js';
 import { decodeEdge, decodeEmbedding, decodeNode, nodeView } from '../model/nodes.js';
-import type { Edge, Node, NodeType } from '../model/schemas.js';
+import { LOG_LEVELS, type Edge, type Node, type NodeType } from '../model/schemas.js';
 import {
   CHAT_TIME_INDEX,
   EMBEDDING_INDEX,
@@ -27,7 +27,7 @@ import {
   type StructuralProperty,
   type TimedNodeType,
 } from './index-spec.js';
-import { EMPTY, checkId, checkNodeType, fromUtf8, utf8, type NamespaceKeys } from './layout.js';
+import { EMPTY, checkId, checkLookupString, checkNodeType, fromUtf8, utf8, type NamespaceKeys } from './layout.js';
 import { normalized } from './vector-block.js';
 import type { PendingWrites } from './pending-writes.js';
 import { optionsOf } from './prepared.js';
@@ -116,7 +116,7 @@ export class IndexManager {
     tx?: ReadTransaction,
   ): Promise<NodeId[]> {
     checkProperty(type, property);
-    if (typeof value !== 'string') throw new StorageError('INVALID_ARGUMENT', `The value of ${type}.${property} to look up must be a string.`);
+    checkLookupString(value, `The value of ${type}.${property} to look up`);
     options = optionsOf(options, 'findNodeIds(type, property, value, options)');
     const limit = options.limit;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
@@ -146,6 +146,7 @@ export class IndexManager {
     const prefix = this.keys.key(TYPE_INDEX, type);
     const scan: ScanOptions = { prefix, limit: options.limit, reverse: options.reverse };
     if (options.after !== undefined) {
+      checkId(options.after, 'after (the last id of the previous page)');
       const bound = this.keys.key(TYPE_INDEX, type, options.after);
       if (options.reverse) scan.lt = bound;
       else scan.gt = bound;
@@ -178,6 +179,9 @@ export class IndexManager {
   async logIds(query: TimeQuery & { level?: string } = {}, tx?: ReadTransaction): Promise<NodeId[]> {
     query = optionsOf(query, 'logIds(query)');
     if (query.level === undefined) return this.timeScan([timeIndexName('Log')], query, tx);
+    if (!(LOG_LEVELS as readonly unknown[]).includes(query.level)) {
+      throw new StorageError('INVALID_ARGUMENT', `level must be one of ${LOG_LEVELS.join(', ')}, got ${showArgument(query.level)}.`);
+    }
     return this.timeScan([LOG_LEVEL_TIME_INDEX, query.level], query, tx);
   }
 
@@ -235,7 +239,7 @@ export class IndexManager {
     if (direction !== 'out' && direction !== 'in' && direction !== 'both') {
       throw new StorageError('INVALID_ARGUMENT', `direction must be "out", "in" or "both", got ${JSON.stringify(direction)}.`);
     }
-    if (query.edgeType !== undefined && typeof query.edgeType !== 'string') throw new StorageError('INVALID_ARGUMENT', 'edgeType must be a string.');
+    if (query.edgeType !== undefined) checkLookupString(query.edgeType, 'edgeType');
     const prefix = query.edgeType === undefined ? this.keys.key(nodeId) : this.keys.key(nodeId, query.edgeType);
     const reader = tx ?? this.engine;
     const out: { edgeId: EdgeId; edgeType: string; other: NodeId; direction: 'out' | 'in' }[] = [];

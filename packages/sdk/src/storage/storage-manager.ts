@@ -15,7 +15,7 @@ import type { Edge, Embedding, Log, Message, Node, NodeOf, NodeType } from '../m
 import { PendingWrites } from './pending-writes.js';
 import { IndexManager, type EdgeQuery, type NearestOptions, type TimeQuery } from './index-manager.js';
 import type { StructuralProperty, TimedNodeType } from './index-spec.js';
-import { NamespaceKeys, STORAGE_STORES, checkId } from './layout.js';
+import { NamespaceKeys, STORAGE_STORES, checkId, checkLookupString } from './layout.js';
 import { checkArray, optionsOf, prepareEdges, prepareEmbeddings, prepareNodes, type PreparedEmbedding, type PreparedRecord } from './prepared.js';
 import { VectorIndex, ownCandidates, ownQuery, type VectorMatch, type VectorWriter } from './vector-index.js';
 
@@ -174,7 +174,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
 
   /** Nodes whose id starts with `prefix`, in id order. */
   async nodesWithIdPrefix(prefix: string, query: { limit?: number; reverse?: boolean } = {}): Promise<Node[]> {
-    if (typeof prefix !== 'string') throw new StorageError('INVALID_ARGUMENT', 'The id prefix must be a string.');
+    checkLookupString(prefix, 'The id prefix');
     query = optionsOf(query, 'nodesWithIdPrefix(prefix, query)');
     const entries = await this.engine.scan('nodes', { prefix: this.keys.stringPrefix(prefix), limit: query.limit, reverse: query.reverse });
     return entries.map((e) => decodeNode(e.value));
