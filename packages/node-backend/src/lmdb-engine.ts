@@ -6,6 +6,7 @@ import {
   LazySnapshot,
   defineSupports,
   StorageError,
+  RESERVED_STORE_PREFIX,
   showArgument,
   validateStoreNames,
   validateSnapshotEngineOptions,
@@ -107,10 +108,22 @@ function environmentKey(path: string): string {
 
 /**
  * The database beside the stores that counts the environment's commits (see LmdbEngine's beginWrite): a name no
- * store takes (U+0001 first; the name is refused as a store).
+ * store takes (every engine refuses store names with the reserved prefix).
  */
-const COMMITS_DB = '\u0001tabstore:commits';
+const COMMITS_DB = `${RESERVED_STORE_PREFIX}tabstore:commits`;
 const COMMITS_KEY = Uint8Array.of(0);
+
+/**
+ * The counter after `stamp` (its stored bytes): the count plus one, or 1 when the bytes are not a count below 2^53
+ * (damaged, or at the end), so every commit changes the stored bytes.
+ */
+function nextCount(stamp: string): Buffer {
+  const stored = Buffer.from(stamp, 'latin1');
+  const count = stored.length === 8 ? stored.readDoubleLE(0) : 0;
+  const next = Buffer.alloc(8);
+  next.writeDoubleLE(Number.isSafeInteger(count + 1) && count >= 0 ? count + 1 : 1);
+  return next;
+}
 
 /** The largest initial map size taken (lmdb-js crashes the process on some far larger ones). */
 const MAX_MAP_SIZE = 2 ** 40;
@@ -241,7 +254,12 @@ function holdsBorrowed(result: unknown, buffer: ArrayBufferLike): boolean {
   const lent = (x: unknown): boolean => x === buffer || viewedBytes(x)?.buffer === buffer;
   if (lent(result)) return true;
   if (typeof result !== 'object' || result === null || ArrayBuffer.isView(result)) return false;
-  return Object.values(result).some(lent);
+  // Own data properties only: a getter would run after the loan ended.
+  for (const key of Object.keys(result)) {
+    const property = Object.getOwnPropertyDescriptor(result, key);
+    if (property !== undefined && 'value' in property && lent(property.value)) return true;
+  }
+  return false;
 }
 
 /**
@@ -394,7 +412,6 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     // Before lmdb-js creates the environment's files: bad names must leave nothing behind. The checked copy is what
     // every later step uses, so the databases opened are exactly the names checked.
     const stores = validateStoreNames(options.stores);
-    if (stores.includes(COMMITS_DB)) throw new StorageError('INVALID_ARGUMENT', `The store name ${showArgument(COMMITS_DB)} is LmdbEngine's own.`);
     validateSnapshotEngineOptions(options);
     checkLmdbOptions(options);
     const noSubdir = isSingleFile(options.path);
@@ -506,11 +523,11 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
    * writes anything (its reads may be stale: a read-modify-write would lose that process's update).
    */
   protected override beginWrite(_stores: readonly string[], durability: Durability): WriteSession {
-    let readAt: number | undefined;
+    let readAt: string | undefined;
     const snapshot = new LazySnapshot(() => {
       const transaction = this.root.useReadTransaction();
       try {
-        readAt = this.commitCount(transaction);
+        readAt = this.commitStamp(transaction);
       } catch (error) {
         transaction.done();
         throw error;
@@ -527,22 +544,26 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     };
   }
 
-  /** The environment's commit count, in `transaction` or (inside a write transaction's callback) in that one. */
-  private commitCount(transaction?: Transaction): number {
+  /**
+   * The environment's commit counter as stored (its bytes, '' before the first counted commit), in `transaction` or
+   * (inside a write transaction's callback) in that one. Compared as bytes, so even a damaged counter tells commits
+   * apart (see {@link nextCount}).
+   */
+  private commitStamp(transaction?: Transaction): string {
     const db = this.commits;
     const bytes = (db.getBinaryFast as FastGet).call(db, COMMITS_KEY, transaction === undefined ? undefined : { transaction });
-    return bytes === undefined || bytes.length !== 8 ? 0 : bytes.readDoubleLE(0);
+    return bytes === undefined ? '' : bytes.toString('latin1');
   }
 
   /**
-   * Commits `changes` in one LMDB write transaction, counted in the commit counter. `readAt`: the count the
-   * transaction's snapshot saw, when it read; another count at commit fails it with CONFLICT, before it writes.
+   * Commits `changes` in one LMDB write transaction, counted in the commit counter. `readAt`: the counter the
+   * transaction's snapshot saw, when it read; another one at commit fails it with CONFLICT, before it writes.
    */
-  protected async applyChanges(changes: ChangeSet, durability: Durability, readAt?: number): Promise<void> {
+  protected async applyChanges(changes: ChangeSet, durability: Durability, readAt?: string): Promise<void> {
     let conflict: StorageError | undefined;
     const apply = (): void => {
-      const count = this.commitCount();
-      if (readAt !== undefined && count !== readAt) {
+      const stamp = this.commitStamp();
+      if (readAt !== undefined && stamp !== readAt) {
         // Thrown before any write: lmdb-js commits what a callback wrote before it threw.
         conflict = new StorageError(
           'CONFLICT',
@@ -560,9 +581,7 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
           void (value === null ? db.remove(keys[i]!) : db.put(keys[i]!, value));
         }
       }
-      const counter = Buffer.alloc(8);
-      counter.writeDoubleLE(count + 1);
-      void this.commits.put(COMMITS_KEY, counter);
+      void this.commits.put(COMMITS_KEY, nextCount(stamp));
     };
     try {
       // A transaction callback, not batch(): the count must be read inside the write transaction.

@@ -69,6 +69,35 @@ describe('LmdbEngine across processes', () => {
     expect(await counterValue(engine)).toBe(2 * times);
   });
 
+  it('a damaged commit counter (NaN, Infinity) neither fails every write with CONFLICT nor stops counting', async () => {
+    const path = join(dir, 'env');
+    const first = await LmdbEngine.open({ path, stores: ['records'] });
+    await first.put('records', k(1), k(1));
+    await first.close();
+    for (const damaged of [Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) {
+      const raw = open({ path, maxDbs: 32 });
+      const counter = raw.openDB({ name: '\u0001tabstore:commits', encoding: 'binary', keyEncoding: 'binary' });
+      const bytes = Buffer.alloc(8);
+      bytes.writeDoubleLE(damaged);
+      await counter.put(Uint8Array.of(0), bytes);
+      const stored = counter.getBinary(Uint8Array.of(0));
+      await raw.close();
+      expect(stored).toEqual(bytes);
+      const engine = await LmdbEngine.open({ path, stores: ['records'] });
+      // A read-modify-write commits, and the counter moves on from the damaged value.
+      await engine.write(['records'], async (tx) => {
+        const value = (await tx.get('records', k(1)))!;
+        await tx.put('records', k(1), Uint8Array.of(value[0]! + 1));
+      });
+      expect(await engine.delete('records', k(9))).toBe(false);
+      await engine.close();
+      const check = open({ path, maxDbs: 32 });
+      const after = check.openDB({ name: '\u0001tabstore:commits', encoding: 'binary', keyEncoding: 'binary' }).getBinary(Uint8Array.of(0))!;
+      await check.close();
+      expect(Buffer.from(after).readDoubleLE(0)).toBe(2);
+    }
+  });
+
   it('sees commits a child process makes while this engine is open', async () => {
     const engine = await openEngine();
     expect(await engine.count('records')).toBe(0);
@@ -211,6 +240,15 @@ describe('LmdbEngine specifics', () => {
       refused.push(await expectStorageError(() => engine.borrow('records', k(1), (value) => wrap(value!)), 'INVALID_ARGUMENT'));
     }
     expect(refused).toHaveLength(4);
+    // A getter of the result is not run: it would read the view after the loan ended.
+    let getterRuns = 0;
+    engine.borrow('records', k(1), (value) => ({
+      get late() {
+        getterRuns++;
+        return value;
+      },
+    }));
+    expect(getterRuns).toBe(0);
     // Copies and what was read from the view are fine, wrapped or not.
     expect(engine.borrow('records', k(1), (value) => ({ value: value!.slice(), first: value![0] }))).toEqual({ value: k(1, 1, 1), first: 1 });
   });

@@ -170,6 +170,14 @@ describe('data model', () => {
       expect([...ids].sort()).toEqual(ids);
       expect(new Set(ids).size).toBe(3);
       expect(ids[1]!.slice(0, 10) > ids[0]!.slice(0, 10)).toBe(true);
+      // An explicit time is the id's time even when its millisecond's random bits run over.
+      const msOf = (id: string): number => [...id.slice(0, 10)].reduce((t, c) => t * 32 + '0123456789ABCDEFGHJKMNPQRSTVWXYZ'.indexOf(c), 0);
+      const clock = newId();
+      random.mockRestore();
+      const explicit = newId(msOf(clock)); // the clock's millisecond, whose random bits are all ones
+      expect(msOf(explicit)).toBe(msOf(clock));
+      expect(explicit).not.toBe(clock);
+      expect(msOf(newId())).toBe(msOf(clock) + 1); // the clock's sequence went on from where it was
     } finally {
       random.mockRestore();
       clock.mockRestore();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DatabaseCoordinator, isStorageError, MemoryEngine, MemoryVolume, retryOnConflict, StorageError, StorageManager, STORAGE_STORES } from '@tabstore/sdk';
+import { DatabaseCoordinator, isStorageError, MAX_CONFLICT_ATTEMPTS, MemoryEngine, MemoryVolume, retryOnConflict, StorageError, StorageManager, STORAGE_STORES } from '@tabstore/sdk';
 import { edge, embedding, expectStorageError, logEntry, message, testDatabaseCoordinator, testStorageManager } from '@tabstore/sdk/testing';
 
 testStorageManager('MemoryEngine', () => {
@@ -70,6 +70,31 @@ describe('CONFLICT (another process outdated what a transaction read)', () => {
     expect((await manager.indexes.verify()).ok).toBe(true);
   });
 
+  it('batch() and indexes.rebuild() are the manager\'s own calls: they run again too', async () => {
+    const engine = await MemoryEngine.open({ stores: [...STORAGE_STORES] });
+    const manager = new StorageManager(engine);
+    let counter = conflicting(engine, 1);
+    await manager.batch({ nodes: [message('m1', 'c1', 1000)] });
+    expect(counter.attempts()).toBe(2);
+    counter = conflicting(engine, 2);
+    expect(await manager.indexes.rebuild()).toMatchObject({ vectors: 0 });
+    expect(counter.attempts()).toBe(3);
+    expect((await manager.indexes.verify()).ok).toBe(true);
+  });
+
+  it(`retryOnConflict gives up after ${MAX_CONFLICT_ATTEMPTS} attempts and reports the CONFLICT`, async () => {
+    let attempts = 0;
+    const always = (): Promise<never> => {
+      attempts++;
+      return Promise.reject(new StorageError('CONFLICT', 'Another process committed meanwhile.'));
+    };
+    await expectStorageError(retryOnConflict(always), 'CONFLICT');
+    expect(attempts).toBe(MAX_CONFLICT_ATTEMPTS);
+    attempts = 0;
+    await expectStorageError(retryOnConflict(() => (attempts++, Promise.reject(new StorageError('IO', 'The disk failed meanwhile.')))), 'IO');
+    expect(attempts).toBe(1);
+  });
+
   it("the coordinator's calls run again too", async () => {
     const engine = await MemoryEngine.open({ stores: [...STORAGE_STORES] });
     const coordinator = new DatabaseCoordinator(engine);
@@ -131,6 +156,14 @@ describe('reads (a model-based review)', () => {
     ]) {
       await expectStorageError(call(), 'INVALID_ARGUMENT');
     }
+    // Arguments JSON.stringify or String() cannot show are typed errors too.
+    const noPrototype = Object.create(null) as never;
+    await expectStorageError(m.edgesOf('m1', { direction: 1n as never }), 'INVALID_ARGUMENT');
+    await expectStorageError(m.searchSimilar([1, 0], noPrototype), 'INVALID_ARGUMENT');
+    const coordinator = new DatabaseCoordinator(await MemoryEngine.open({ stores: [...STORAGE_STORES] }));
+    await expectStorageError(coordinator.runLifecycle(noPrototype), 'INVALID_ARGUMENT');
+    await expectStorageError(coordinator.runLifecycle(Date.now(), { batchSize: noPrototype }), 'INVALID_ARGUMENT');
+    expect(() => new StorageManager(m.engine, { vectorDimensions: noPrototype })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect((await m.nodesOfType('Message', { after: 'a' })).map((n) => n.id)).toEqual(['m1']);
     expect((await m.logs({ level: 'info' })).map((n) => n.id)).toEqual(['l1']);
   });

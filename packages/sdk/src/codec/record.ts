@@ -683,17 +683,24 @@ function fieldStart(r: Opened, i: number, path: string): number {
   if (rel === 0) return -1;
   const o = start + rel;
   if (rel < HEADER + n * slot || o > r[END]) throw malformed('field offset out of bounds', path);
-  let end = r[END];
-  for (let j = i + 1; j < n; j++) {
+  regionEnd = fieldEnd(b, start, slot, n, i, o, r[END], path);
+  return o;
+}
+
+/**
+ * Where field `i` (starting at `o`) of the record at `start` ends: where the next present field starts, or at
+ * `dataEnd`. MALFORMED when that next offset lies before `o` or past `dataEnd`.
+ */
+function fieldEnd(b: Uint8Array, start: number, slot: number, count: number, i: number, o: number, dataEnd: number, path: string): number {
+  for (let j = i + 1; j < count; j++) {
     const next = slotAt(b, start, slot, j);
     if (next !== 0) {
-      end = start + next;
-      if (end < o || end > r[END]) throw malformed('field offsets out of order', path);
-      break;
+      const end = start + next;
+      if (end < o || end > dataEnd) throw malformed('field offsets out of order', path);
+      return end;
     }
   }
-  regionEnd = end;
-  return o;
+  return dataEnd;
 }
 
 /** The value a reader gets for an absent field (a fresh one each time for mutable defaults). */
@@ -1349,18 +1356,11 @@ function scalarAt(bytes: Uint8Array, typeId: number, index: number, width: numbe
   const slot = wide ? 4 : 2;
   const rel = slotAt(bytes, 0, slot, index);
   if (rel === 0) return 0;
+  if (rel < tableEnd || rel > end) throw malformed('field offset out of bounds', path);
   // The field ends where the next present one starts, as decodeRecord reads it: damaged offsets fail here too.
-  let fieldEnd = end;
-  for (let j = index + 1; j < count; j++) {
-    const next = slotAt(bytes, 0, slot, j);
-    if (next !== 0) {
-      if (next < rel || next > end) throw malformed('field offsets out of order', path);
-      fieldEnd = next;
-      break;
-    }
-  }
-  if (rel < tableEnd || rel + width > fieldEnd) throw malformed('field offset out of bounds', path);
-  scalarEnd = fieldEnd;
+  const limit = fieldEnd(bytes, 0, slot, count, index, rel, end, path);
+  if (rel + width > limit) throw malformed('field offset out of bounds', path);
+  scalarEnd = limit;
   return rel;
 }
 

@@ -20,6 +20,7 @@ export {
   LazySnapshot,
   validateStoreNames,
   validateSnapshotEngineOptions,
+  RESERVED_STORE_PREFIX,
   type WriteSession,
   DEFAULT_MAX_KEY_SIZE,
   DEFAULT_MAX_VALUE_SIZE,
@@ -28,3 +29,4 @@ export {
 } from './snapshot-engine.js';
 export { MemoryEngine, MemoryVolume, type MemoryEngineOptions } from './memory-engine.js';
 export { WriteLock } from './write-lock.js';
+export { retryOnConflict, MAX_CONFLICT_ATTEMPTS } from './retry.js';

@@ -27,11 +27,15 @@ const UNBOUNDED: Bounds = {
   empty: false,
 };
 
+function isBuffer(value: object): boolean {
+  return value instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer);
+}
+
 /** Validates a {@link KeyRange} and folds `prefix` into the bounds. Throws INVALID_KEY or INVALID_ARGUMENT. */
 export function normalizeRange(range: KeyRange | undefined, maxKeySize: number, store?: string): Bounds {
   if (range === undefined) return UNBOUNDED;
-  if (typeof range !== 'object' || range === null || ArrayBuffer.isView(range)) {
-    // Bytes given where the options go would otherwise read as "no bounds": the whole store.
+  if (typeof range !== 'object' || range === null || ArrayBuffer.isView(range) || Array.isArray(range) || isBuffer(range)) {
+    // Bytes or a list given where the options go would otherwise read as "no bounds": the whole store.
     throw new StorageError('INVALID_ARGUMENT', `Range options must be an object such as { gte, lt, prefix }, got ${showArgument(range)}.`, {
       store,
     });

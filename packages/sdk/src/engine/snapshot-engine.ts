@@ -15,6 +15,7 @@ import type {
   WriteTransaction,
 } from './types.js';
 import { WriteLock } from './write-lock.js';
+import { retryOnConflict } from './retry.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -390,12 +391,7 @@ export abstract class SnapshotEngine implements StorageEngine {
     const ownKey = copyBytes(key);
     // Its existence read may be outdated by another process's commit (CONFLICT): the delete is run again, as it
     // reads nothing it could have acted on.
-    const attempt = (): Promise<boolean> =>
-      this.write([store], (tx) => tx.delete(store, ownKey), options).catch((error: unknown) => {
-        if (isStorageError(error, 'CONFLICT')) return attempt();
-        throw error;
-      });
-    return attempt();
+    return retryOnConflict(() => this.write([store], (tx) => tx.delete(store, ownKey), options));
   }
 
   clear(store: string, options?: WriteOptions): Promise<void> {
@@ -629,9 +625,12 @@ export function validateSnapshotEngineOptions(options: SnapshotEngineOptions = {
 
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
+/** Store names the engines keep for themselves start with this (refused for callers' stores on every engine). */
+export const RESERVED_STORE_PREFIX = '\u0001';
+
 /**
  * Checks the store names an engine is opened with (at least one; non-empty strings of at most 200 characters, without
- * U+0000 or lone surrogates; no name twice) and returns a copy; INVALID_ARGUMENT otherwise. Engines call it before they create anything on disk.
+ * U+0000 or lone surrogates, not starting with U+0001; no name twice) and returns a copy; INVALID_ARGUMENT otherwise. Engines call it before they create anything on disk.
  */
 export function validateStoreNames(stores: readonly string[]): string[] {
   if (!Array.isArray(stores) || stores.length === 0) {
@@ -645,6 +644,9 @@ export function validateStoreNames(stores: readonly string[]): string[] {
     // Databases cut names at U+0000 (LMDB) or replace lone surrogates (UTF-8): two such names would be one store.
     if (store.includes('\u0000') || LONE_SURROGATE.test(store)) {
       throw new StorageError('INVALID_ARGUMENT', `Store name ${showArgument(store)} holds U+0000 or a lone UTF-16 surrogate, which some databases cannot keep apart from other names.`);
+    }
+    if (store.startsWith(RESERVED_STORE_PREFIX)) {
+      throw new StorageError('INVALID_ARGUMENT', `Store name ${showArgument(store)} starts with U+0001: such names are the engines' own (LmdbEngine keeps its commit counter in one).`);
     }
     if (seen.has(store)) throw new StorageError('INVALID_ARGUMENT', `Store ${JSON.stringify(store)} is declared twice.`);
     seen.add(store);

@@ -55,13 +55,18 @@ export function newId<T extends string = NodeId>(now?: number): T {
       lastRandom[i] = (lastRandom[i]! + 1) & 0xff;
       carry = lastRandom[i] === 0;
     }
-    if (carry) {
+    if (carry && explicit) {
+      // An explicit time keeps its millisecond: fresh randomness, and the clock's sequence stays where it was.
+      lastRandom.fill(0xff);
+      randomness = new Uint8Array(lastRandom.length);
+      randomFill(randomness);
+    } else if (carry) {
       // The 80 bits ran over (all ones before): the next millisecond, so ids still sort in creation order.
       if (lastTime + 1 >= TIME_LIMIT) throw new RangeError('newId: no ids are left before 2^50 ms.');
       lastTime += 1;
       randomFill(lastRandom);
     }
-    now = lastTime;
+    if (!explicit) now = lastTime;
   } else if (!explicit) {
     lastTime = now;
     randomFill(lastRandom);

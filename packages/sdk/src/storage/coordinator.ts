@@ -4,7 +4,7 @@
  * (deleted from one namespace and inserted into the other), so it is never in neither tier and never in both.
  */
 import { decodeKey, encodeKey } from '../codec/keys.js';
-import { StorageError } from '../engine/errors.js';
+import { StorageError, showArgument } from '../engine/errors.js';
 import type { Durability, ReadTransaction, StorageEngine, WriteTransaction } from '../engine/types.js';
 import type { Edge, Embedding, Message, Node, NodeType } from '../model/schemas.js';
 import { nodeTypeOf } from '../model/nodes.js';
@@ -12,7 +12,8 @@ import type { EdgeQuery, NearestOptions, TimeQuery } from './index-manager.js';
 import { ageOf } from './index-spec.js';
 import { EMPTY, STORAGE_STORES, checkId, checkNodeType, compareIds } from './layout.js';
 import { checkArray, optionsOf, prepareEmbeddings, prepareNodes } from './prepared.js';
-import { ManagerReader, StorageManager, retryOnConflict, writeTogether, type DeleteNodeOptions, type ManagerWriter } from './storage-manager.js';
+import { retryOnConflict } from '../engine/retry.js';
+import { ManagerReader, StorageManager, writeTogether, type DeleteNodeOptions, type ManagerWriter } from './storage-manager.js';
 import {
   ACTIVE_MAX_AGE,
   DATABASE_TIERS,
@@ -255,10 +256,10 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
    * Embeddings move with their node. Each batch is atomic; an interrupted run loses nothing and the next continues.
    */
   async runLifecycle(now: number = Date.now(), options: LifecycleOptions = {}): Promise<LifecycleReport> {
-    if (typeof now !== 'number' || !Number.isFinite(now)) throw new StorageError('INVALID_ARGUMENT', `now must be epoch milliseconds, got ${String(now)}.`);
+    if (typeof now !== 'number' || !Number.isFinite(now)) throw new StorageError('INVALID_ARGUMENT', `now must be epoch milliseconds, got ${showArgument(now)}.`);
     options = optionsOf(options, 'runLifecycle(now, options)');
     const batchSize = options.batchSize ?? 500;
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new StorageError('INVALID_ARGUMENT', `batchSize must be a positive integer, got ${batchSize}.`);
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new StorageError('INVALID_ARGUMENT', `batchSize must be a positive integer, got ${showArgument(batchSize)}.`);
     const maxBatches = options.maxBatches ?? Infinity;
     if (maxBatches !== Infinity && (!Number.isSafeInteger(maxBatches) || maxBatches < 1)) {
       throw new StorageError('INVALID_ARGUMENT', `maxBatches must be a positive integer, got ${maxBatches}.`);

@@ -7,6 +7,7 @@ import { decodeKey, tryDecodeKey, tupleScan, type KeyPart } from '../codec/keys.
 import { bytesToMapKey, copyBytes, equalBytes } from '../engine/bytes.js';
 import { CodecError } from '../codec/errors.js';
 import { StorageError, showArgument } from '../engine/errors.js';
+import { retryOnConflict } from '../engine/retry.js';
 import { DEFAULT_MAX_KEY_SIZE } from '../engine/snapshot-engine.js';
 import type { Entry, ReadTransaction, ScanOptions, StorageEngine, WriteTransaction } from '../engine/types.js';
 import type { EdgeId, EmbeddingId, NodeId } from '../model/ids.js';
@@ -237,7 +238,7 @@ export class IndexManager {
     query = optionsOf(query, 'An edge query');
     const direction = query.direction ?? 'both';
     if (direction !== 'out' && direction !== 'in' && direction !== 'both') {
-      throw new StorageError('INVALID_ARGUMENT', `direction must be "out", "in" or "both", got ${JSON.stringify(direction)}.`);
+      throw new StorageError('INVALID_ARGUMENT', `direction must be "out", "in" or "both", got ${showArgument(direction)}.`);
     }
     if (query.edgeType !== undefined) checkLookupString(query.edgeType, 'edgeType');
     const prefix = query.edgeType === undefined ? this.keys.key(nodeId) : this.keys.key(nodeId, query.edgeType);
@@ -365,8 +366,8 @@ export class IndexManager {
    * packed, without free slots). Records are not touched.
    */
   async rebuild(): Promise<RebuildReport> {
-    let vectorsWritten = 0;
-    const report = await this.engine.write(['nodes', 'edges', 'embeddings', ...INDEX_STORES], async (tx) => {
+    // Run again on CONFLICT: it writes what the records it reads say, and counts inside the callback.
+    const report = await retryOnConflict(() => this.engine.write(['nodes', 'edges', 'embeddings', ...INDEX_STORES], async (tx) => {
       const expected = await this.expectedEntries(tx);
       let removed = 0;
       for (const store of INDEX_STORES) {
@@ -383,13 +384,14 @@ export class IndexManager {
         }
       }
       const writer = this.vectors.writer(tx);
+      let vectors = 0;
       for (const [id, vector] of expected.vectors) {
         await writer.upsert(id, vector);
-        vectorsWritten++;
+        vectors++;
       }
       await writer.finish();
-      return { removed, written, vectors: vectorsWritten };
-    });
+      return { removed, written, vectors };
+    }));
     this.vectors.invalidate();
     return report;
   }

@@ -25,7 +25,6 @@ export {
   ManagerReader,
   ManagerWriter,
   writeTogether,
-  retryOnConflict,
   type StorageManagerOptions,
   type DeleteNodeOptions,
   type Batch,

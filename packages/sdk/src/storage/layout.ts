@@ -48,7 +48,6 @@ export function checkNodeType(type: unknown): asserts type is NodeType {
   }
 }
 
-/** Checks an id argument; throws StorageError INVALID_ARGUMENT naming what is wrong. */
 /**
  * INVALID_ARGUMENT unless `value` is a string without lone surrogates (which no stored key holds: UTF-8 cannot
  * represent them). For lookups by value, prefix or type, where an empty string may be meaningful.
@@ -77,6 +76,7 @@ function codePointRank(unit: number): number {
   return unit < 0xd800 ? unit : unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
 }
 
+/** Checks an id argument; throws StorageError INVALID_ARGUMENT naming what is wrong. */
 export function checkId(id: unknown, what: string): asserts id is string {
   if (typeof id !== 'string') {
     throw new StorageError('INVALID_ARGUMENT', `${what} must be a string, got ${id === null ? 'null' : typeof id}.`);

@@ -2,7 +2,8 @@
  * The agent-facing store: typed nodes, edges and embeddings over any {@link StorageEngine}, in the binary record
  * format, with the IndexManager's entries written in the same transaction as each record.
  */
-import { StorageError, isStorageError } from '../engine/errors.js';
+import { StorageError } from '../engine/errors.js';
+import { retryOnConflict } from '../engine/retry.js';
 import type { BorrowingReader, Durability, ReadTransaction, StorageEngine, WriteTransaction } from '../engine/types.js';
 import {
   decodeEdge,
@@ -327,7 +328,7 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
     const edges = prepareEdges(batch.edges ?? []);
     const embeddings = prepareEmbeddings(batch.embeddings ?? []);
     const deleteOptions = options === undefined ? undefined : { ...options };
-    await this.write(async (w) => {
+    await this.writeOwn(async (w) => {
       await w.deleteNodes(deleteNodes, deleteOptions);
       await w.deleteEdges(deleteEdges);
       for (const id of deleteEmbeddings) await w.deleteEmbedding(id);
@@ -743,20 +744,6 @@ export async function writeTogether<T>(
   );
   for (const done of afterCommit) done();
   return result;
-}
-
-/**
- * Runs `work` (a write transaction) until it does not fail with CONFLICT: for callbacks that depend only on what they
- * read in the transaction and on values taken before, so running them again changes nothing else.
- */
-export async function retryOnConflict<T>(work: () => Promise<T>): Promise<T> {
-  for (;;) {
-    try {
-      return await work();
-    } catch (error) {
-      if (!isStorageError(error, 'CONFLICT')) throw error;
-    }
-  }
 }
 
 const noop = (): void => undefined;

@@ -9,7 +9,7 @@
  */
 import { tryDecodeKey } from '../codec/keys.js';
 import { copyBytes } from '../engine/bytes.js';
-import { StorageError } from '../engine/errors.js';
+import { StorageError, showArgument } from '../engine/errors.js';
 import type { ReadTransaction, StorageEngine, WriteTransaction } from '../engine/types.js';
 import { PendingWrites } from './pending-writes.js';
 import type { NamespaceKeys } from './layout.js';
@@ -71,7 +71,7 @@ export class VectorIndex {
     private readonly configuredDimensions?: number,
   ) {
     if (configuredDimensions !== undefined && (!Number.isSafeInteger(configuredDimensions) || configuredDimensions < 1 || configuredDimensions > MAX_DIMENSIONS)) {
-      throw new StorageError('INVALID_ARGUMENT', `vectorDimensions must be an integer from 1 to ${MAX_DIMENSIONS}, got ${configuredDimensions}.`);
+      throw new StorageError('INVALID_ARGUMENT', `vectorDimensions must be an integer from 1 to ${MAX_DIMENSIONS}, got ${showArgument(configuredDimensions)}.`);
     }
     this.namespace = keys.namespace;
     this.stateKey = keys.key('m');
@@ -628,7 +628,7 @@ function trimmed(block: VectorBlock): VectorBlock {
 
 /** Checks the `k` of a k-NN query: INVALID_ARGUMENT unless a non-negative integer. */
 export function checkK(k: number): void {
-  if (!Number.isSafeInteger(k) || k < 0) throw new StorageError('INVALID_ARGUMENT', `k must be a non-negative integer, got ${String(k)}.`);
+  if (!Number.isSafeInteger(k) || k < 0) throw new StorageError('INVALID_ARGUMENT', `k must be a non-negative integer, got ${showArgument(k)}.`);
 }
 
 /** `query` as a unit Float32Array; INVALID_ARGUMENT for what is not a vector of finite numbers, or an all-zero one. */

@@ -1224,11 +1224,13 @@ export function testEngineConformance<E extends StorageEngine>(
         await expectStorageError(() => engine.scanKeys('a', { prefix: detachedBytes(1) }), 'INVALID_KEY');
         await expectStorageError(() => engine.count('a', { prefix: detachedBytes(1) }), 'INVALID_KEY');
         await expectStorageError(() => engine.scan('a', k(1) as never), 'INVALID_ARGUMENT');
+        await expectStorageError(() => engine.scan('a', k(1).buffer as never), 'INVALID_ARGUMENT');
+        await expectStorageError(() => engine.count('a', [k(2)] as never), 'INVALID_ARGUMENT');
         await expectStorageError(() => engine.scan('a', { reverse: 'true' as never }), 'INVALID_ARGUMENT');
       });
 
-      it('store names with U+0000 or a lone surrogate are refused: databases would merge them with other names', async () => {
-        for (const stores of [['a', 'a\u0000b'], ['x\uD800']]) {
+      it('store names with U+0000 or a lone surrogate (databases would merge them with others) or the engines\' U+0001 prefix are refused', async () => {
+        for (const stores of [['a', 'a\u0000b'], ['x\uD800'], ['\u0001tabstore:commits']]) {
           const opening = fixture.open(stores);
           const stray = await opening.catch(() => undefined);
           if (stray !== undefined) opened.push(stray);
