@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, defineRecord, detectFormat, encodeNode, encodeRecord, fieldReader, newId, readHeader, t, toLegacyNode, viewRecord, type Node } from '@tabstore/sdk';
+import { decodeRecord, defineRecord, detectFormat, encodeKey, encodeNode, encodeRecord, fieldReader, newId, readHeader, t, toLegacyNode, viewRecord, type Node } from '@tabstore/sdk';
 
 /** Regression tests for bugs found in a review of the codec and the model. */
 
@@ -237,4 +237,17 @@ describe('damaged bytes: every reader agrees (a differential review)', () => {
     }
   });
 
+});
+
+describe('a user journey through the README', () => {
+  it('JSON.stringify of a record view gives the record, not "{}"; a field cannot be named toJSON', () => {
+    const S = defineRecord({ name: 'Json', typeId: 4244, version: 1, fields: { n: t.int32(), s: t.string() } });
+    const view = viewRecord(S, encodeRecord(S, { n: 7, s: 'x' }).slice());
+    expect(JSON.parse(JSON.stringify(view))).toEqual({ n: 7, s: 'x' });
+    expect(() => defineRecord({ name: 'Bad', typeId: 4245, version: 1, fields: { toJSON: t.int32() } })).toThrow(TypeError);
+  });
+
+  it('a key part that is undefined is named so in the message', () => {
+    expect(() => encodeKey(['a', undefined as never])).toThrow(/Key part 1 is undefined/);
+  });
 });

@@ -603,6 +603,8 @@ export type ViewValuesOf<F extends FieldMap> = {
 export type RecordView<F extends FieldMap> = Readonly<ViewValuesOf<F>> & {
   /** Every field as a plain object (vectors and bytes copied out of the record, metadata decoded). */
   toObject(): ValuesOf<F>;
+  /** What `JSON.stringify(view)` serialises: {@link toObject}'s object. */
+  toJSON(): ValuesOf<F>;
   /** The record's schema version as written. */
   readonly schemaVersion: number;
 } & ('type' extends keyof F
@@ -1223,6 +1225,12 @@ function viewClassOf(schema: RecordSchema<FieldMap>, tagged = false): ViewClass 
         const r = this[RECORD];
         if (r[BYTES].length < r[END]) throw detached(schema.name);
         return materialiseRecord(r, plan, tag);
+      },
+    },
+    // JSON.stringify(view) gives the record, not "{}" (its fields are getters on the prototype).
+    toJSON: {
+      value(this: { toObject(): unknown }) {
+        return this.toObject();
       },
     },
     schemaVersion: {

@@ -119,7 +119,7 @@ function checkEnumValues(values: readonly string[]): readonly string[] {
 }
 
 /** The members of every record view (see `RecordView`), which no field may shadow (`type` may: the field wins). */
-const VIEW_MEMBERS: readonly string[] = ['toObject', 'schemaVersion'];
+const VIEW_MEMBERS: readonly string[] = ['toObject', 'toJSON', 'schemaVersion'];
 
 const KIND_NAMES: ReadonlySet<string> = new Set<FieldKindName>([
   'bool', 'int32', 'uint32', 'float64', 'safeInt', 'string', 'stringList', 'bytes', 'float32Vector', 'enum', 'table', 'metadata',

@@ -102,7 +102,9 @@ export class StorageManager<E extends StorageEngine = StorageEngine> {
    * its calls one after another in call order, also when they overlap (`Promise.all`), and the commit waits for calls
    * `fn` did not await (and for calls chained on them). A call that fails writes nothing of itself; the other calls'
    * writes commit when its error is caught, and also when it was not awaited (its rejection is then unhandled, as
-   * any promise's): await the calls, or let `fn` fail, to roll everything back.
+   * any promise's): await the calls, or let `fn` fail, to roll everything back. Write through `writer` only: the
+   * manager's own writes (`store.insertNode`, ...) and the engine's `close()` wait for `fn` to finish, so awaiting one
+   * inside `fn` never settles.
    */
   async write<T>(fn: (writer: ManagerWriter) => Promise<T>): Promise<T> {
     return writeTogether(this.engine, (bind) => fn(bind(this)), this.durability);
