@@ -168,3 +168,38 @@ describe('reads (a model-based review)', () => {
     expect((await m.logs({ level: 'info' })).map((n) => n.id)).toEqual(['l1']);
   });
 });
+
+describe('tiers against DOMAIN.md', () => {
+  const DAY = 86_400_000;
+  const open = async (): Promise<DatabaseCoordinator> => new DatabaseCoordinator(await MemoryEngine.open({ stores: [...STORAGE_STORES] }));
+
+  it('a record exactly 30 (90) days old is due: "once 30 days old"', async () => {
+    const c = await open();
+    const now = Date.now();
+    await c.insertNode(message('m30', 'c', now - 30 * DAY));
+    await c.insertNode(message('m29', 'c', now - 30 * DAY + 1));
+    await c.insertNode(message('m90', 'c', now - 90 * DAY));
+    const report = await c.runLifecycle(now);
+    expect(report).toMatchObject({ toRecent: 2, toArchive: 1, done: true });
+    expect((await c.locateNode('m30'))?.tier).toBe('Recent');
+    expect((await c.locateNode('m29'))?.tier).toBe('Active');
+    expect((await c.locateNode('m90'))?.tier).toBe('Archive');
+  });
+
+  it('an update that makes an archived record young again brings it back to Active, with its embedding', async () => {
+    const c = await open();
+    const now = Date.now();
+    await c.insertEmbedding(embedding('e1', [1, 0]));
+    await c.insertNode({ ...message('m1', 'c', now - 200 * DAY), embeddingId: 'e1' } as never);
+    await c.runLifecycle(now);
+    expect((await c.locateNode('m1'))?.tier).toBe('Archive');
+    expect((await c.locateEmbedding('e1'))?.tier).toBe('Archive');
+    expect(await c.insertNode({ ...message('m1', 'c', now), embeddingId: 'e1' } as never)).toEqual({ database: 'Conversations', tier: 'Active' });
+    expect((await c.locateEmbedding('e1'))?.tier).toBe('Active');
+    // An update that keeps it old keeps it where it is.
+    await c.insertNode(message('m2', 'c', now - 200 * DAY));
+    await c.runLifecycle(now);
+    expect((await c.insertNode(message('m2', 'c', now - 150 * DAY)))?.tier).toBe('Archive');
+    expect((await c.insertNode(message('m2', 'c', now - 40 * DAY)))?.tier).toBe('Recent');
+  });
+});

@@ -24,6 +24,7 @@ import {
   summaryTier,
   checkTier,
   tiersOf,
+  warmerByAge,
   type DatabaseType,
   type Location,
   type TemperatureTier,
@@ -186,7 +187,9 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
       if (tier !== undefined) target = this.tierLocation(database, tier, own);
       else if (own.type === 'Summary') target = { database, tier: summaryTier(own.content) };
       else if (existing === undefined) target = { database, tier: DATABASE_TIERS[database][0] };
-      else target = this.tierLocation(database, existing.location.tier, own); // an archived node follows its time to its quarter
+      // An existing node keeps its tier (an archived one follows its time to its quarter), unless its new time makes it
+      // young enough for a warmer one: new conversation data goes to Active.
+      else target = this.tierLocation(database, warmerByAge(database, existing.location.tier, ageOf(own), Date.now()), own);
       const moving = existing !== undefined && namespaceOf(existing.location) !== namespaceOf(target);
       if (moving) await bind(this.manager(existing.location)).deleteNode(own.id);
       await bind(this.manager(target)).insertPreparedNodes([prepared]);
@@ -251,8 +254,8 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
   }
 
   /**
-   * Moves everything due: conversation records (by their own time; a chat by updatedAt) older than 30 days from
-   * Active to Recent, older than 90 days from Recent to their Archive quarter, in transactions of `batchSize`.
+   * Moves everything due: conversation records (by their own time; a chat by updatedAt) 30 days old or more from
+   * Active to Recent, 90 days old or more from Recent to their Archive quarter, in transactions of `batchSize`.
    * Embeddings move with their node. Each batch is atomic; an interrupted run loses nothing and the next continues.
    */
   async runLifecycle(now: number = Date.now(), options: LifecycleOptions = {}): Promise<LifecycleReport> {
@@ -266,10 +269,11 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     }
     const report: LifecycleReport = { toRecent: 0, toArchive: 0, embeddingsMoved: 0, embeddingsKept: 0, stale: 0, batches: 0, done: false };
     const phases: { from: Location; before: number; to: (time: number) => Location; count: 'toRecent' | 'toArchive' }[] = [
-      { from: { database: 'Conversations', tier: 'Active' }, before: now - ACTIVE_MAX_AGE, to: () => ({ database: 'Conversations', tier: 'Recent' }), count: 'toRecent' },
+      // `before` is exclusive: a record exactly 30 (90) days old is due, as DOMAIN's "once 30 days old" says.
+      { from: { database: 'Conversations', tier: 'Active' }, before: now - ACTIVE_MAX_AGE + 1, to: () => ({ database: 'Conversations', tier: 'Recent' }), count: 'toRecent' },
       {
         from: { database: 'Conversations', tier: 'Recent' },
-        before: now - RECENT_MAX_AGE,
+        before: now - RECENT_MAX_AGE + 1,
         to: (time) => ({ database: 'Conversations', tier: 'Archive', quarter: quarterOf(time) }),
         count: 'toArchive',
       },

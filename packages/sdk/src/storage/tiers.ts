@@ -55,10 +55,21 @@ export interface Location {
 }
 
 const DAY = 24 * 60 * 60 * 1000;
-/** Conversation data older than this (by its own time) leaves Active for Recent. */
+/** Conversation data this old (by its own time) leaves Active for Recent. */
 export const ACTIVE_MAX_AGE = 30 * DAY;
-/** ... and older than this leaves Recent for its Archive quarter. */
+/** ... and this old leaves Recent for its Archive quarter. */
 export const RECENT_MAX_AGE = 90 * DAY;
+
+/**
+ * The tier of `database` a record of time `time` belongs in at `now` when that is warmer than `tier` (only
+ * Conversations ages: Active, Recent, Archive); else `tier`. An update that makes a record young again brings it back.
+ */
+export function warmerByAge(database: DatabaseType, tier: TemperatureTier, time: number | undefined, now: number): TemperatureTier {
+  if (database !== 'Conversations' || time === undefined) return tier;
+  const byAge: TierOf<'Conversations'> = time > now - ACTIVE_MAX_AGE ? 'Active' : time > now - RECENT_MAX_AGE ? 'Recent' : 'Archive';
+  const order: readonly TemperatureTier[] = DATABASE_TIERS.Conversations;
+  return order.indexOf(byAge) < order.indexOf(tier) ? byAge : tier;
+}
 
 /** Epoch ms of 0000-01-01T00:00:00Z and of +010000-01-01T00:00:00Z. */
 const YEAR_0 = -62_167_219_200_000;
