@@ -203,3 +203,34 @@ describe('tiers against DOMAIN.md', () => {
     expect((await c.insertNode(message('m2', 'c', now - 40 * DAY)))?.tier).toBe('Recent');
   });
 });
+
+describe('paging by time with a cursor', () => {
+  it('messagesOfChat pages with after: { time, id } neither skip nor repeat messages that share a millisecond', async () => {
+    const engine = await MemoryEngine.open({ stores: [...STORAGE_STORES] });
+    const manager = new StorageManager(engine);
+    const coordinator = new DatabaseCoordinator(await MemoryEngine.open({ stores: [...STORAGE_STORES] }));
+    const now = Date.now();
+    const messages = [message('m0', 'c', now - 5), ...['m1', 'm2', 'm3', 'm4'].map((id) => message(id, 'c', now)), message('m5', 'c', now + 5)];
+    await manager.insertNodes(messages);
+    for (const m of messages) await coordinator.insertNode(m);
+    for (const reader of [manager, coordinator]) {
+      for (const reverse of [false, true]) {
+        const seen: string[] = [];
+        let after: { time: number; id: string } | undefined;
+        for (let page = 0; page < 10; page++) {
+          const got = await reader.messagesOfChat('c', { reverse, limit: 2, after });
+          if (got.length === 0) break;
+          seen.push(...got.map((m) => m.id));
+          after = { time: got.at(-1)!.timestamp, id: got.at(-1)!.id };
+        }
+        const all = (await reader.messagesOfChat('c', { reverse })).map((m) => m.id);
+        expect(all).toHaveLength(6);
+        expect(seen).toEqual(all);
+      }
+    }
+    // The cursor and from/to together: the tighter bound wins.
+    expect((await manager.messagesOfChat('c', { from: now + 1, after: { time: now - 5, id: 'm0' } })).map((m) => m.id)).toEqual(['m5']);
+    await expectStorageError(manager.messagesOfChat('c', { after: { time: now, id: '' } }), 'INVALID_ARGUMENT');
+    await expectStorageError(manager.messagesOfChat('c', { after: { time: Number.NaN, id: 'm1' } }), 'INVALID_ARGUMENT');
+  });
+});

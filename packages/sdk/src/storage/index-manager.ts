@@ -4,7 +4,7 @@
  * by the StorageManager in the same transaction as the record; a lookup is one prefix scan.
  */
 import { decodeKey, tryDecodeKey, tupleScan, type KeyPart } from '../codec/keys.js';
-import { bytesToMapKey, copyBytes, equalBytes } from '../engine/bytes.js';
+import { bytesToMapKey, compareBytes, copyBytes, equalBytes } from '../engine/bytes.js';
 import { CodecError } from '../codec/errors.js';
 import { StorageError, showArgument } from '../engine/errors.js';
 import { retryOnConflict } from '../engine/retry.js';
@@ -40,6 +40,12 @@ export interface TimeQuery {
   to?: number;
   limit?: number;
   reverse?: boolean;
+  /**
+   * Continue after this entry, in the scan's direction: the time and id of the last record of the previous page
+   * (`{ time: message.timestamp, id: message.id }`). Records that share a millisecond are ordered by id, so paging
+   * with it neither skips nor repeats any, where `to`/`from` set to the last time would.
+   */
+  after?: { time: number; id: string };
 }
 
 /** Which edges of a node: leaving it (`out`), arriving (`in`) or both; optionally of one edge type. */
@@ -192,6 +198,18 @@ export class IndexManager {
     const scan: ScanOptions = { ...tupleScan(this.keys.key(...parts)), limit: query.limit, reverse: query.reverse };
     if (query.from !== undefined) scan.gte = this.keys.key(...parts, checkTime(query.from, 'from'));
     if (query.to !== undefined) scan.lt = this.keys.key(...parts, checkTime(query.to, 'to'));
+    if (query.after !== undefined) {
+      const after = optionsOf(query.after, 'after ({ time, id } of the last record of the previous page)');
+      checkId(after.id, 'after.id');
+      const bound = this.keys.key(...parts, checkTime(after.time, 'after.time'), after.id);
+      // The tighter of the cursor and from/to.
+      if (query.reverse === true) {
+        if (scan.lt === undefined || compareBytes(bound, scan.lt) < 0) scan.lt = bound;
+      } else if (scan.gte === undefined || compareBytes(bound, scan.gte) >= 0) {
+        delete scan.gte;
+        scan.gt = bound;
+      }
+    }
     return this.lastParts<NodeId>(await (tx ?? this.engine).scanKeys('index', scan));
   }
 
