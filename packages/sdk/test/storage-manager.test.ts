@@ -234,3 +234,19 @@ describe('paging by time with a cursor', () => {
     await expectStorageError(manager.messagesOfChat('c', { after: { time: Number.NaN, id: 'm1' } }), 'INVALID_ARGUMENT');
   });
 });
+
+describe('an id is one node', () => {
+  it('StorageManager refuses a node of another type under an existing id, as the coordinator does, and writes nothing', async () => {
+    const manager = new StorageManager(await MemoryEngine.open({ stores: [...STORAGE_STORES] }));
+    await manager.insertNode(message('same', 'c', 1));
+    const error = await expectStorageError(manager.insertNode({ ...logEntry('same', 2, 'info') }), 'INVALID_ARGUMENT');
+    expect(error.message).toContain('exists as a Message');
+    expect((await manager.getNode('same'))?.type).toBe('Message');
+    await expectStorageError(manager.insertNodes([logEntry('twice', 1, 'info'), message('twice', 'c', 1)]), 'INVALID_ARGUMENT');
+    expect(await manager.getNode('twice')).toBeUndefined();
+    expect((await manager.indexes.verify()).ok).toBe(true);
+    // Replacing with the same type still works.
+    await manager.insertNode(message('same', 'c', 5));
+    expect((await manager.getNode('same')) as { timestamp?: number }).toMatchObject({ timestamp: 5 });
+  });
+});

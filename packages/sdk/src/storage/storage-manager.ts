@@ -555,6 +555,14 @@ export class ManagerWriter extends ManagerReader {
       const old = olds[i];
       const before = latest.has(record.id) ? latest.get(record.id) : old === undefined ? undefined : decode(old);
       check?.(record);
+      // An id is one node: a node of another type would replace it silently (the coordinator refuses it too).
+      const [was, is] = [(before as { type?: unknown } | undefined)?.type, (record as { type?: unknown }).type];
+      if (store === 'nodes' && was !== undefined && was !== is) {
+        throw new StorageError(
+          'INVALID_ARGUMENT',
+          `Node ${JSON.stringify(record.id)} exists as a ${String(was)}; a ${String(is)} cannot reuse its id (delete it first).`,
+        );
+      }
       latest.set(record.id, record);
       return before;
     });
