@@ -250,3 +250,19 @@ describe('an id is one node', () => {
     expect((await manager.getNode('same')) as { timestamp?: number }).toMatchObject({ timestamp: 5 });
   });
 });
+
+describe('from a k-NN match to its node', () => {
+  it('coordinator.nodesOfEmbedding finds the nodes of an embedding in whichever tier they live', async () => {
+    const coordinator = new DatabaseCoordinator(await MemoryEngine.open({ stores: [...STORAGE_STORES] }));
+    const now = Date.now();
+    await coordinator.insertEmbedding(embedding('e1', [1, 0]));
+    await coordinator.insertNode({ ...message('m-old', 'c', now - 200 * 86_400_000), embeddingId: 'e1' } as never);
+    await coordinator.insertNode({ ...message('m-new', 'c', now), embeddingId: 'e1' } as never);
+    await coordinator.runLifecycle(now);
+    const [best] = await coordinator.searchSimilar([1, 0], 1);
+    expect(best!.id).toBe('e1');
+    const nodes = await coordinator.nodesOfEmbedding(best!.id);
+    expect(nodes.map((n) => [n.id, n.location.tier]).sort()).toEqual([['m-new', 'Active'], ['m-old', 'Archive']]);
+    expect(await coordinator.nodesOfEmbedding('nothing')).toEqual([]);
+  });
+});

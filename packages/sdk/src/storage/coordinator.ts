@@ -7,6 +7,7 @@ import { decodeKey, encodeKey } from '../codec/keys.js';
 import { StorageError, showArgument } from '../engine/errors.js';
 import type { Durability, ReadTransaction, StorageEngine, WriteTransaction } from '../engine/types.js';
 import type { Edge, Embedding, Message, Node, NodeType } from '../model/schemas.js';
+import type { NodeId } from '../model/ids.js';
 import { nodeTypeOf } from '../model/nodes.js';
 import type { EdgeQuery, NearestOptions, TimeQuery } from './index-manager.js';
 import { ageOf } from './index-spec.js';
@@ -139,6 +140,23 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
       for (const quarter of quarters) out.push({ database, tier, quarter });
     }
     return out;
+  }
+
+  /**
+   * The nodes that point at embedding `embeddingId` (a `searchSimilar` match's id), with where each lives: every
+   * database's tiers are read in one snapshot, since the embedding-to-node index lives in each node's own tier.
+   */
+  async nodesOfEmbedding(embeddingId: string): Promise<{ id: NodeId; location: Location }[]> {
+    checkId(embeddingId, 'The embedding id');
+    return this.engine.read(STORAGE_STORES, async (tx) => {
+      const found: { id: NodeId; location: Location }[] = [];
+      for (const database of unique(Object.values(NODE_DATABASE))) {
+        for (const location of await this.cascade(database, undefined, tx)) {
+          for (const id of await this.manager(location).indexes.nodeIdsOfEmbedding(embeddingId, tx)) found.push({ id, location });
+        }
+      }
+      return found;
+    });
   }
 
   /** Where node `id` lives (read in one snapshot), or undefined. */
