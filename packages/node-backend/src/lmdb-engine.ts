@@ -3,7 +3,6 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { open, type Database, type RangeOptions, type RootDatabase, type Transaction } from 'lmdb';
 import {
   SnapshotEngine,
-  LazySnapshot,
   defineSupports,
   StorageError,
   RESERVED_STORE_PREFIX,
@@ -21,7 +20,6 @@ import {
   type NormalizedScan,
   type Snapshot,
   type SnapshotEngineOptions,
-  type WriteSession,
 } from '@tabstore/sdk';
 import { lmdbError } from './lmdb-errors.js';
 import { assertLmdbDataFile, lmdbDataFile } from './lmdb-file-check.js';
@@ -301,6 +299,8 @@ class LmdbReads implements Snapshot {
     private readonly dbs: ReadonlyMap<string, BinaryDb>,
     private readonly env: EnvState,
     private readonly transaction?: Transaction,
+    /** The environment's commit counter as this snapshot sees it (see LmdbEngine.applyChanges). */
+    readonly stamp?: string,
   ) {
     this.options = transaction === undefined ? undefined : { transaction };
   }
@@ -512,36 +512,13 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
   // ---- SnapshotEngine ----
 
   protected openSnapshot(): Snapshot {
-    return new LmdbReads(this.dbs, this.env, this.root.useReadTransaction());
-  }
-
-  /**
-   * Write transactions read from an LMDB read snapshot and commit later in an LMDB write transaction. Writers of this
-   * engine are serialised, but a writer in another process is not held off: so every commit counts itself in the
-   * environment's commit counter, and a transaction that read compares the count its snapshot saw with the count at
-   * its commit, inside the write transaction. Another process's commit in between fails it with CONFLICT before it
-   * writes anything (its reads may be stale: a read-modify-write would lose that process's update).
-   */
-  protected override beginWrite(_stores: readonly string[], durability: Durability): WriteSession {
-    let readAt: string | undefined;
-    const snapshot = new LazySnapshot(() => {
-      const transaction = this.root.useReadTransaction();
-      try {
-        readAt = this.commitStamp(transaction);
-      } catch (error) {
-        transaction.done();
-        throw error;
-      }
-      return new LmdbReads(this.dbs, this.env, transaction);
-    });
-    return {
-      snapshot,
-      commit: async (changes) => {
-        snapshot.release();
-        if (!changes.isEmpty) await this.applyChanges(changes, durability, readAt);
-      },
-      abort: () => snapshot.release(),
-    };
+    const transaction = this.root.useReadTransaction();
+    try {
+      return new LmdbReads(this.dbs, this.env, transaction, this.commitStamp(transaction));
+    } catch (error) {
+      transaction.done();
+      throw error;
+    }
   }
 
   /**
@@ -556,10 +533,14 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
   }
 
   /**
-   * Commits `changes` in one LMDB write transaction, counted in the commit counter. `readAt`: the counter the
-   * transaction's snapshot saw, when it read; another one at commit fails it with CONFLICT, before it writes.
+   * Commits `changes` in one LMDB write transaction, counted in the environment's commit counter. Writers of this
+   * engine are serialised, but a writer in another process is not held off: a transaction that read (`read`, its
+   * snapshot) compares the counter its snapshot saw with the one inside the write transaction, and another
+   * process's commit in between fails it with CONFLICT before it writes anything (what it read may be stale: a
+   * read-modify-write would lose that process's update).
    */
-  protected async applyChanges(changes: ChangeSet, durability: Durability, readAt?: string): Promise<void> {
+  protected async applyChanges(changes: ChangeSet, durability: Durability, read?: Snapshot): Promise<void> {
+    const readAt = read instanceof LmdbReads ? read.stamp : undefined;
     let conflict: StorageError | undefined;
     const apply = (): void => {
       const stamp = this.commitStamp();

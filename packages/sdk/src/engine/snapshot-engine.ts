@@ -134,8 +134,9 @@ export abstract class SnapshotEngine implements StorageEngine {
     return {
       snapshot,
       commit: async (changes) => {
+        const read = snapshot.opened;
         snapshot.release();
-        if (!changes.isEmpty) await this.applyChanges(changes, durability);
+        if (!changes.isEmpty) await this.applyChanges(changes, durability, read);
       },
       abort: () => snapshot.release(),
     };
@@ -143,8 +144,11 @@ export abstract class SnapshotEngine implements StorageEngine {
 
   /** Opens a snapshot of `stores` (already validated). */
   protected abstract openSnapshot(stores: readonly string[]): MaybePromise<Snapshot>;
-  /** Applies `changes` atomically with the given durability. */
-  protected abstract applyChanges(changes: ChangeSet, durability: Durability): Promise<void>;
+  /**
+   * Applies `changes` atomically with the given durability. `read`: the snapshot the transaction read from, when it
+   * read (released by then), for engines that check at commit that nothing outdated it.
+   */
+  protected abstract applyChanges(changes: ChangeSet, durability: Durability, read?: Snapshot): Promise<void>;
   /** Releases native resources; called once, after every write has settled. */
   protected abstract closeEngine(): Promise<void>;
   protected abstract engineStats(): Promise<EngineStats>;
@@ -509,7 +513,7 @@ class ReadTimeouts {
  */
 export class LazySnapshot implements Snapshot {
   private opening: Promise<Snapshot> | undefined;
-  private opened: Snapshot | undefined;
+  private snapshot: Snapshot | undefined;
   /** Why a synchronous open failed: every later read fails with it too (none may open a later snapshot). */
   private failure: { error: unknown } | undefined;
   private released = false;
@@ -518,13 +522,18 @@ export class LazySnapshot implements Snapshot {
 
   constructor(private readonly open: () => MaybePromise<Snapshot>) {}
 
+  /** The snapshot, once a read has opened it (undefined while none has, or while it is still opening). */
+  get opened(): Snapshot | undefined {
+    return this.snapshot;
+  }
+
   /**
    * The snapshot when it is open, opening it on the first read: one the engine opens synchronously is used at once;
    * one that opens asynchronously is undefined until then (reads wait on {@link opening}). An open that failed is not
    * tried again: a retry could open a later snapshot than reads of the same transaction saw.
    */
   private now(): Snapshot | undefined {
-    if (this.opened !== undefined || this.opening !== undefined) return this.opened;
+    if (this.snapshot !== undefined || this.opening !== undefined) return this.snapshot;
     if (this.failure !== undefined) throw this.failure.error;
     let snapshot: MaybePromise<Snapshot>;
     try {
@@ -534,10 +543,10 @@ export class LazySnapshot implements Snapshot {
       throw error;
     }
     if (snapshot instanceof Promise) {
-      this.opening = snapshot.then((opened) => (this.opened = opened));
+      this.opening = snapshot.then((opened) => (this.snapshot = opened));
       return undefined;
     }
-    return (this.opened = snapshot);
+    return (this.snapshot = snapshot);
   }
 
   /** `read`, counted until it settles. Its outcome still goes to the caller, who alone reports it. */
@@ -600,7 +609,7 @@ export class LazySnapshot implements Snapshot {
   release(): void {
     if (this.released) return;
     this.released = true;
-    if (this.opened !== undefined) this.opened.release();
+    if (this.snapshot !== undefined) this.snapshot.release();
     else {
       this.opening?.then(
         (snapshot) => snapshot.release(),
