@@ -24,6 +24,7 @@
  * `b` whenever it returns), never reads outside the buffer, and throws `CodecError('MALFORMED')` for anything else.
  */
 import { DEFAULT_MAX_KEY_SIZE } from '../engine/snapshot-engine.js';
+import { isWellFormed } from './unicode.js';
 import { CodecError } from './errors.js';
 
 /**
@@ -65,26 +66,6 @@ const f64 = new DataView(new ArrayBuffer(8));
 const f64Bytes = new Uint8Array(f64.buffer);
 /** Where the last string or byte-string reader stopped (one past its terminator). */
 let cursor = 0;
-
-const nativeIsWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
-const nativeToWellFormed = (String.prototype as { toWellFormed?: (this: string) => string }).toWellFormed;
-/** Every lone surrogate (global, for replace; isWellFormed resets lastIndex before it tests). */
-const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/**
- * Whether `s` has no lone surrogate, which UTF-8 cannot represent (native String#isWellFormed where the runtime has
- * it). The one check of the codec: records, metadata, keys and the legacy format all call this.
- */
-export function isWellFormed(s: string): boolean {
-  if (nativeIsWellFormed !== undefined) return nativeIsWellFormed.call(s);
-  LONE_SURROGATES.lastIndex = 0;
-  return !LONE_SURROGATES.test(s);
-}
-
-/** `s` with every lone surrogate replaced by U+FFFD (native String#toWellFormed where the runtime has it). */
-export function toWellFormed(s: string): string {
-  return nativeToWellFormed !== undefined ? nativeToWellFormed.call(s) : s.replace(LONE_SURROGATES, '\uFFFD');
-}
 
 function describe(value: unknown): string {
   if (value === null) return 'null';

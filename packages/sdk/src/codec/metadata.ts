@@ -62,7 +62,7 @@ import { ByteWriter } from './byte-writer.js';
 import { asciiString, readF64, readU16, readU32 } from './bytes.js';
 import { CACHED_STRING_MAX, keyCache, stringCache } from './string-cache.js';
 import { CodecError } from './errors.js';
-import { isWellFormed } from './keys.js';
+import { isWellFormed } from './unicode.js';
 
 /** A JSON value, as `JSON.parse` builds it. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };

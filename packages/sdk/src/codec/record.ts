@@ -3,7 +3,7 @@ import { ByteWriter } from './byte-writer.js';
 import { asciiString, copyByteRange, copyFloat32, LITTLE_ENDIAN, readF32, readF64, readI32, readU16, readU32 } from './bytes.js';
 import { CACHED_STRING_MAX, stringCache } from './string-cache.js';
 import { CodecError } from './errors.js';
-import { isWellFormed } from './keys.js';
+import { isWellFormed } from './unicode.js';
 import { decodeMetadata, MetadataView, metadataView, writeMetadata, type JsonValue } from './metadata.js';
 import { SCHEMA_CACHE, type FieldKind, type FieldMap, type FieldValue, type RecordSchema, type ValuesOf } from './schema.js';
 

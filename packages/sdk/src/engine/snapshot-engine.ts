@@ -16,6 +16,7 @@ import type {
 } from './types.js';
 import { WriteLock } from './write-lock.js';
 import { retryOnConflict } from './retry.js';
+import { isWellFormed } from '../codec/unicode.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -632,8 +633,6 @@ export function validateSnapshotEngineOptions(options: SnapshotEngineOptions = {
   return { readTransactionTimeoutMs: timeout };
 }
 
-const LONE_SURROGATE = /\p{Surrogate}/u;
-
 /** Store names the engines keep for themselves start with this (refused for callers' stores on every engine). */
 export const RESERVED_STORE_PREFIX = '\u0001';
 
@@ -651,7 +650,7 @@ export function validateStoreNames(stores: readonly string[]): string[] {
       throw new StorageError('INVALID_ARGUMENT', `Store names are non-empty strings of at most 200 characters, got ${showArgument(store)}.`);
     }
     // Databases cut names at U+0000 (LMDB) or replace lone surrogates (UTF-8): two such names would be one store.
-    if (store.includes('\u0000') || LONE_SURROGATE.test(store)) {
+    if (store.includes('\u0000') || !isWellFormed(store)) {
       throw new StorageError('INVALID_ARGUMENT', `Store name ${showArgument(store)} holds U+0000 or a lone UTF-16 surrogate, which some databases cannot keep apart from other names.`);
     }
     if (store.startsWith(RESERVED_STORE_PREFIX)) {

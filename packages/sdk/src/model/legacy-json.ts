@@ -1,5 +1,5 @@
 import { CodecError } from '../codec/errors.js';
-import { isWellFormed, toWellFormed } from '../codec/keys.js';
+import { isWellFormed, toWellFormed } from '../codec/unicode.js';
 import { isPlainJsonObject, MAX_METADATA_DEPTH, type JsonValue } from '../codec/metadata.js';
 import type { FieldKind, FieldMap, RecordOf, RecordSchema } from '../codec/schema.js';
 import { EdgeSchema, EmbeddingSchema, NODE_SCHEMAS, NODE_TYPES, type Edge, type Embedding, type Node, type NodeType } from './schemas.js';

@@ -16,7 +16,8 @@
  * | vectors    | [ns, 'b', blockNo] / [ns, 's', embeddingId] / [ns, 'm'] | vector block / slot / index state |
  * | meta       | [ns, ...]                                   | coordinator bookkeeping              |
  */
-import { encodeKey, encodeKeyAfter, isWellFormed, type KeyPart } from '../codec/keys.js';
+import { encodeKey, encodeKeyAfter, type KeyPart } from '../codec/keys.js';
+import { isWellFormed } from '../codec/unicode.js';
 import { StorageError } from '../engine/errors.js';
 import { NODE_SCHEMAS, NODE_TYPES, type NodeType } from '../model/schemas.js';
 
