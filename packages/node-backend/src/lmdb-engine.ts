@@ -105,7 +105,7 @@ function environmentKey(path: string): string {
 }
 
 /**
- * The database beside the stores that counts the environment's commits (see LmdbEngine's beginWrite): a name no
+ * The database beside the stores that counts the environment's commits (see LmdbEngine's applyChanges): a name no
  * store takes (every engine refuses store names with the reserved prefix).
  */
 const COMMITS_DB = `${RESERVED_STORE_PREFIX}tabstore:commits`;
@@ -377,7 +377,7 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
   readonly path: string;
   private readonly root: RootDatabase;
   private readonly dbs: Map<string, BinaryDb>;
-  /** The environment's commit counter (see {@link beginWrite}). */
+  /** The environment's commit counter (see {@link applyChanges}). */
   private readonly commits: BinaryDb;
   private readonly reads: LmdbReads;
   private readonly env: EnvState = { closed: false };
@@ -512,6 +512,11 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
   // ---- SnapshotEngine ----
 
   protected openSnapshot(): Snapshot {
+    return new LmdbReads(this.dbs, this.env, this.root.useReadTransaction());
+  }
+
+  /** A snapshot with the commit counter it sees, which {@link applyChanges} compares at commit. */
+  protected override openWriteSnapshot(): Snapshot {
     const transaction = this.root.useReadTransaction();
     try {
       return new LmdbReads(this.dbs, this.env, transaction, this.commitStamp(transaction));
@@ -527,6 +532,7 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
    * apart (see {@link nextCount}).
    */
   private commitStamp(transaction?: Transaction): string {
+    assertNotLending(); // it reads through lmdb-js's shared buffer, which a borrowed view shows
     const db = this.commits;
     const bytes = (db.getBinaryFast as FastGet).call(db, COMMITS_KEY, transaction === undefined ? undefined : { transaction });
     return bytes === undefined ? '' : bytes.toString('latin1');
@@ -545,7 +551,6 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
     const apply = (): void => {
       const stamp = this.commitStamp();
       if (readAt !== undefined && stamp !== readAt) {
-        // Thrown before any write: lmdb-js commits what a callback wrote before it threw.
         conflict = new StorageError(
           'CONFLICT',
           'Another process committed to this LMDB environment after this write transaction read from it, so what it ' +
@@ -565,8 +570,9 @@ export class LmdbEngine extends SnapshotEngine implements BorrowingReader {
       void this.commits.put(COMMITS_KEY, nextCount(stamp));
     };
     try {
-      // A transaction callback, not batch(): the count must be read inside the write transaction.
-      await this.root.transaction(apply);
+      // A transaction callback, not batch(): the count must be read inside the write transaction. A child transaction:
+      // lmdb-js commits what a plain callback wrote before it threw, where a child one is rolled back.
+      await this.root.childTransaction(apply);
     } catch (error) {
       if (conflict !== undefined && error === conflict) throw conflict;
       throw await this.afterFailedCommit(await commitFailure(error));

@@ -69,6 +69,41 @@ describe('LmdbEngine across processes', () => {
     expect(await counterValue(engine)).toBe(2 * times);
   });
 
+  it('a commit that fails part-way writes nothing of itself (lmdb-js keeps what a plain transaction callback wrote)', async () => {
+    const engine = await openEngine();
+    const db = (engine as unknown as { dbs: Map<string, { put: (...args: unknown[]) => unknown }> }).dbs.get('records')!;
+    const put = db.put.bind(db);
+    let puts = 0;
+    db.put = (...args: unknown[]) => {
+      if (++puts === 3) throw new Error('EIO: i/o error');
+      return put(...args);
+    };
+    try {
+      await expectStorageError(
+        engine.write(['records'], async (tx) => {
+          for (let i = 1; i <= 3; i++) await tx.put('records', k(i), k(i));
+        }),
+        'IO',
+      );
+    } finally {
+      delete (db as { put?: unknown }).put;
+    }
+    expect(await engine.count('records')).toBe(0);
+    await engine.put('records', k(9), k(9));
+    expect(await engine.count('records')).toBe(1);
+  });
+
+  it('a read transaction opened inside borrow() leaves the borrowed bytes as they are', async () => {
+    const engine = await openEngine();
+    await engine.put('records', k(1), new Uint8Array(16).fill(7));
+    await engine.put('records', k(2), k(2));
+    const seen = engine.borrow('records', k(1), (value) => {
+      void engine.read(['records'], () => 1);
+      return [...value!];
+    });
+    expect(seen).toEqual(Array.from({ length: 16 }, () => 7));
+  });
+
   it('a damaged commit counter (NaN, Infinity) neither fails every write with CONFLICT nor stops counting', async () => {
     const path = join(dir, 'env');
     const first = await LmdbEngine.open({ path, stores: ['records'] });
@@ -389,13 +424,13 @@ describe('LmdbEngine when a commit fails (a file size limit stands in for a full
 describe('LmdbEngine when the recovery after a failed commit fails too', () => {
   it('reports both causes, the graver code, and says flush() and close() may not finish', async () => {
     const engine = await openEngine();
-    // Stand-ins for lmdb-js failing the commit's transaction and then the empty transaction that settles its flush (an
-    // own property over the prototype's method: deleting it afterwards lets afterEach close the engine for real).
-    const root = (engine as unknown as { root: { transaction: unknown } }).root;
+    // Stand-ins for lmdb-js failing the commit's transaction and then the empty transaction that settles its flush (own
+    // properties over the prototype's methods: deleting them afterwards lets afterEach close the engine for real).
+    const root = (engine as unknown as { root: { childTransaction: unknown; transaction: unknown } }).root;
     const commit = new Error('EIO: i/o error');
     const recovery = new Error('MDB_PANIC: environment in a fatal state');
-    const failures = [commit, recovery];
-    root.transaction = () => Promise.reject(failures.shift()!);
+    root.childTransaction = () => Promise.reject(commit);
+    root.transaction = () => Promise.reject(recovery);
     try {
       const failure = await engine.put('records', k(1), k(1)).then(
         () => undefined,
@@ -411,6 +446,7 @@ describe('LmdbEngine when the recovery after a failed commit fails too', () => {
       expect(error.cause).toBeInstanceOf(AggregateError);
       expect((error.cause as AggregateError).errors).toEqual([commit, recovery]);
     } finally {
+      delete root.childTransaction;
       delete root.transaction;
     }
   });

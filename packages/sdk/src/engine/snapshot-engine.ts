@@ -131,7 +131,7 @@ export abstract class SnapshotEngine implements StorageEngine {
    * commits through {@link applyChanges}. Engines whose reads and writes must share one native transaction override it.
    */
   protected beginWrite(stores: readonly string[], durability: Durability): WriteSession {
-    const snapshot = new LazySnapshot(() => this.openSnapshot(stores));
+    const snapshot = new LazySnapshot(() => this.openWriteSnapshot(stores));
     return {
       snapshot,
       commit: async (changes) => {
@@ -145,6 +145,14 @@ export abstract class SnapshotEngine implements StorageEngine {
 
   /** Opens a snapshot of `stores` (already validated). */
   protected abstract openSnapshot(stores: readonly string[]): MaybePromise<Snapshot>;
+  /**
+   * Opens the snapshot a write transaction reads from (handed to {@link applyChanges} at commit): by default
+   * {@link openSnapshot}; an engine that checks at commit what the snapshot saw records it here, so read-only
+   * transactions do not pay for it.
+   */
+  protected openWriteSnapshot(stores: readonly string[]): MaybePromise<Snapshot> {
+    return this.openSnapshot(stores);
+  }
   /**
    * Applies `changes` atomically with the given durability. `read`: the snapshot the transaction read from, when it
    * read (released by then), for engines that check at commit that nothing outdated it.
