@@ -132,6 +132,7 @@ describe('data model', () => {
     for (const make of [nodeId, edgeId, embeddingId]) {
       expect(() => make('')).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
       expect(() => make(7 as never)).toThrow(CodecError);
+      expect(() => make(null as never)).toThrow(/got null\./);
     }
     const edgeBytes = encodeEdge({ id: edgeId('e'), fromNode: id('a'), toNode: id('b'), edgeType: 'X', createdAt: 0, metadata: null });
     expect(() => nodeView(edgeBytes)).toThrow(expect.objectContaining({ code: 'UNKNOWN_TYPE' }));

@@ -164,6 +164,11 @@ describe('reads (a model-based review)', () => {
     await expectStorageError(coordinator.runLifecycle(noPrototype), 'INVALID_ARGUMENT');
     await expectStorageError(coordinator.runLifecycle(Date.now(), { batchSize: noPrototype }), 'INVALID_ARGUMENT');
     expect(() => new StorageManager(m.engine, { vectorDimensions: noPrototype })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    await expectStorageError(m.indexes.findNodeIds('Message', 'sender', 'x', { limit: noPrototype }), 'INVALID_ARGUMENT');
+    await expectStorageError(coordinator.runLifecycle(Date.now(), { maxBatches: noPrototype }), 'INVALID_ARGUMENT');
+    await expectStorageError(coordinator.searchSimilar([1, 0], 1, { tiers: [1n as never] }), 'INVALID_ARGUMENT');
+    await expectStorageError(coordinator.moveNode('m1', { database: 1n as never, tier: 'Active' }), 'INVALID_ARGUMENT');
+    await expectStorageError(coordinator.moveNode('m1', { database: 'Conversations', tier: 'Active', quarter: 1n as never }), 'INVALID_ARGUMENT');
     expect((await m.nodesOfType('Message', { after: 'a' })).map((n) => n.id)).toEqual(['m1']);
     expect((await m.logs({ level: 'info' })).map((n) => n.id)).toEqual(['l1']);
   });

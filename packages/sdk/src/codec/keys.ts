@@ -23,6 +23,7 @@
  * Decoding is strict: it accepts exactly the bytes {@link encodeKey} produces (so `encodeKey(decodeKey(b))` equals
  * `b` whenever it returns), never reads outside the buffer, and throws `CodecError('MALFORMED')` for anything else.
  */
+import { showArgument } from '../engine/errors.js';
 import { DEFAULT_MAX_KEY_SIZE } from '../engine/snapshot-engine.js';
 import { isWellFormed } from './unicode.js';
 import { CodecError } from './errors.js';
@@ -67,13 +68,6 @@ const f64Bytes = new Uint8Array(f64.buffer);
 /** Where the last string or byte-string reader stopped (one past its terminator). */
 let cursor = 0;
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
-  if (value === undefined) return 'undefined';
-  return typeof value === 'object' ? `an object (${Object.prototype.toString.call(value)})` : `a ${typeof value}`;
-}
 
 function invalidPart(part: unknown, index: number): CodecError {
   if (typeof part === 'number') {
@@ -94,13 +88,13 @@ function invalidPart(part: unknown, index: number): CodecError {
   }
   return new CodecError(
     'INVALID_INPUT',
-    `Key part ${index} is ${describe(part)}; key parts must be strings, numbers, booleans or Uint8Arrays.`,
+    `Key part ${index} is ${showArgument(part)}; key parts must be strings, numbers, booleans or Uint8Arrays.`,
     { path: `[${index}]` },
   );
 }
 
 function notATuple(tuple: unknown): CodecError {
-  return new CodecError('INVALID_INPUT', `A key must be an array of key parts, got ${describe(tuple)}.`);
+  return new CodecError('INVALID_INPUT', `A key must be an array of key parts, got ${showArgument(tuple)}.`);
 }
 
 function malformed(message: string, offset: number): CodecError {
@@ -421,7 +415,7 @@ function readBytes(bytes: Uint8Array, start: number): Uint8Array {
  */
 export function decodeKey(bytes: Uint8Array): KeyPart[] {
   if (!(bytes instanceof Uint8Array)) {
-    throw new CodecError('INVALID_INPUT', `A key to decode must be a Uint8Array, got ${describe(bytes)}.`);
+    throw new CodecError('INVALID_INPUT', `A key to decode must be a Uint8Array, got ${showArgument(bytes)}.`);
   }
   const parts: KeyPart[] = [];
   const end = bytes.length;

@@ -1,4 +1,4 @@
-import { StorageError } from './errors.js';
+import { StorageError, showArgument } from './errors.js';
 
 /** Compares two byte strings the way every engine orders keys: bytewise, a prefix before its extensions. */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -72,20 +72,13 @@ export function isDetached(bytes: Uint8Array): boolean {
   }
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (ArrayBuffer.isView(value)) return value.constructor.name;
-  if (value instanceof ArrayBuffer) return 'an ArrayBuffer';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
 
 /** Throws INVALID_KEY or KEY_TOO_LARGE unless `key` is a usable key. */
 export function assertKey(key: unknown, maxKeySize: number, store?: string, what = 'key'): asserts key is Uint8Array {
   if (!(key instanceof Uint8Array)) {
     throw new StorageError(
       'INVALID_KEY',
-      `The ${what} must be a Uint8Array, got ${describe(key)}. Encode strings and numbers to bytes first ` +
+      `The ${what} must be a Uint8Array, got ${showArgument(key)}. Encode strings and numbers to bytes first ` +
         `(for example with new TextEncoder().encode(text)).`,
       { store },
     );
@@ -114,7 +107,7 @@ export function assertValue(value: unknown, maxValueSize: number, store?: string
   if (!(value instanceof Uint8Array)) {
     throw new StorageError(
       'INVALID_VALUE',
-      `A value must be a Uint8Array, got ${describe(value)}. Encode records to bytes first (see the record codec).`,
+      `A value must be a Uint8Array, got ${showArgument(value)}. Encode records to bytes first (see the record codec).`,
       { store },
     );
   }

@@ -65,8 +65,9 @@ export function isStorageError(error: unknown, code?: StorageErrorCode): error i
 
 /**
  * A caller's argument as error messages show it, without ever throwing: a string quoted, a number, boolean, bigint or
- * undefined as written, and anything else by its kind (`an object`, `an array`, `a function`, a typed array's class).
- * `JSON.stringify` and `String` both throw on some values (a bigint, an object without a prototype).
+ * undefined as written, and anything else by its kind (`an object`, `an array`, `a function`, or its class: `a
+ * Uint8Array`, `an ArrayBuffer`, `a Date`). `JSON.stringify` and `String` both throw on some values (a bigint, an
+ * object without a prototype).
  */
 export function showArgument(value: unknown): string {
   switch (typeof value) {
@@ -85,6 +86,7 @@ export function showArgument(value: unknown): string {
   }
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (ArrayBuffer.isView(value)) return `a ${Object.prototype.toString.call(value).slice(8, -1)}`;
-  return 'an object';
+  const kind = Object.prototype.toString.call(value).slice(8, -1);
+  if (kind === 'Object') return 'an object';
+  return `${/^[AEIOU]/.test(kind) ? 'an' : 'a'} ${kind}`;
 }

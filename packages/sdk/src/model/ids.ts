@@ -1,3 +1,4 @@
+import { showArgument } from '../engine/errors.js';
 import { CodecError } from '../codec/errors.js';
 
 declare const brand: unique symbol;
@@ -19,7 +20,7 @@ export const embeddingId = (id: string): EmbeddingId => checkId(id, 'EmbeddingId
 
 function checkId(id: string, what: string): string {
   if (typeof id !== 'string' || id.length === 0) {
-    throw new CodecError('INVALID_INPUT', `A ${what} must be a non-empty string, got ${id === '' ? 'an empty string' : typeof id}.`, { path: what });
+    throw new CodecError('INVALID_INPUT', `A ${what} must be a non-empty string, got ${id === '' ? 'an empty string' : showArgument(id)}.`, { path: what });
   }
   return id;
 }

@@ -283,7 +283,7 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new StorageError('INVALID_ARGUMENT', `batchSize must be a positive integer, got ${showArgument(batchSize)}.`);
     const maxBatches = options.maxBatches ?? Infinity;
     if (maxBatches !== Infinity && (!Number.isSafeInteger(maxBatches) || maxBatches < 1)) {
-      throw new StorageError('INVALID_ARGUMENT', `maxBatches must be a positive integer, got ${maxBatches}.`);
+      throw new StorageError('INVALID_ARGUMENT', `maxBatches must be a positive integer, got ${showArgument(maxBatches)}.`);
     }
     const report: LifecycleReport = { toRecent: 0, toArchive: 0, embeddingsMoved: 0, embeddingsKept: 0, stale: 0, batches: 0, done: false };
     const phases: { from: Location; before: number; to: (time: number) => Location; count: 'toRecent' | 'toArchive' }[] = [

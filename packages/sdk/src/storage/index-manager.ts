@@ -128,7 +128,7 @@ export class IndexManager {
     const limit = options.limit;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
       // Checked here too: the exact lookup below slices instead of scanning with it.
-      throw new StorageError('INVALID_ARGUMENT', `limit must be a non-negative integer, got ${String(limit)}.`);
+      throw new StorageError('INVALID_ARGUMENT', `limit must be a non-negative integer, got ${showArgument(limit)}.`);
     }
     const name = structuralIndexName(type, property);
     // A value of MAX_INDEXED_VALUE - 1 units or more may be the indexed prefix of longer values too (the cut is one

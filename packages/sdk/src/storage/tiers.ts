@@ -2,7 +2,7 @@
  * DatabaseType x TemperatureTier, as DOMAIN.md lists them, the routing of node types to databases, and the
  * namespaces the DatabaseCoordinator gives each (database, tier, archive quarter).
  */
-import { StorageError } from '../engine/errors.js';
+import { StorageError, showArgument } from '../engine/errors.js';
 import type { NodeType } from '../model/schemas.js';
 
 /** The tiers of each database type. `Single` is the one tier of an untiered database. */
@@ -100,12 +100,12 @@ export function namespaceOf(location: Location): string {
   checkTier(location.database, location.tier);
   if (location.tier === 'Archive') {
     if (location.quarter === undefined || !QUARTER.test(location.quarter)) {
-      throw new StorageError('INVALID_ARGUMENT', `An Archive location needs a quarter like "2024-Q1", got ${JSON.stringify(location.quarter)}.`);
+      throw new StorageError('INVALID_ARGUMENT', `An Archive location needs a quarter like "2024-Q1", got ${showArgument(location.quarter)}.`);
     }
     return `${location.database}/Archive/${location.quarter}`;
   }
   if (location.quarter !== undefined) {
-    throw new StorageError('INVALID_ARGUMENT', `Only Archive locations have a quarter; ${location.database}/${location.tier} was given ${JSON.stringify(location.quarter)}.`);
+    throw new StorageError('INVALID_ARGUMENT', `Only Archive locations have a quarter; ${location.database}/${location.tier} was given ${showArgument(location.quarter)}.`);
   }
   return `${location.database}/${location.tier}`;
 }
@@ -114,14 +114,14 @@ export function namespaceOf(location: Location): string {
 export function checkTier(database: unknown, tier: unknown): void {
   const tiers = tiersOf(database);
   if (!tiers.includes(tier as TemperatureTier)) {
-    throw new StorageError('INVALID_ARGUMENT', `${String(database)} has no tier ${JSON.stringify(tier)}; its tiers: ${tiers.join(', ')}.`);
+    throw new StorageError('INVALID_ARGUMENT', `${showArgument(database)} has no tier ${showArgument(tier)}; its tiers: ${tiers.join(', ')}.`);
   }
 }
 
 /** The tiers of `database`, cascade order; INVALID_ARGUMENT for what is not a DatabaseType. */
 export function tiersOf(database: unknown): readonly TemperatureTier[] {
   if (typeof database !== 'string' || !Object.hasOwn(DATABASE_TIERS, database)) {
-    throw new StorageError('INVALID_ARGUMENT', `Unknown database ${JSON.stringify(database)}; expected one of ${DATABASE_TYPES.join(', ')}.`);
+    throw new StorageError('INVALID_ARGUMENT', `Unknown database ${showArgument(database)}; expected one of ${DATABASE_TYPES.join(', ')}.`);
   }
   return DATABASE_TIERS[database as DatabaseType] as readonly TemperatureTier[];
 }

@@ -9,7 +9,7 @@
  */
 import { tryDecodeKey } from '../codec/keys.js';
 import { copyBytes } from '../engine/bytes.js';
-import { StorageError, showArgument } from '../engine/errors.js';
+import { StorageError, isStorageError, showArgument } from '../engine/errors.js';
 import type { ReadTransaction, StorageEngine, WriteTransaction } from '../engine/types.js';
 import { PendingWrites } from './pending-writes.js';
 import type { NamespaceKeys } from './layout.js';
@@ -177,7 +177,7 @@ export class VectorIndex {
     try {
       state = await this.state(tx);
     } catch (error) {
-      if (!(error instanceof StorageError && error.code === 'CORRUPTED')) throw error;
+      if (!isStorageError(error, 'CORRUPTED')) throw error;
       state = 'damaged';
     }
     const vectors = new Map<string, Float32Array>();
