@@ -271,3 +271,15 @@ describe('from a k-NN match to its node', () => {
     expect(await coordinator.nodesOfEmbedding('nothing')).toEqual([]);
   });
 });
+
+describe('self-loops in the graph index', () => {
+  it('edgeIds and edgeEntries list an edge from a node to itself once, so no caller has to dedupe', async () => {
+    const m = new StorageManager(await MemoryEngine.open({ stores: [...STORAGE_STORES] }));
+    await m.insertNodes([message('m1', 'c', 1), message('m2', 'c', 2)]);
+    await m.insertEdges([edge('loop', 'm1', 'm1', 'SELF'), edge('e2', 'm2', 'm1', 'REPLY')]);
+    expect(await m.indexes.edgeIds('m1')).toEqual(['loop', 'e2']);
+    expect(await m.indexes.edgeIds('m1', { direction: 'in' })).toEqual(['e2', 'loop']); // by edge type
+    expect(await m.indexes.edgeIds('m1', { direction: 'out' })).toEqual(['loop']);
+    expect((await m.edgesOf('m1')).map((e) => e.id)).toEqual(['loop', 'e2']);
+  });
+});

@@ -231,7 +231,7 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
       const removed = await bind(this.manager(found.location)).deleteNode(id);
       if (hint.cascadeEdges === true) {
         const graph = bind(this.manager(GRAPH));
-        await graph.deleteEdges([...new Set(await graph.manager.indexes.edgeIds(id, {}, tx))]);
+        await graph.deleteEdges(await graph.manager.indexes.edgeIds(id, {}, tx));
       }
       return removed;
     });

@@ -262,10 +262,18 @@ export class IndexManager {
     const prefix = query.edgeType === undefined ? this.keys.key(nodeId) : this.keys.key(nodeId, query.edgeType);
     const reader = tx ?? this.engine;
     const out: { edgeId: EdgeId; edgeType: string; other: NodeId; direction: 'out' | 'in' }[] = [];
+    // An edge from the node to itself is both outgoing and incoming: listed once, as outgoing.
+    const selfLoops = new Set<string>();
     for (const dir of direction === 'both' ? (['out', 'in'] as const) : [direction]) {
       for (const entry of await reader.scan(dir === 'out' ? 'outgoing' : 'incoming', tupleScan(prefix))) {
         const parts = decodeKey(entry.key);
-        out.push({ edgeType: parts[2] as string, edgeId: parts[3] as EdgeId, other: fromUtf8(entry.value) as NodeId, direction: dir });
+        const other = fromUtf8(entry.value) as NodeId;
+        const edgeId = parts[3] as EdgeId;
+        if (other === nodeId && direction === 'both') {
+          if (dir === 'in' && selfLoops.has(edgeId)) continue;
+          selfLoops.add(edgeId);
+        }
+        out.push({ edgeType: parts[2] as string, edgeId, other, direction: dir });
       }
     }
     return out;

@@ -403,8 +403,7 @@ export class ManagerReader {
 
   /** The edges of a node, in the graph index's order. */
   async edgesOf(nodeId: string, query: EdgeQuery = {}): Promise<Edge[]> {
-    // Each edge once: an edge from the node to itself is both outgoing and incoming.
-    const ids = [...new Set(await this.manager.indexes.edgeIds(nodeId, query, this.tx))];
+    const ids = await this.manager.indexes.edgeIds(nodeId, query, this.tx);
     if (ids.length === 0) return [];
     const values = await this.tx.getMany('edges', ids.map((id) => this.key(id)));
     const out: Edge[] = [];
