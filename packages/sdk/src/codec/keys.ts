@@ -25,7 +25,7 @@
  */
 import { showArgument } from '../engine/errors.js';
 import { DEFAULT_MAX_KEY_SIZE } from '../engine/snapshot-engine.js';
-import { isWellFormed } from './unicode.js';
+import { compareCodePoints, isWellFormed } from './unicode.js';
 import { CodecError } from './errors.js';
 
 /**
@@ -477,11 +477,6 @@ function tagOf(part: unknown, index: number): number {
   }
 }
 
-/** A UTF-16 unit's rank in code point order: surrogates (astral characters) move above U+E000..U+FFFF. */
-function codePointRank(unit: number): number {
-  return unit < 0xd800 ? unit : unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
-}
-
 function compareParts(a: unknown, b: unknown, index: number): number {
   const ta = tagOf(a, index);
   const tb = tagOf(b, index);
@@ -491,17 +486,7 @@ function compareParts(a: unknown, b: unknown, index: number): number {
     const y = b as number;
     return x < y ? -1 : x > y ? 1 : 0;
   }
-  if (ta === TAG_STRING) {
-    const x = a as string;
-    const y = b as string;
-    const n = Math.min(x.length, y.length);
-    for (let i = 0; i < n; i++) {
-      const u = x.charCodeAt(i);
-      const v = y.charCodeAt(i);
-      if (u !== v) return codePointRank(u) < codePointRank(v) ? -1 : 1;
-    }
-    return x.length === y.length ? 0 : x.length < y.length ? -1 : 1;
-  }
+  if (ta === TAG_STRING) return Math.sign(compareCodePoints(a as string, b as string));
   if (ta === TAG_BYTES) {
     const x = a as Uint8Array;
     const y = b as Uint8Array;

@@ -19,3 +19,22 @@ export function isWellFormed(s: string): boolean {
 export function toWellFormed(s: string): string {
   return nativeToWellFormed !== undefined ? nativeToWellFormed.call(s) : s.replace(LONE_SURROGATES, '\uFFFD');
 }
+
+/**
+ * Orders strings by code point, as their UTF-8 bytes (and so keys) sort; JS `<` compares UTF-16 units and puts
+ * U+E000..U+FFFF after astral characters. Negative, zero or positive.
+ */
+export function compareCodePoints(a: string, b: string): number {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** A UTF-16 unit's rank in code point order: surrogates (astral characters) move above U+E000..U+FFFF. */
+function codePointRank(unit: number): number {
+  return unit < 0xd800 ? unit : unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
+}

@@ -11,7 +11,8 @@ import type { NodeId } from '../model/ids.js';
 import { nodeTypeOf } from '../model/nodes.js';
 import type { EdgeQuery, NearestOptions, TimeQuery } from './index-manager.js';
 import { ageOf } from './index-spec.js';
-import { EMPTY, STORAGE_STORES, checkId, checkNodeType, compareIds } from './layout.js';
+import { EMPTY, STORAGE_STORES, checkId, checkNodeType } from './layout.js';
+import { compareCodePoints } from '../codec/unicode.js';
 import { checkArray, optionsOf, prepareEmbeddings, prepareNodes } from './prepared.js';
 import { retryOnConflict } from '../engine/retry.js';
 import { ManagerReader, StorageManager, writeTogether, type DeleteNodeOptions, type ManagerWriter } from './storage-manager.js';
@@ -373,7 +374,7 @@ export class DatabaseCoordinator<E extends StorageEngine = StorageEngine> {
     });
     const sign = query.reverse === true ? -1 : 1;
     // Ties in key order, as each tier's scan (and its limit) took them.
-    all.sort((a, b) => sign * (a.timestamp - b.timestamp || compareIds(a.id, b.id)));
+    all.sort((a, b) => sign * (a.timestamp - b.timestamp || compareCodePoints(a.id, b.id)));
     return query.limit === undefined ? all : all.slice(0, query.limit);
   }
 

@@ -58,25 +58,6 @@ export function checkLookupString(value: unknown, what: string): asserts value i
   if (!isWellFormed(value)) throw new StorageError('INVALID_ARGUMENT', `${what} ${JSON.stringify(value)} contains a lone surrogate; nothing stored can match it.`);
 }
 
-/**
- * Orders ids as the keys do: by code point (UTF-8 byte order), where JS `<` compares UTF-16 units and puts
- * U+E000..U+FFFF after astral characters.
- */
-export function compareIds(a: string, b: string): number {
-  const n = a.length < b.length ? a.length : b.length;
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) return codePointRank(x) - codePointRank(y);
-  }
-  return a.length - b.length;
-}
-
-/** A UTF-16 unit's place in code point order: surrogates (astral characters) after U+E000..U+FFFF. */
-function codePointRank(unit: number): number {
-  return unit < 0xd800 ? unit : unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
-}
-
 /** Checks an id argument; throws StorageError INVALID_ARGUMENT naming what is wrong. */
 export function checkId(id: unknown, what: string): asserts id is string {
   if (typeof id !== 'string') {
