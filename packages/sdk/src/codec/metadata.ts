@@ -133,13 +133,7 @@ let prototypePolluted = false;
  * offending value, e.g. `metadata.tags[2]`, and leaves `writer.pos` where it was.
  */
 export function writeMetadata(writer: ByteWriter, value: JsonValue, path = ''): void {
-  if (writing) {
-    throw new CodecError(
-      'INVALID_INPUT',
-      'writeMetadata was called while writing metadata (from a getter in the value?); pass plain data',
-      { path },
-    );
-  }
+  if (writing) throw nestedWrite(path);
   writing = true;
   prototypePolluted = hasEnumerableProperty(Object.prototype);
   const startRel = writer.pos - writer.start;
@@ -162,6 +156,11 @@ export function writeMetadata(writer: ByteWriter, value: JsonValue, path = ''): 
   }
 }
 
+/** A write of metadata started while one is running (from a getter in the value): it would move the shared state. */
+function nestedWrite(path: string): CodecError {
+  return new CodecError('INVALID_INPUT', 'writeMetadata was called while writing metadata (from a getter in the value?); pass plain data', { path });
+}
+
 function hasEnumerableProperty(o: object): boolean {
   for (const key in o) if (key !== undefined) return true;
   return false;
@@ -174,9 +173,10 @@ let standaloneWriter: ByteWriter | undefined;
  * scratch chunk that later writes never touch (see {@link ByteWriter.finish}); `slice()` it to own a compact copy.
  */
 export function encodeMetadata(value: JsonValue): Uint8Array {
-  // A nested call (from a getter of the value being written) is refused by writeMetadata; it must not move the shared
-  // writer before that, or the outer encode's bytes come out damaged.
-  const writer = writing ? new ByteWriter() : (standaloneWriter ??= new ByteWriter());
+  // A nested call (from a getter of the value being written) is refused before it moves the shared writer: the outer
+  // encode's bytes would come out damaged.
+  if (writing) throw nestedWrite('');
+  const writer = (standaloneWriter ??= new ByteWriter());
   writer.begin();
   writeMetadata(writer, value);
   return writer.finish();

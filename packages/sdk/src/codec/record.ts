@@ -1171,7 +1171,7 @@ function makeGetter(field: FieldKind<unknown>, i: number, read: FieldReader, abs
         const r = this[RECORD];
         const o = fieldStart(r, i, path);
         if (o < 0) return absent();
-        if (o + 8 > regionEnd) throw malformed('field offset out of bounds', path);
+        if (o + 8 > regionEnd) throw malformed('field data past its end', path);
         return readF64(r[BYTES], o);
       };
     case 'string':
@@ -1367,7 +1367,7 @@ function scalarAt(bytes: Uint8Array, typeId: number, index: number, width: numbe
   if (rel < tableEnd || rel > end) throw malformed('field offset out of bounds', path);
   // The field ends where the next present one starts, as decodeRecord reads it: damaged offsets fail here too.
   const limit = fieldEnd(bytes, 0, slot, count, index, rel, end, path);
-  if (rel + width > limit) throw malformed('field offset out of bounds', path);
+  if (rel + width > limit) throw malformed('field data past its end', path);
   scalarEnd = limit;
   return rel;
 }
