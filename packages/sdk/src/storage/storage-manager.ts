@@ -4,6 +4,7 @@
  */
 import { StorageError } from '../engine/errors.js';
 import { retryOnConflict } from '../engine/retry.js';
+import { WriteLock } from '../engine/write-lock.js';
 import type { BorrowingReader, Durability, ReadTransaction, StorageEngine, WriteTransaction } from '../engine/types.js';
 import {
   decodeEdge,
@@ -429,7 +430,7 @@ export class ManagerWriter extends ManagerReader {
    * (`Promise.all` over writer calls): each reads previous versions and free vector slots before it writes, so two
    * at once would build on the same state and corrupt indexes and vectors. {@link idle} waits for them all.
    */
-  private queue: Promise<void> = Promise.resolve();
+  private readonly calls = new WriteLock();
   /** How node and edge writes keep their index entries (shared by inserts and deletes). */
   private readonly nodeEntryOps: EntryOps<Node> = (before, after, ops) => this.manager.indexes.nodeEntryOps(this.tx, before, after, ops);
   private readonly edgeEntryOps: EntryOps<Edge> = (before, after, ops) => this.manager.indexes.edgeEntryOps(this.tx, before, after, ops);
@@ -670,18 +671,14 @@ export class ManagerWriter extends ManagerReader {
    * un-awaited call) included; resolves to whether there was any to wait for.
    */
   async idle(): Promise<boolean> {
-    let waited = false;
-    for (;;) {
-      const queue = this.queue;
-      await queue;
-      if (queue === this.queue) return waited;
-      waited = true;
-    }
+    let rounds = 0;
+    for (; this.calls.size > 0; rounds++) await this.calls.idle();
+    return rounds > 1;
   }
 
   /**
    * One writer call: `take` checks and takes its arguments now (its error rejects the call), `work` runs after the
-   * writer's earlier calls have settled (see {@link queue}). The promise returned is the queued work itself, with no
+   * writer's earlier calls have settled (see {@link calls}). The promise returned is the queued work itself, with no
    * wrapper in between, so a `.then` on it runs before the transaction checks for more calls ({@link idle}).
    */
   private call<A, T>(take: () => A, work: (args: A) => Promise<T>): Promise<T> {
@@ -691,9 +688,7 @@ export class ManagerWriter extends ManagerReader {
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    const run = this.queue.then(() => work(args));
-    this.queue = run.then(noop, noop);
-    return run;
+    return this.calls.run(() => work(args));
   }
 
   private vectorsWriter(): VectorWriter {
@@ -754,8 +749,6 @@ export async function writeTogether<T>(
   for (const done of afterCommit) done();
   return result;
 }
-
-const noop = (): void => undefined;
 
 /** Replaces the index entries of a record's `before` version with those of `after`, pushing the writes to `ops`. */
 type EntryOps<R> = (before: R | undefined, after: R | undefined, ops: PendingWrites) => void;
