@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { databaseKindAt } from './database-kind.js';
 import {
   ClassicLevel,
   type BatchOperation,
@@ -101,7 +101,7 @@ export class LevelEngine extends SnapshotEngine {
       throw new StorageError('INVALID_ARGUMENT', 'location must be the path of the LevelDB directory.');
     }
     // LevelDB would add its files beside an LMDB environment's (a path mixed up, say in a migration).
-    if (existsSync(join(location, 'data.mdb')) && !existsSync(join(location, 'CURRENT'))) {
+    if (databaseKindAt(location) === 'lmdb') {
       throw new StorageError('INVALID_ARGUMENT', `${location} holds an LMDB environment, not a LevelDB database: open it with LmdbEngine.`);
     }
     // Before classic-level creates the directory: bad names must leave nothing behind.

@@ -1,4 +1,4 @@
-import { existsSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { open, type Database, type RangeOptions, type RootDatabase, type Transaction } from 'lmdb';
 import {
@@ -21,6 +21,7 @@ import {
   type Snapshot,
   type SnapshotEngineOptions,
 } from '@tabstore/sdk';
+import { databaseKindAt } from './database-kind.js';
 import { lmdbError } from './lmdb-errors.js';
 import { assertLmdbDataFile, lmdbDataFile } from './lmdb-file-check.js';
 
@@ -152,7 +153,7 @@ function isSingleFile(path: string): boolean {
   }
   if (stats.isDirectory()) {
     // LMDB would add its files beside a LevelDB database's (a path mixed up, say in a migration).
-    if (existsSync(join(path, 'CURRENT')) && !existsSync(join(path, 'data.mdb'))) {
+    if (databaseKindAt(path) === 'level') {
       throw new StorageError('INVALID_ARGUMENT', `${path} holds a LevelDB database, not an LMDB environment: open it with LevelEngine.`);
     }
     return false;
