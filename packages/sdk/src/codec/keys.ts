@@ -24,7 +24,7 @@
  * `b` whenever it returns), never reads outside the buffer, and throws `CodecError('MALFORMED')` for anything else.
  */
 import { showArgument } from '../engine/errors.js';
-import { DEFAULT_MAX_KEY_SIZE } from '../engine/snapshot-engine.js';
+import { DEFAULT_MAX_KEY_SIZE } from '../engine/limits.js';
 import { compareCodePoints, isWellFormed } from './unicode.js';
 import { CodecError } from './errors.js';
 

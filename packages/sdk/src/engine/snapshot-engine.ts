@@ -15,6 +15,7 @@ import type {
   WriteTransaction,
 } from './types.js';
 import { WriteLock } from './write-lock.js';
+import { DEFAULT_MAX_KEY_SIZE, DEFAULT_MAX_VALUE_SIZE } from './limits.js';
 import { retryOnConflict } from './retry.js';
 import { isWellFormed } from '../codec/unicode.js';
 
@@ -73,10 +74,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const RESOLVED: Promise<void> = Promise.resolve();
 const noop = (): void => undefined;
 
-/** The common size limits of tabstore engines: data that fits one engine fits every engine. */
-export const DEFAULT_MAX_KEY_SIZE = 1978;
-/** Largest value any engine accepts by default (64 MiB). */
-export const DEFAULT_MAX_VALUE_SIZE = 64 * 1024 * 1024;
+export { DEFAULT_MAX_KEY_SIZE, DEFAULT_MAX_VALUE_SIZE } from './limits.js';
 
 /**
  * A frozen {@link EngineSupports}: the common size limits unless given, durability modes defaulting to both.

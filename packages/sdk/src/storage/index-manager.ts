@@ -8,7 +8,7 @@ import { bytesToMapKey, compareBytes, copyBytes, equalBytes } from '../engine/by
 import { CodecError } from '../codec/errors.js';
 import { StorageError, showArgument } from '../engine/errors.js';
 import { retryOnConflict } from '../engine/retry.js';
-import { DEFAULT_MAX_KEY_SIZE } from '../engine/snapshot-engine.js';
+import { DEFAULT_MAX_KEY_SIZE } from '../engine/limits.js';
 import type { Entry, ReadTransaction, ScanOptions, StorageEngine, WriteTransaction } from '../engine/types.js';
 import type { EdgeId, EmbeddingId, NodeId } from '../model/ids.js';
 import { decodeEdge, decodeEmbedding, decodeNode, nodeView } from '../model/nodes.js';
