@@ -453,12 +453,12 @@ export class ManagerWriter extends ManagerReader {
    * engine can).
    */
   insertNodes(nodes: readonly Node[]): Promise<void> {
-    return this.call(() => prepareNodes(nodes), (prepared) => this.upsertAll('nodes', prepared, decodeNode, this.nodeEntryOps));
+    return this.call(() => prepareNodes(nodes), (prepared) => this.upsertAll('nodes', prepared, decodeNode, this.nodeEntryOps, sameNodeType));
   }
 
   /** @internal Writes nodes prepared at their insert call. */
   insertPreparedNodes(prepared: readonly PreparedRecord<Node>[]): Promise<void> {
-    return this.call(() => prepared, () => this.upsertAll('nodes', prepared, decodeNode, this.nodeEntryOps));
+    return this.call(() => prepared, () => this.upsertAll('nodes', prepared, decodeNode, this.nodeEntryOps, sameNodeType));
   }
 
   /** Deletes a node and its index entries (and its edges with `cascadeEdges`); resolves to the removed node. */
@@ -513,7 +513,7 @@ export class ManagerWriter extends ManagerReader {
   }
 
   private upsertEdges(prepared: readonly PreparedRecord<Edge>[]): Promise<void> {
-    return this.upsertAll('edges', prepared, decodeEdge, this.edgeEntryOps, (edge) => this.manager.indexes.checkEdgeKeys(edge));
+    return this.upsertAll('edges', prepared, decodeEdge, this.edgeEntryOps, (_, edge) => this.manager.indexes.checkEdgeKeys(edge));
   }
 
   /** Deletes an edge and its graph entries; resolves to the removed edge. */
@@ -543,7 +543,7 @@ export class ManagerWriter extends ManagerReader {
     prepared: readonly { record: R; bytes: Uint8Array }[],
     decode: (bytes: Uint8Array) => R,
     entryOps: EntryOps<R>,
-    check?: (record: R) => void,
+    check: (before: R | undefined, record: R) => void,
   ): Promise<void> {
     if (prepared.length === 0) return;
     const keys = prepared.map((p) => this.key(p.record.id));
@@ -554,15 +554,7 @@ export class ManagerWriter extends ManagerReader {
     const befores = prepared.map(({ record }, i) => {
       const old = olds[i];
       const before = latest.has(record.id) ? latest.get(record.id) : old === undefined ? undefined : decode(old);
-      check?.(record);
-      // An id is one node: a node of another type would replace it silently (the coordinator refuses it too).
-      const [was, is] = [(before as { type?: unknown } | undefined)?.type, (record as { type?: unknown }).type];
-      if (store === 'nodes' && was !== undefined && was !== is) {
-        throw new StorageError(
-          'INVALID_ARGUMENT',
-          `Node ${JSON.stringify(record.id)} exists as a ${String(was)}; a ${String(is)} cannot reuse its id (delete it first).`,
-        );
-      }
+      check(before, record);
       latest.set(record.id, record);
       return before;
     });
@@ -752,6 +744,13 @@ export async function writeTogether<T>(
 
 /** Replaces the index entries of a record's `before` version with those of `after`, pushing the writes to `ops`. */
 type EntryOps<R> = (before: R | undefined, after: R | undefined, ops: PendingWrites) => void;
+
+/** An id is one node: a node of another type would replace it silently (the coordinator refuses it too). */
+function sameNodeType(before: Node | undefined, node: Node): void {
+  if (before !== undefined && before.type !== node.type) {
+    throw new StorageError('INVALID_ARGUMENT', `Node ${JSON.stringify(node.id)} exists as a ${before.type}; a ${node.type} cannot reuse its id (delete it first).`);
+  }
+}
 
 /** A checked copy of the ids of a delete, taken at the call (the delete may run after earlier calls). */
 function ownIds(ids: readonly string[], what: string): string[] {
